@@ -1,0 +1,82 @@
+// Admin JWT verification with Hono's JWT helpers: HS256 with JWT_SECRET, or RS256/ES256 against
+// the JWKS at JWT_JWKS_URL (keys cached in the isolate), issuer and audience checked when set.
+import { decode, verify, verifyWithJwks } from 'hono/jwt';
+import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
+import { z } from 'zod';
+import type { Config } from '../env';
+import type { UserPrincipal } from './principal';
+
+export const ORGANIZATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(256),
+  org: z.string().regex(ORGANIZATION_ID),
+  role: z.enum(['admin', 'member']),
+  exp: z.number(),
+});
+
+const JWKS_ALGORITHMS = ['RS256', 'ES256'] as const;
+/** How long fetched JWKS keys are trusted before they are fetched again. */
+const JWKS_TTL_MS = 5 * 60_000;
+/** An unknown kid refetches the JWKS at most this often (key rotation), not on every token. */
+const JWKS_REFRESH_MIN_MS = 30_000;
+
+// The JWKS of each URL this isolate has fetched, with the time of the fetch. Lives as long as
+// the isolate; one entry per configured URL.
+const jwksCache = new Map<string, { keys: HonoJsonWebKey[]; fetchedAt: number }>();
+
+async function fetchJwks(url: string): Promise<HonoJsonWebKey[]> {
+  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
+  const body = (await response.json()) as { keys?: unknown };
+  if (!Array.isArray(body.keys)) throw new Error('JWKS has no keys');
+  const keys = body.keys as HonoJsonWebKey[];
+  jwksCache.set(url, { keys, fetchedAt: Date.now() });
+  return keys;
+}
+
+async function jwksKeys(url: string, kid: string | undefined): Promise<HonoJsonWebKey[]> {
+  const entry = jwksCache.get(url);
+  const age = entry ? Date.now() - entry.fetchedAt : Infinity;
+  if (!entry || age > JWKS_TTL_MS) return fetchJwks(url);
+  const known = entry.keys.some((k) => k.kid === kid);
+  if (!known && age > JWKS_REFRESH_MIN_MS) return fetchJwks(url);
+  return entry.keys;
+}
+
+function kidOf(token: string): string | undefined {
+  try {
+    return decode(token).header.kid;
+  } catch {
+    return undefined;
+  }
+}
+
+export type JwtResult = { ok: true; user: UserPrincipal } | { ok: false; reason: 'invalid' | 'claims' };
+
+/** Verifies an admin JWT and its claims. Never throws for a bad token. */
+export async function verifyAdminJwt(token: string, config: Config): Promise<JwtResult> {
+  const verification = {
+    ...(config.jwtIssuer ? { iss: config.jwtIssuer } : {}),
+    ...(config.jwtAudience ? { aud: config.jwtAudience } : {}),
+  };
+  let payload: unknown;
+  try {
+    if (config.jwksUrl) {
+      const keys = await jwksKeys(config.jwksUrl, kidOf(token));
+      payload = await verifyWithJwks(token, { keys, verification, allowedAlgorithms: JWKS_ALGORITHMS });
+    } else if (config.jwtSecret) {
+      payload = await verify(token, config.jwtSecret, { alg: 'HS256', ...verification });
+    } else {
+      return { ok: false, reason: 'invalid' };
+    }
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) return { ok: false, reason: 'claims' };
+  return {
+    ok: true,
+    user: { type: 'user', userId: claims.data.sub, organizationId: claims.data.org, role: claims.data.role },
+  };
+}

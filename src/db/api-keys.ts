@@ -1,0 +1,189 @@
+// The api_keys table: both kinds of key, their metadata and the SHA-256 of their secret.
+import type { KeyKind } from '../auth/principal';
+import { insertAuditAfterChange, type AuditEntryInput } from './audit';
+import { keyLimitExpression } from './organizations';
+
+export type KeyStatus = 'active' | 'revoked';
+
+/** A stored key. secretHash never leaves the key service. */
+export type StoredKey = {
+  seq: number;
+  id: string;
+  kind: KeyKind;
+  organizationId: string;
+  projectId: string | null;
+  name: string;
+  clientId: string | null;
+  secretHash: string;
+  keyLastFour: string;
+  permissions: string[];
+  status: KeyStatus;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+};
+
+export type NewKey = Omit<StoredKey, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'>;
+
+type ApiKeyRow = {
+  seq: number;
+  id: string;
+  kind: KeyKind;
+  organization_id: string;
+  project_id: string | null;
+  name: string;
+  client_id: string | null;
+  secret_hash: string;
+  key_last_four: string;
+  permissions: string;
+  status: KeyStatus;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+};
+
+export function rowToKey(row: ApiKeyRow): StoredKey {
+  return {
+    seq: row.seq,
+    id: row.id,
+    kind: row.kind,
+    organizationId: row.organization_id,
+    projectId: row.project_id,
+    name: row.name,
+    clientId: row.client_id,
+    secretHash: row.secret_hash,
+    keyLastFour: row.key_last_four,
+    permissions: JSON.parse(row.permissions) as string[],
+    status: row.status,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+/**
+ * Inserts a key only while its organization has fewer active keys than its limit, and its audit
+ * entry with it, in one batch (one transaction): concurrent creates cannot overshoot the limit.
+ * Returns false when the limit stopped the insert. Throws on constraint violations (e.g. a
+ * project key name already taken).
+ */
+export async function insertKeyWithinLimit(
+  db: D1Database,
+  key: NewKey,
+  defaultLimit: number,
+  audit: AuditEntryInput,
+): Promise<boolean> {
+  const insert = db
+    .prepare(
+      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
+         key_last_four, permissions, status, created_by, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11
+       WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active')
+             < ${keyLimitExpression(3, 12)}`,
+    )
+    .bind(
+      key.id,
+      key.kind,
+      key.organizationId,
+      key.projectId,
+      key.name,
+      key.clientId,
+      key.secretHash,
+      key.keyLastFour,
+      JSON.stringify(key.permissions),
+      key.createdBy,
+      key.createdAt,
+      defaultLimit,
+    );
+  const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
+  return (inserted?.meta.changes ?? 0) === 1;
+}
+
+/** The active key whose secret hashes to `secretHash`, if any. */
+export async function findActiveKeyByHash(db: D1Database, secretHash: string): Promise<StoredKey | null> {
+  const row = await db
+    .prepare(`SELECT * FROM api_keys WHERE secret_hash = ?1 AND status = 'active'`)
+    .bind(secretHash)
+    .first<ApiKeyRow>();
+  return row ? rowToKey(row) : null;
+}
+
+/** An organization's active organization keys, newest first. */
+export async function listActiveOrgKeys(db: D1Database, organizationId: string): Promise<StoredKey[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM api_keys WHERE organization_id = ?1 AND kind = 'org' AND status = 'active'
+       ORDER BY seq DESC`,
+    )
+    .bind(organizationId)
+    .all<ApiKeyRow>();
+  return results.map(rowToKey);
+}
+
+/** An active organization key of this organization, by its id or its client ID. */
+export async function findActiveOrgKey(
+  db: D1Database,
+  organizationId: string,
+  idOrClientId: string,
+): Promise<StoredKey | null> {
+  const row = await db
+    .prepare(
+      `SELECT * FROM api_keys WHERE kind = 'org' AND status = 'active' AND organization_id = ?1
+         AND (id = ?2 OR client_id = ?2)`,
+    )
+    .bind(organizationId, idOrClientId)
+    .first<ApiKeyRow>();
+  return row ? rowToKey(row) : null;
+}
+
+/**
+ * Sets a key's status (revoking or reactivating it) with its audit entry in one batch.
+ * Only changes a key of this organization that is not already in that status; returns whether it did.
+ */
+export async function setKeyStatus(
+  db: D1Database,
+  organizationId: string,
+  keyId: string,
+  status: KeyStatus,
+  now: string,
+  audit: AuditEntryInput,
+): Promise<boolean> {
+  const update = db
+    .prepare(
+      `UPDATE api_keys SET status = ?3, updated_at = ?4,
+         revoked_at = CASE WHEN ?3 = 'revoked' THEN ?4 ELSE NULL END
+       WHERE id = ?1 AND organization_id = ?2 AND status <> ?3`,
+    )
+    .bind(keyId, organizationId, status, now);
+  const [updated] = await db.batch([update, insertAuditAfterChange(db, audit)]);
+  return (updated?.meta.changes ?? 0) === 1;
+}
+
+/**
+ * Records that a key was used, at most once per `interval` ms: the row is only written when its
+ * last_used_at is older than that.
+ */
+export async function touchLastUsed(db: D1Database, keyId: string, now: Date, intervalMs: number): Promise<void> {
+  const threshold = new Date(now.getTime() - intervalMs).toISOString();
+  await db
+    .prepare(
+      `UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)`,
+    )
+    .bind(keyId, now.toISOString(), threshold)
+    .run();
+}
+
+/** Count of an organization's active keys of both kinds. */
+export async function countActiveKeys(db: D1Database, organizationId: string): Promise<number> {
+  const row = await db
+    .prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`)
+    .bind(organizationId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}

@@ -1,0 +1,101 @@
+// The audit_entries table: one entry per key change, always written in the batch of the change.
+
+export type AuditAction = 'created' | 'updated' | 'revoked' | 'reactivated' | 'deleted';
+
+export type AuditEntryInput = {
+  organizationId: string;
+  projectId: string | null;
+  keyId: string;
+  keyKind: 'org' | 'project';
+  action: AuditAction;
+  actorType: 'user' | 'key';
+  actorId: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: string;
+};
+
+export type AuditEntry = AuditEntryInput & { id: string };
+
+type AuditRow = {
+  seq: number;
+  id: string;
+  organization_id: string;
+  project_id: string | null;
+  key_id: string;
+  key_kind: 'org' | 'project';
+  action: AuditAction;
+  actor_type: 'user' | 'key';
+  actor_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+};
+
+export function rowToAuditEntry(row: AuditRow): AuditEntry & { seq: number } {
+  return {
+    seq: row.seq,
+    id: row.id,
+    organizationId: row.organization_id,
+    projectId: row.project_id,
+    keyId: row.key_id,
+    keyKind: row.key_kind,
+    action: row.action,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * An INSERT of one audit entry that only writes when the statement before it in the same batch
+ * changed exactly one row, so a change that did not happen leaves no entry behind.
+ */
+export function insertAuditAfterChange(db: D1Database, entry: AuditEntryInput): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO audit_entries (id, organization_id, project_id, key_id, key_kind, action,
+         actor_type, actor_id, ip, user_agent, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE changes() = 1`,
+    )
+    .bind(
+      `aud_${crypto.randomUUID()}`,
+      entry.organizationId,
+      entry.projectId,
+      entry.keyId,
+      entry.keyKind,
+      entry.action,
+      entry.actorType,
+      entry.actorId,
+      entry.ip,
+      entry.userAgent,
+      entry.createdAt,
+    );
+}
+
+/** A page of an organization's audit log, newest first, after the entry with seq `beforeSeq`. */
+export async function listAuditEntries(
+  db: D1Database,
+  organizationId: string,
+  limit: number,
+  beforeSeq: number | null,
+): Promise<Array<AuditEntry & { seq: number }>> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM audit_entries WHERE organization_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
+    )
+    .bind(organizationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit)
+    .all<AuditRow>();
+  return results.map(rowToAuditEntry);
+}
+
+/** Every audit entry of one key, oldest first. */
+export async function listAuditEntriesOfKey(db: D1Database, keyId: string): Promise<AuditEntry[]> {
+  const { results } = await db
+    .prepare(`SELECT * FROM audit_entries WHERE key_id = ?1 ORDER BY seq`)
+    .bind(keyId)
+    .all<AuditRow>();
+  return results.map(rowToAuditEntry);
+}

@@ -1,0 +1,66 @@
+// The Worker's environment: the AppEnv type every route shares, and the configuration parsed
+// once from the string vars and secrets of wrangler.toml / .dev.vars.
+import { z } from 'zod';
+import type { Principal } from './auth/principal';
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    config: Config;
+    principal: Principal;
+  };
+};
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
+
+const configSchema = z
+  .object({
+    JWT_SECRET: optionalString,
+    JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+    DEFAULT_KEY_LIMIT: z.coerce.number().int().min(0).default(100),
+    // KV refuses an expirationTtl under 60 seconds.
+    KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).default(60),
+  })
+  .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
+    message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
+  });
+
+export type Config = {
+  jwtSecret?: string;
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  defaultKeyLimit: number;
+  keyCacheTtlSeconds: number;
+};
+
+// Parsed configuration per env object. An isolate sees one env object for its whole life, so
+// this holds one entry in production; tests that pass their own env get their own entry.
+const parsed = new WeakMap<object, Config>();
+
+/** Parses the environment once; throws (answered as a 500) when it is misconfigured. */
+export function configOf(env: Env): Config {
+  let config = parsed.get(env);
+  if (config) return config;
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new Error(`invalid configuration: ${result.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
+  }
+  const v = result.data;
+  config = {
+    jwtSecret: v.JWT_SECRET,
+    jwksUrl: v.JWT_JWKS_URL,
+    jwtIssuer: v.JWT_ISSUER,
+    jwtAudience: v.JWT_AUDIENCE,
+    defaultKeyLimit: v.DEFAULT_KEY_LIMIT,
+    keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
+  };
+  parsed.set(env, config);
+  return config;
+}

@@ -1,0 +1,100 @@
+// The closed set of error codes, the one ApiError that carries them, and the two renderers:
+// the organization surface answers {"error": "message"}, the project surface {"error": {code, message}}.
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export const errorStatus = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  APIKEY_NOT_FOUND: 404,
+  APIKEY_NAME_ALREADY_EXISTS: 409,
+  VALIDATION_ERROR: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  KEY_LIMIT_REACHED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** The 401 body of the organization surface: the same for every refused key pair. */
+export const INVALID_KEY_PAIR = 'invalid api key or clientId';
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(errorStatus[code], { message });
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Which documented error shape a path answers in. */
+export type Surface = 'org' | 'project';
+
+export function surfaceOf(path: string): Surface {
+  return path.startsWith('/app/') || path.startsWith('/api/') ? 'project' : 'org';
+}
+
+/** Turns any HTTPException raised by Hono or its middleware into one of our codes. */
+function fromHttpException(err: HTTPException): ApiError {
+  switch (err.status) {
+    case 400:
+      // Hono's validator raises 400 for a body that is not JSON; never echo its text.
+      return new ApiError('VALIDATION_ERROR', 'request body is not valid JSON');
+    case 401:
+      return new ApiError('UNAUTHORIZED', 'unauthorized');
+    case 404:
+      return new ApiError('NOT_FOUND', 'not found');
+    case 413:
+      return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    default:
+      return err.status >= 500
+        ? new ApiError('INTERNAL_ERROR', 'internal error')
+        : new ApiError('VALIDATION_ERROR', 'bad request');
+  }
+}
+
+/** Renders an error in the shape of the surface the request belongs to. */
+export function renderError(c: Context, err: ApiError, requestId?: string): Response {
+  const status = err.status as ContentfulStatusCode;
+  if (err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE') c.header('Retry-After', '1');
+  if (surfaceOf(c.req.path) === 'project') {
+    const body: Record<string, unknown> = { code: err.code, message: err.message };
+    if (err.details !== undefined) body.details = err.details;
+    if (requestId) body.requestId = requestId;
+    return c.json({ error: body }, status);
+  }
+  const body: Record<string, unknown> = { error: err.message };
+  if (err.details !== undefined) body.details = err.details;
+  if (requestId) body.requestId = requestId;
+  return c.json(body, status);
+}
+
+/**
+ * The single error handler: our errors render as they are, other HTTPExceptions are mapped to
+ * a code, anything else is logged with the request id and answered with a generic 500.
+ */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    return renderError(c, err, err.status >= 500 ? requestIdOf(c) : undefined);
+  }
+  if (err instanceof HTTPException) {
+    const mapped = fromHttpException(err);
+    return renderError(c, mapped, mapped.status >= 500 ? requestIdOf(c) : undefined);
+  }
+  const requestId = requestIdOf(c);
+  // Only the error's class and the request id: messages can carry SQL or request data.
+  console.error(`unhandled ${err?.name ?? 'error'} in ${c.req.method} ${c.req.path} (request ${requestId})`);
+  return renderError(c, new ApiError('INTERNAL_ERROR', 'internal error'), requestId);
+}
+
+function requestIdOf(c: Context): string {
+  const id = (c.get as (key: string) => unknown)('requestId');
+  return typeof id === 'string' ? id : 'unknown';
+}

@@ -1,0 +1,229 @@
+// The key service: creating, verifying and revoking keys over D1 (truth) and KV (cache).
+// Expected failures are returned as values; only storage outages and limits throw ApiErrors.
+import type { Actor } from '../auth/principal';
+import { deleteCachedKey, getCachedKey, putCachedKey, type VerifiedKey } from '../cache/kv';
+import type { AuditAction, AuditEntryInput } from '../db/audit';
+import { findActiveKeyByHash, findActiveOrgKey, insertKeyWithinLimit, listActiveOrgKeys, setKeyStatus, touchLastUsed, type StoredKey } from '../db/api-keys';
+import { getKeyLimit } from '../db/organizations';
+import type { Config } from '../env';
+import { ApiError } from '../errors';
+import { generateKey, isWellFormedKey, isWellFormedProjectKey, lastFour, randomBase62 } from './format';
+import { sha256Hex, timingSafeEqualString } from './hash';
+
+export type KeyServiceDeps = {
+  db: D1Database;
+  kv: KVNamespace;
+  config: Config;
+  /** Runs work after the response (ExecutionContext.waitUntil). */
+  waitUntil: (promise: Promise<unknown>) => void;
+};
+
+/** Where a change came from, for the audit log. */
+export type RequestMeta = { ip: string | null; userAgent: string | null };
+
+export type VerifyFailure = 'missing' | 'malformed' | 'unknown' | 'client_id_mismatch' | 'wrong_kind';
+export type VerifyResult = { ok: true; key: VerifiedKey } | { ok: false; reason: VerifyFailure };
+
+/** Permissions every new project key holds. */
+export const PROJECT_KEY_PERMISSIONS = ['content.read', 'packages.read', 'assets.read'];
+/** An organization key may do everything its organization may. */
+export const ORG_KEY_PERMISSIONS = ['*'];
+
+/** lastUsedAt is written at most this often per key. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+
+/**
+ * Runs a D1 operation; any failure to reach D1 becomes a 503 so that a key is never accepted
+ * (or a change reported) without the database having answered. Fails closed.
+ */
+export async function fromD1<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    if (isUniqueViolation(err)) throw err;
+    console.error(`D1 unavailable: ${err instanceof Error ? err.name : 'error'}`);
+    throw new ApiError('SERVICE_UNAVAILABLE', 'service temporarily unavailable');
+  }
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
+}
+
+function toVerified(key: StoredKey): VerifiedKey {
+  return {
+    id: key.id,
+    kind: key.kind,
+    organizationId: key.organizationId,
+    projectId: key.projectId,
+    clientId: key.clientId,
+    permissions: key.permissions,
+  };
+}
+
+/** The active key for a secret hash: KV first, then D1, filling KV for the next request. */
+async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
+  const cached = await getCachedKey(deps.kv, hash);
+  if (cached) return cached;
+  const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
+  if (!stored) return null;
+  const verified = toVerified(stored);
+  deps.waitUntil(putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds).catch(logCacheFailure));
+  return verified;
+}
+
+function logCacheFailure(err: unknown): void {
+  console.error(`KV write failed: ${err instanceof Error ? err.name : 'error'}`);
+}
+
+// Last time this isolate recorded a use of each key (key id → epoch ms). Lives as long as the
+// isolate; cleared whenever it reaches MAX_TOUCHED so it cannot grow without bound. The SQL
+// in touchLastUsed enforces the once-a-minute rule across isolates; this only saves writes.
+const lastTouched = new Map<string, number>();
+const MAX_TOUCHED = 10_000;
+
+/** Records a use of the key after the response has been sent, at most once a minute. */
+function recordUse(deps: KeyServiceDeps, keyId: string): void {
+  const now = Date.now();
+  const previous = lastTouched.get(keyId);
+  if (previous !== undefined && now - previous < LAST_USED_INTERVAL_MS) return;
+  if (lastTouched.size >= MAX_TOUCHED) lastTouched.clear();
+  lastTouched.set(keyId, now);
+  deps.waitUntil(
+    touchLastUsed(deps.db, keyId, new Date(now), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
+      console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
+    }),
+  );
+}
+
+/**
+ * Verifies an organization key pair. The secret is checked by format and checksum before any
+ * storage is read; the client ID is compared in constant time.
+ */
+export async function verifyKeyPair(
+  deps: KeyServiceDeps,
+  clientId: string | undefined,
+  secret: string | undefined,
+): Promise<VerifyResult> {
+  if (!clientId || !secret) return { ok: false, reason: 'missing' };
+  if (!isWellFormedKey(secret, 'orgSecret') || !isWellFormedKey(clientId, 'clientId')) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const key = await lookupByHash(deps, await sha256Hex(secret));
+  if (!key) return { ok: false, reason: 'unknown' };
+  if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
+  if (!timingSafeEqualString(key.clientId ?? '', clientId)) return { ok: false, reason: 'client_id_mismatch' };
+  recordUse(deps, key.id);
+  return { ok: true, key };
+}
+
+/** Verifies a project key (x-api-key); format first, then cache and D1. */
+export async function verifyProjectKey(deps: KeyServiceDeps, apiKey: string | undefined): Promise<VerifyResult> {
+  if (!apiKey) return { ok: false, reason: 'missing' };
+  if (!isWellFormedProjectKey(apiKey)) return { ok: false, reason: 'malformed' };
+  const key = await lookupByHash(deps, await sha256Hex(apiKey));
+  if (!key) return { ok: false, reason: 'unknown' };
+  if (key.kind !== 'project') return { ok: false, reason: 'wrong_kind' };
+  recordUse(deps, key.id);
+  return { ok: true, key };
+}
+
+function auditEntry(
+  key: Pick<StoredKey, 'id' | 'kind' | 'organizationId' | 'projectId'>,
+  action: AuditAction,
+  actor: Actor,
+  meta: RequestMeta,
+  now: string,
+): AuditEntryInput {
+  return {
+    organizationId: key.organizationId,
+    projectId: key.projectId,
+    keyId: key.id,
+    keyKind: key.kind,
+    action,
+    actorType: actor.type,
+    actorId: actor.id,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    createdAt: now,
+  };
+}
+
+/** Throws the 422 that names the organization's limit. */
+async function throwLimitReached(deps: KeyServiceDeps, organizationId: string): Promise<never> {
+  const limit = await fromD1(() => getKeyLimit(deps.db, organizationId, deps.config.defaultKeyLimit));
+  throw new ApiError(
+    'KEY_LIMIT_REACHED',
+    `key limit reached: this organization's plan allows ${limit} active keys; delete unused keys to create new ones`,
+    { limit },
+  );
+}
+
+/**
+ * Creates an organization key pair. Returns the stored key and its secret, which is never
+ * available again. Throws KEY_LIMIT_REACHED (422) when the organization is at its limit.
+ */
+export async function createOrgKey(
+  deps: KeyServiceDeps,
+  input: { organizationId: string; name: string; actor: Actor; meta: RequestMeta },
+): Promise<{ key: StoredKey; secret: string }> {
+  const secret = generateKey('orgSecret');
+  const now = new Date().toISOString();
+  const key: StoredKey = {
+    seq: 0,
+    id: `key_${randomBase62(24)}`,
+    kind: 'org',
+    organizationId: input.organizationId,
+    projectId: null,
+    name: input.name,
+    clientId: generateKey('clientId'),
+    secretHash: await sha256Hex(secret),
+    keyLastFour: lastFour(secret),
+    permissions: ORG_KEY_PERMISSIONS,
+    status: 'active',
+    createdBy: input.actor.label,
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+    lastUsedAt: null,
+  };
+  const inserted = await fromD1(() =>
+    insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', input.actor, input.meta, now)),
+  );
+  if (!inserted) await throwLimitReached(deps, input.organizationId);
+  return { key, secret };
+}
+
+/** The organization's active organization keys, newest first. */
+export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promise<StoredKey[]> {
+  return fromD1(() => listActiveOrgKeys(deps.db, organizationId));
+}
+
+/** Deletes a key's cache entry; a failure is logged and bounded by the KV TTL. */
+async function evictCachedKey(deps: KeyServiceDeps, secretHash: string): Promise<void> {
+  try {
+    await deleteCachedKey(deps.kv, secretHash);
+  } catch (err) {
+    logCacheFailure(err);
+  }
+}
+
+/**
+ * Revokes an active organization key of this organization, by id or client ID, and evicts its
+ * cache entry. Returns null when there is no such active key (unknown, foreign or revoked).
+ */
+export async function revokeOrgKey(
+  deps: KeyServiceDeps,
+  input: { organizationId: string; idOrClientId: string; actor: Actor; meta: RequestMeta },
+): Promise<StoredKey | null> {
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  if (!key) return null;
+  const now = new Date().toISOString();
+  const changed = await fromD1(() =>
+    setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now)),
+  );
+  if (!changed) return null;
+  await evictCachedKey(deps, key.secretHash);
+  return { ...key, status: 'revoked', revokedAt: now, updatedAt: now };
+}

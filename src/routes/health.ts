@@ -1,0 +1,17 @@
+// GET /health: liveness, no credentials, no storage.
+import { createRoute, z } from '@hono/zod-openapi';
+import { createRouter } from './router';
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['Service'],
+  summary: 'Liveness check',
+  responses: {
+    200: { description: 'The Worker is running', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } },
+  },
+});
+
+export const health = createRouter();
+
+health.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));

@@ -1,0 +1,131 @@
+// /v1/keys: organization keys, managed with an organization key pair or an admin JWT.
+import { createRoute, z } from '@hono/zod-openapi';
+import { actorOf } from '../auth/principal';
+import { keyServiceDeps, requestMeta } from '../auth/context';
+import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
+import type { StoredKey } from '../db/api-keys';
+import { ApiError } from '../errors';
+import { createOrgKey, listOrgKeys, revokeOrgKey } from '../keys/service';
+import { createRouter } from './router';
+import { orgErrorResponses, ORG_SECURITY } from './schemas';
+
+const CreateOrgKeyBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).openapi({ example: 'Production sync' }),
+  })
+  .strict()
+  .openapi('CreateOrgKeyRequest');
+
+const OrgKey = z
+  .object({
+    id: z.string().openapi({ example: 'key_3bXq9v0cTn2LkR8pWm4sYd7e' }),
+    name: z.string(),
+    clientId: z.string().openapi({ description: 'Public identifier, sent as x-metal-client-id.' }),
+    keyLastFour: z.string().openapi({ description: 'Last four characters of the secret.' }),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string().openapi({ description: "The JWT's sub, or key:<id> when a key created it." }),
+    lastUsedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('OrgKey');
+
+const CreatedOrgKey = OrgKey.omit({ lastUsedAt: true })
+  .extend({
+    apiKey: z.string().openapi({ description: 'The secret (x-metal-api-key). Returned only in this response.' }),
+  })
+  .openapi('CreatedOrgKey');
+
+const RevokedOrgKey = z.object({ id: z.string(), revokedAt: z.iso.datetime() }).openapi('RevokedOrgKey');
+
+const KeyParam = z.object({
+  key: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: 'key', in: 'path' }, description: "The key's id or its client ID." }),
+});
+
+function toOrgKey(key: StoredKey) {
+  return {
+    id: key.id,
+    name: key.name,
+    clientId: key.clientId ?? '',
+    keyLastFour: key.keyLastFour,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+    lastUsedAt: key.lastUsedAt,
+  };
+}
+
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['Organization keys'],
+  summary: 'Create an organization key',
+  description: 'Creates a key pair. The secret (`apiKey`) is returned in this response only.',
+  security: ORG_SECURITY,
+  middleware: [requireAdmin()] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: CreateOrgKeyBody } } } },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: z.object({ data: CreatedOrgKey }) } } },
+    ...orgErrorResponses(400, 401, 403, 413, 422, 503),
+  },
+});
+
+const listKeysRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['Organization keys'],
+  summary: "List the organization's active keys",
+  security: ORG_SECURITY,
+  responses: {
+    200: { description: 'Active keys, newest first', content: { 'application/json': { schema: z.object({ data: z.array(OrgKey) }) } } },
+    ...orgErrorResponses(401, 503),
+  },
+});
+
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/{key}',
+  tags: ['Organization keys'],
+  summary: 'Revoke an organization key',
+  security: ORG_SECURITY,
+  middleware: [requireAdmin()] as const,
+  request: { params: KeyParam },
+  responses: {
+    200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ data: RevokedOrgKey }) } } },
+    ...orgErrorResponses(401, 403, 404, 503),
+  },
+});
+
+export const orgKeys = createRouter();
+
+orgKeys.use('*', orgKeyOrJwtAuth());
+
+orgKeys.openapi(createKeyRoute, async (c) => {
+  const principal = c.get('principal');
+  const { key, secret } = await createOrgKey(keyServiceDeps(c), {
+    organizationId: principal.organizationId,
+    name: c.req.valid('json').name,
+    actor: actorOf(principal),
+    meta: requestMeta(c),
+  });
+  const { lastUsedAt: _unused, ...created } = toOrgKey(key);
+  return c.json({ data: { ...created, apiKey: secret } }, 201);
+});
+
+orgKeys.openapi(listKeysRoute, async (c) => {
+  const keys = await listOrgKeys(keyServiceDeps(c), c.get('principal').organizationId);
+  return c.json({ data: keys.map(toOrgKey) }, 200);
+});
+
+orgKeys.openapi(revokeKeyRoute, async (c) => {
+  const principal = c.get('principal');
+  const revoked = await revokeOrgKey(keyServiceDeps(c), {
+    organizationId: principal.organizationId,
+    idOrClientId: c.req.valid('param').key,
+    actor: actorOf(principal),
+    meta: requestMeta(c),
+  });
+  if (!revoked) throw new ApiError('NOT_FOUND', 'key not found');
+  return c.json({ data: { id: revoked.id, revokedAt: revoked.revokedAt ?? '' } }, 200);
+});

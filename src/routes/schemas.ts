@@ -1,0 +1,61 @@
+// OpenAPI pieces shared by the routes: the two error shapes and the security schemes.
+import { z } from '@hono/zod-openapi';
+import { errorStatus } from '../errors';
+
+const FieldIssue = z.object({ field: z.string(), message: z.string() });
+
+export const OrgError = z
+  .object({
+    error: z.string().openapi({ example: 'invalid api key or clientId' }),
+    details: z.unknown().optional().openapi({ description: 'For validation errors: [{field, message}].' }),
+    requestId: z.string().optional().openapi({ description: 'On 5xx: quote it when reporting the failure.' }),
+  })
+  .openapi('OrgError');
+
+export const ProjectError = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(errorStatus) as [keyof typeof errorStatus, ...Array<keyof typeof errorStatus>]),
+      message: z.string(),
+      details: z.unknown().optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .openapi('ProjectError');
+
+export { FieldIssue };
+
+const descriptions: Record<number, string> = {
+  400: 'Malformed JSON or invalid input; details names the fields',
+  401: 'Missing or invalid credentials',
+  403: 'Not allowed for this credential or role',
+  404: 'Not found (also for ids of another organization)',
+  409: 'Conflict',
+  413: 'Request body over 16 KiB',
+  422: 'Key limit of the plan reached',
+  429: 'Rate limited',
+  503: 'Storage unavailable; the request was refused (fails closed)',
+};
+
+function errorResponses(schema: z.ZodType, statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: descriptions[s] ?? 'Error', content: { 'application/json': { schema } } }]),
+  ) as Record<number, { description: string; content: { 'application/json': { schema: z.ZodType } } }>;
+}
+
+/** Error responses of the organization surface: {"error": "message"}. */
+export const orgErrorResponses = (...statuses: number[]) => errorResponses(OrgError, statuses);
+/** Error responses of the project surface: {"error": {code, message, details?}}. */
+export const projectErrorResponses = (...statuses: number[]) => errorResponses(ProjectError, statuses);
+
+type SecurityRequirement = Record<string, string[]>;
+export const ORG_SECURITY: SecurityRequirement[] = [{ clientId: [], apiKey: [] }, { adminJwt: [] }];
+export const JWT_SECURITY: SecurityRequirement[] = [{ adminJwt: [] }];
+export const PROJECT_KEY_SECURITY: SecurityRequirement[] = [{ projectKey: [] }];
+
+export const securitySchemes = {
+  clientId: { type: 'apiKey', in: 'header', name: 'x-metal-client-id', description: 'Organization key: Client ID' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'x-metal-api-key', description: 'Organization key: secret' },
+  adminJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Admin JWT (sub, org, role, exp)' },
+  projectKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Project key for client apps' },
+} as const;

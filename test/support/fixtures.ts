@@ -1,0 +1,69 @@
+// Shared test fixtures: fresh ids, requests through the Worker, tokens and keys.
+import { env, exports } from 'cloudflare:workers';
+import { sign } from 'hono/jwt';
+import { sha256Hex } from '../../src/keys/hash';
+
+/** Every secret a test was given, so setup.ts can prove none of them (or their hash) was logged. */
+export const issuedSecrets: Array<{ kind: string; value: string; hash: string }> = [];
+
+export async function remember(kind: string, value: string): Promise<void> {
+  issuedSecrets.push({ kind, value, hash: await sha256Hex(value) });
+}
+
+/** A fresh organization or project id, so tests never share data. */
+export function randomId(prefix = 'org'): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 12)}`;
+}
+
+export type Reply<T = any> = { status: number; body: T; headers: Headers; text: string };
+
+/** Sends a request through the Worker's fetch handler. */
+export async function call<T = any>(method: string, path: string, init: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {}): Promise<Reply<T>> {
+  const headers = new Headers(init.headers);
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  }
+  const response = await exports.default.fetch(new Request(`https://keygate.test${path}`, { method, headers, body }));
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers, text };
+}
+
+/** An HS256 admin JWT signed with the test JWT_SECRET. */
+export async function token(claims: { org: string; sub?: string; role?: 'admin' | 'member'; exp?: number }, secret: string = env.JWT_SECRET): Promise<string> {
+  return sign(
+    {
+      sub: claims.sub ?? 'alice',
+      org: claims.org,
+      role: claims.role ?? 'admin',
+      exp: claims.exp ?? Math.floor(Date.now() / 1000) + 3600,
+    },
+    secret,
+    'HS256',
+  );
+}
+
+export function bearer(jwt: string): Record<string, string> {
+  return { authorization: `Bearer ${jwt}` };
+}
+
+export type OrgKeyPair = { id: string; clientId: string; apiKey: string; organizationId: string };
+
+export function pairHeaders(pair: Pick<OrgKeyPair, 'clientId' | 'apiKey'>): Record<string, string> {
+  return { 'x-metal-client-id': pair.clientId, 'x-metal-api-key': pair.apiKey };
+}
+
+/** Creates an organization key with an admin JWT and returns the pair. */
+export async function createOrgKey(organizationId: string, name = 'test key'): Promise<OrgKeyPair> {
+  const res = await call('POST', '/v1/keys', { headers: bearer(await token({ org: organizationId })), body: { name } });
+  if (res.status !== 201) throw new Error(`createOrgKey: ${res.status} ${res.text}`);
+  await remember('organization secret', res.body.data.apiKey);
+  return { id: res.body.data.id, clientId: res.body.data.clientId, apiKey: res.body.data.apiKey, organizationId };
+}

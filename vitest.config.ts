@@ -1,0 +1,51 @@
+// Tests run inside workerd through the Workers Vitest pool, against wrangler.toml's bindings
+// (D1 and KV in memory, isolated per test file). schema.sql is applied by test/support/setup.ts.
+import { readFileSync } from 'node:fs';
+import { webcrypto } from 'node:crypto';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+import { splitSqlStatements } from './scripts/lib/sql.mjs';
+
+/** The JWKS URL tests point JWT_JWKS_URL at; answered below, never fetched from the network. */
+export const TEST_JWKS_URL = 'https://jwks.keygate.test/.well-known/jwks.json';
+
+// A fresh RS256 key pair per run: the public half is served as the test JWKS, the private half
+// is handed to the tests so they can sign identity-provider tokens.
+const pair = await webcrypto.subtle.generateKey(
+  { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  true,
+  ['sign', 'verify'],
+);
+const kid = 'test-key-1';
+const publicJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
+const privateJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.privateKey)), kid, alg: 'RS256' };
+
+let jwksFetches = 0;
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: './src/index.ts',
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          JWT_SECRET: 'test-only-jwt-secret-0123456789abcdef0123456789abcdef',
+          TEST_SCHEMA: JSON.stringify(splitSqlStatements(readFileSync('schema.sql', 'utf8'))),
+          TEST_JWKS_URL,
+          TEST_JWKS_PRIVATE_KEY: JSON.stringify(privateJwk),
+        },
+        outboundService(request: Request) {
+          if (request.url === TEST_JWKS_URL) {
+            jwksFetches++;
+            return Response.json({ keys: [publicJwk] }, { headers: { 'x-jwks-fetches': String(jwksFetches) } });
+          }
+          return new Response('no network in tests', { status: 502 });
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/support/setup.ts'],
+  },
+});
