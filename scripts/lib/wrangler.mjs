@@ -1,0 +1,34 @@
+// Running the project's own wrangler (never through npx, so a signal reaches all its children),
+// offline and quiet.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const WRANGLER = fileURLToPath(new URL('../../node_modules/.bin/wrangler', import.meta.url));
+
+/** Environment for wrangler: no metrics, no banner, no error reports, no network look-ups. */
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_HIDE_BANNER: 'true',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+    ...extra,
+  };
+}
+
+/** Runs wrangler to completion; throws with its output when it fails. */
+export function runWrangler(args, { quiet = false } = {}) {
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: wranglerEnv(), encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`wrangler ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  if (!quiet) process.stdout.write(result.stdout);
+  return result.stdout;
+}
+
+/** Starts a long-running wrangler; the caller owns the child. */
+export function startWrangler(args, options = {}) {
+  return spawn(WRANGLER, args, { cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', 'inherit', 'inherit'], ...options });
+}

@@ -1,0 +1,56 @@
+// npm test: type checks, generated types up to date, a dry-run deploy, and the Vitest suite
+// inside workerd. Ends with one line "N passed, N failed" (also written to
+// test-results/summary.txt for .ci/run).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, WRANGLER, wranglerEnv } from './lib/wrangler.mjs';
+
+const RESULTS = join(ROOT, 'test-results');
+mkdirSync(RESULTS, { recursive: true });
+const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+
+const checks = [
+  { name: 'typecheck src', cmd: bin('tsc'), args: ['-p', '.'] },
+  { name: 'typecheck tests', cmd: bin('tsc'), args: ['-p', 'test'] },
+  { name: 'typecheck scripts and test config', cmd: bin('tsc'), args: ['-p', 'tsconfig.node.json'] },
+  {
+    name: 'worker-configuration.d.ts matches wrangler.toml (npm run types)',
+    cmd: WRANGLER,
+    args: ['types', '--check', '--env-file', '.dev.vars.example', '--strict-vars', 'false'],
+  },
+  { name: 'wrangler deploy --dry-run', cmd: WRANGLER, args: ['deploy', '--dry-run', '--outdir', 'dist'] },
+];
+
+let passed = 0;
+let failed = 0;
+for (const check of checks) {
+  const result = spawnSync(check.cmd, check.args, { cwd: ROOT, env: wranglerEnv(), encoding: 'utf8' });
+  if (result.status === 0) {
+    passed++;
+    console.log(`✓ ${check.name}`);
+  } else {
+    failed++;
+    console.log(`✗ ${check.name}\n${result.stdout}${result.stderr}`);
+  }
+}
+
+const report = join(RESULTS, 'vitest.json');
+const vitest = spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
+  cwd: ROOT,
+  env: wranglerEnv(),
+  stdio: 'inherit',
+});
+if (existsSync(report)) {
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  passed += json.numPassedTests;
+  failed += json.numFailedTests;
+  // A file that failed to load has no tests of its own: count it as one failure.
+  failed += json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+}
+if (vitest.status !== 0 && failed === 0) failed++;
+
+const summary = `${passed} passed, ${failed} failed`;
+writeFileSync(join(RESULTS, 'summary.txt'), `${summary}\n`);
+console.log(`\n${summary}`);
+process.exit(failed === 0 ? 0 : 1);
