@@ -1,6 +1,7 @@
-// npm start: local Keygate on embedded D1 and KV. Applies schema.sql, creates .dev.vars with a
-// fresh JWT_SECRET when missing, starts wrangler dev on PORT (default 8787) and prints the URL
-// and how to get an admin token.
+// npm start: local Keygate on embedded D1 and KV, with the reference origin beside it. Applies
+// schema.sql (and the origin's schema and demo data), creates .dev.vars with a fresh JWT_SECRET
+// when missing, starts both Workers in one wrangler dev on PORT (default 8787) and prints the
+// URL and how to get an admin token.
 import { ensureDevVars } from './lib/dev-vars.mjs';
 import { runWrangler, startWrangler } from './lib/wrangler.mjs';
 
@@ -13,10 +14,19 @@ const host = process.env.HOST ?? '127.0.0.1';
 const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
 if (ensureDevVars()) console.log('Created .dev.vars with a fresh local JWT_SECRET.');
-console.log('Applying schema.sql to the local D1 database...');
-runWrangler(['d1', 'execute', 'DB', '--local', '--file', 'schema.sql'], { quiet: true });
+const PERSIST = ['--persist-to', '.wrangler/state'];
+const ORIGIN_CONFIG = 'examples/origin/wrangler.toml';
+console.log('Applying schema.sql to the local D1 database, and the origin demo data...');
+runWrangler(['d1', 'execute', 'DB', '--local', ...PERSIST, '--file', 'schema.sql'], { quiet: true });
+for (const file of ['examples/origin/schema.sql', 'examples/origin/seed.sql']) {
+  runWrangler(['d1', 'execute', 'ORIGIN_DB', '--local', ...PERSIST, '-c', ORIGIN_CONFIG, '--file', file], { quiet: true });
+}
 
-const dev = startWrangler(['dev', '--port', String(port), '--ip', host, '--local', '--show-interactive-dev-session=false']);
+// Keygate first (it gets the port), the origin behind it reachable only through ORIGIN.
+const dev = startWrangler([
+  'dev', '-c', 'wrangler.toml', '-c', ORIGIN_CONFIG,
+  '--port', String(port), '--ip', host, '--local', ...PERSIST, '--show-interactive-dev-session=false',
+]);
 
 let stopping = false;
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
@@ -44,5 +54,6 @@ console.log(`
   Admin token:   npm run token -- --org acme --sub alice --role admin
   Create a key:  curl -s -X POST ${url}/v1/keys -H "authorization: Bearer $TOKEN" \\
                    -H 'content-type: application/json' -d '{"name":"Production sync"}'
+  Origin data:   curl ${url}/v1/companies -H "x-metal-client-id: $CLIENT_ID" -H "x-metal-api-key: $API_KEY"
   API document:  ${url}/openapi.json
 `);

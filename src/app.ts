@@ -3,8 +3,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { configOf, type AppEnv } from './env';
 import { ApiError, handleError } from './errors';
+import { audit } from './routes/audit';
+import { client } from './routes/client';
+import { gateway } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
+import { projectKeys } from './routes/project-keys';
 import { createRouter } from './routes/router';
 import { securitySchemes } from './routes/schemas';
 
@@ -31,6 +35,11 @@ export function createApp() {
 
   app.route('/health', health);
   app.route('/v1/keys', orgKeys);
+  app.route('/app/v1', projectKeys);
+  app.route('/app/v1', audit);
+  app.route('/api/v1', client);
+  // Last: whatever Keygate does not answer itself under /v1 and /app/v1 goes to the origin.
+  app.route('/', gateway);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clientId', securitySchemes.clientId);
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', securitySchemes.apiKey);

@@ -23,6 +23,7 @@ const configSchema = z
     JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
+    ORIGIN_SHARED_SECRET: optionalString,
     DEFAULT_KEY_LIMIT: z.coerce.number().int().min(0).default(100),
     // KV refuses an expirationTtl under 60 seconds.
     KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).default(60),
@@ -36,6 +37,8 @@ export type Config = {
   jwksUrl?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  /** Sent to the origin as x-keygate-secret, for origins reached by URL. */
+  originSharedSecret?: string;
   defaultKeyLimit: number;
   keyCacheTtlSeconds: number;
 };
@@ -58,6 +61,7 @@ export function configOf(env: Env): Config {
     jwksUrl: v.JWT_JWKS_URL,
     jwtIssuer: v.JWT_ISSUER,
     jwtAudience: v.JWT_AUDIENCE,
+    originSharedSecret: v.ORIGIN_SHARED_SECRET,
     defaultKeyLimit: v.DEFAULT_KEY_LIMIT,
     keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
   };

@@ -15,6 +15,7 @@ export const errorStatus = {
   KEY_LIMIT_REACHED: 422,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
+  BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -1,4 +1,6 @@
-// The Worker: Keygate's HTTP app.
+// The Worker: Keygate's HTTP app, and the KeygateVerifier RPC entrypoint for other Workers.
 import { createApp } from './app';
+
+export { KeygateVerifier } from './rpc/verifier';
 
 export default createApp() satisfies ExportedHandler<Env>;

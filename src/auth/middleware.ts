@@ -2,17 +2,43 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError, INVALID_KEY_PAIR } from '../errors';
-import { verifyKeyPair } from '../keys/service';
+import type { VerifiedKey } from '../cache/kv';
+import { verifyKeyPair, verifyProjectKey } from '../keys/service';
+import type { KeyPrincipal, UserPrincipal } from './principal';
 import { keyServiceDeps } from './context';
 import { verifyAdminJwt } from './jwt';
 
 export const CLIENT_ID_HEADER = 'x-metal-client-id';
 export const SECRET_HEADER = 'x-metal-api-key';
+export const PROJECT_KEY_HEADER = 'x-api-key';
 
 /** The token of an `Authorization: Bearer` header, if there is one. */
 function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i);
   return match?.[1];
+}
+
+type AuthContext = Parameters<MiddlewareHandler<AppEnv>>[0];
+
+/** Sets the principal from a verified key. */
+function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
+  const principal: KeyPrincipal = {
+    type: 'key',
+    keyId: key.id,
+    kind: key.kind,
+    organizationId: key.organizationId,
+    projectId: key.projectId,
+    permissions: key.permissions,
+  };
+  c.set('principal', principal);
+  return principal;
+}
+
+/** Verifies the organization key pair headers and sets the principal; throws the 401 otherwise. */
+export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal> {
+  const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER));
+  if (!result.ok) throw new ApiError('UNAUTHORIZED', INVALID_KEY_PAIR);
+  return setKeyPrincipal(c, result.key);
 }
 
 /**
@@ -21,24 +47,42 @@ function bearerToken(header: string | undefined): string | undefined {
  */
 export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
   return async function orgKeyOrJwtAuth(c, next) {
-    const clientId = c.req.header(CLIENT_ID_HEADER);
-    const secret = c.req.header(SECRET_HEADER);
     const authorization = c.req.header('authorization');
-    if (clientId !== undefined || secret !== undefined || authorization === undefined) {
-      const result = await verifyKeyPair(keyServiceDeps(c), clientId, secret);
-      if (!result.ok) throw new ApiError('UNAUTHORIZED', INVALID_KEY_PAIR);
-      const key = result.key;
-      c.set('principal', {
-        type: 'key',
-        keyId: key.id,
-        kind: key.kind,
-        organizationId: key.organizationId,
-        projectId: key.projectId,
-        permissions: key.permissions,
-      });
-      return next();
+    const hasPairHeader = c.req.header(CLIENT_ID_HEADER) !== undefined || c.req.header(SECRET_HEADER) !== undefined;
+    if (hasPairHeader || authorization === undefined) await authenticateKeyPair(c);
+    else await authenticateJwt(c, authorization);
+    return next();
+  };
+}
+
+/** The refusal of every bad x-api-key, whatever the reason. */
+export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
+
+/**
+ * Project key (x-api-key) of exactly the project of the path: the same 401 for a missing,
+ * malformed, unknown, revoked or other-project key.
+ */
+export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
+  return async function projectKeyAuth(c, next) {
+    const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER));
+    const key = result.ok ? result.key : undefined;
+    if (!key || key.organizationId !== c.req.param('organizationId') || key.projectId !== c.req.param('projectId')) {
+      throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
     }
-    await authenticateJwt(c, authorization);
+    setKeyPrincipal(c, key);
+    return next();
+  };
+}
+
+/**
+ * On routes under /organizations/{organizationId}: a JWT of another organization is answered
+ * 404, exactly like an organization that does not exist.
+ */
+export function sameOrganization(): MiddlewareHandler<AppEnv> {
+  return async function sameOrganization(c, next) {
+    if (c.get('principal').organizationId !== c.req.param('organizationId')) {
+      throw new ApiError('NOT_FOUND', 'not found');
+    }
     return next();
   };
 }
@@ -51,11 +95,13 @@ export function jwtAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function authenticateJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], authorization: string | undefined) {
+/** Verifies an admin JWT from the Authorization header and sets the principal; throws the 401 otherwise. */
+export async function authenticateJwt(c: AuthContext, authorization: string | undefined): Promise<UserPrincipal> {
   const token = bearerToken(authorization);
   const result = token ? await verifyAdminJwt(token, c.get('config')) : undefined;
   if (!result?.ok) throw new ApiError('UNAUTHORIZED', 'invalid or expired token');
   c.set('principal', result.user);
+  return result.user;
 }
 
 /** Key management writes: organization keys may, JWT users need the admin role. */

@@ -187,3 +187,99 @@ export async function countActiveKeys(db: D1Database, organizationId: string): P
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
+
+/** One key of one project (any status), or null; the organization and project must match. */
+export async function findProjectKey(
+  db: D1Database,
+  organizationId: string,
+  projectId: string,
+  keyId: string,
+): Promise<StoredKey | null> {
+  const row = await db
+    .prepare(`SELECT * FROM api_keys WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project'`)
+    .bind(keyId, organizationId, projectId)
+    .first<ApiKeyRow>();
+  return row ? rowToKey(row) : null;
+}
+
+/**
+ * A page of a project's keys, newest first: at most `limit` keys older than `beforeSeq`
+ * (null for the first page), optionally of one status.
+ */
+export async function listProjectKeys(
+  db: D1Database,
+  query: { organizationId: string; projectId: string; status: KeyStatus | null; limit: number; beforeSeq: number | null },
+): Promise<StoredKey[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM api_keys
+       WHERE organization_id = ?1 AND project_id = ?2 AND kind = 'project'
+         AND (?3 IS NULL OR status = ?3) AND seq < ?4
+       ORDER BY seq DESC LIMIT ?5`,
+    )
+    .bind(query.organizationId, query.projectId, query.status, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit)
+    .all<ApiKeyRow>();
+  return results.map(rowToKey);
+}
+
+/**
+ * Renames and/or changes the status of a project key that is still in `expectedStatus`, with
+ * one audit entry per change, in one batch. Reactivation only happens while the organization is
+ * under its key limit. Returns whether the key changed. Throws on a name already taken.
+ */
+export async function updateProjectKey(
+  db: D1Database,
+  change: {
+    organizationId: string;
+    projectId: string;
+    keyId: string;
+    expectedStatus: KeyStatus;
+    name: string | null;
+    status: KeyStatus | null;
+    now: string;
+    defaultLimit: number;
+  },
+  audits: AuditEntryInput[],
+): Promise<boolean> {
+  const update = db
+    .prepare(
+      `UPDATE api_keys SET
+         name = COALESCE(?5, name),
+         status = COALESCE(?6, status),
+         updated_at = ?7,
+         revoked_at = CASE WHEN ?6 = 'revoked' THEN ?7 WHEN ?6 = 'active' THEN NULL ELSE revoked_at END
+       WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project' AND status = ?4
+         AND (?6 IS NOT 'active' OR ?4 = 'active'
+              OR (SELECT count(*) FROM api_keys WHERE organization_id = ?2 AND status = 'active')
+                 < ${keyLimitExpression(2, 8)})`,
+    )
+    .bind(
+      change.keyId,
+      change.organizationId,
+      change.projectId,
+      change.expectedStatus,
+      change.name,
+      change.status,
+      change.now,
+      change.defaultLimit,
+    );
+  // Each audit INSERT writes only when the statement before it changed one row, so the chain
+  // stops at the first statement that did nothing.
+  const [updated] = await db.batch([update, ...audits.map((entry) => insertAuditAfterChange(db, entry))]);
+  return (updated?.meta.changes ?? 0) === 1;
+}
+
+/** Deletes a project key and writes its audit entry, in one batch. Returns whether it existed. */
+export async function deleteProjectKey(
+  db: D1Database,
+  organizationId: string,
+  projectId: string,
+  keyId: string,
+  audit: AuditEntryInput,
+): Promise<boolean> {
+  const remove = db
+    .prepare(`DELETE FROM api_keys WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project'`)
+    .bind(keyId, organizationId, projectId);
+  const [deleted] = await db.batch([remove, insertAuditAfterChange(db, audit)]);
+  return (deleted?.meta.changes ?? 0) === 1;
+}

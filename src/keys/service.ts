@@ -129,7 +129,7 @@ export async function verifyProjectKey(deps: KeyServiceDeps, apiKey: string | un
   return { ok: true, key };
 }
 
-function auditEntry(
+export function auditEntry(
   key: Pick<StoredKey, 'id' | 'kind' | 'organizationId' | 'projectId'>,
   action: AuditAction,
   actor: Actor,
@@ -151,7 +151,7 @@ function auditEntry(
 }
 
 /** Throws the 422 that names the organization's limit. */
-async function throwLimitReached(deps: KeyServiceDeps, organizationId: string): Promise<never> {
+export async function throwLimitReached(deps: KeyServiceDeps, organizationId: string): Promise<never> {
   const limit = await fromD1(() => getKeyLimit(deps.db, organizationId, deps.config.defaultKeyLimit));
   throw new ApiError(
     'KEY_LIMIT_REACHED',
@@ -201,7 +201,7 @@ export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promi
 }
 
 /** Deletes a key's cache entry; a failure is logged and bounded by the KV TTL. */
-async function evictCachedKey(deps: KeyServiceDeps, secretHash: string): Promise<void> {
+export async function evictCachedKey(deps: KeyServiceDeps, secretHash: string): Promise<void> {
   try {
     await deleteCachedKey(deps.kv, secretHash);
   } catch (err) {

@@ -34,6 +34,7 @@ const descriptions: Record<number, string> = {
   413: 'Request body over 16 KiB',
   422: 'Key limit of the plan reached',
   429: 'Rate limited',
+  502: 'The origin could not be reached',
   503: 'Storage unavailable; the request was refused (fails closed)',
 };
 

@@ -17,15 +17,24 @@ export function randomId(prefix = 'org'): string {
 
 export type Reply<T = any> = { status: number; body: T; headers: Headers; text: string };
 
-/** Sends a request through the Worker's fetch handler. */
-export async function call<T = any>(method: string, path: string, init: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {}): Promise<Reply<T>> {
+export type CallInit = { headers?: Record<string, string>; body?: unknown; rawBody?: string };
+
+/** The Request call() sends: `body` is sent as JSON, `rawBody` as it is. */
+export function buildRequest(method: string, path: string, init: CallInit = {}): Request {
   const headers = new Headers(init.headers);
   let body: string | undefined = init.rawBody;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
-  const response = await exports.default.fetch(new Request(`https://keygate.test${path}`, { method, headers, body }));
+  return new Request(`https://keygate.test${path}`, { method, headers, body });
+}
+
+/**
+ * Reads a Worker response. A secret in a 201 body (`data.apiKey`) is remembered on the way, so
+ * every secret a test is handed takes part in setup.ts's log check.
+ */
+export async function readReply<T = any>(response: Response): Promise<Reply<T>> {
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -33,7 +42,14 @@ export async function call<T = any>(method: string, path: string, init: { header
   } catch {
     // not JSON: keep the text
   }
+  const apiKey = (parsed as { data?: { apiKey?: unknown } } | null)?.data?.apiKey;
+  if (response.status === 201 && typeof apiKey === 'string') await remember('organization secret', apiKey);
   return { status: response.status, body: parsed as T, headers: response.headers, text };
+}
+
+/** Sends a request through the Worker's fetch handler. */
+export async function call<T = any>(method: string, path: string, init: CallInit = {}): Promise<Reply<T>> {
+  return readReply<T>(await exports.default.fetch(buildRequest(method, path, init)));
 }
 
 /** An HS256 admin JWT signed with the test JWT_SECRET. */
@@ -54,6 +70,11 @@ export function bearer(jwt: string): Record<string, string> {
   return { authorization: `Bearer ${jwt}` };
 }
 
+/** Authorization headers of an admin (or member) of the organization. */
+export async function adminHeaders(org: string, claims: { sub?: string; role?: 'admin' | 'member' } = {}): Promise<Record<string, string>> {
+  return bearer(await token({ org, ...claims }));
+}
+
 export type OrgKeyPair = { id: string; clientId: string; apiKey: string; organizationId: string };
 
 export function pairHeaders(pair: Pick<OrgKeyPair, 'clientId' | 'apiKey'>): Record<string, string> {
@@ -66,4 +87,16 @@ export async function createOrgKey(organizationId: string, name = 'test key'): P
   if (res.status !== 201) throw new Error(`createOrgKey: ${res.status} ${res.text}`);
   await remember('organization secret', res.body.data.apiKey);
   return { id: res.body.data.id, clientId: res.body.data.clientId, apiKey: res.body.data.apiKey, organizationId };
+}
+
+/** Revokes a key with an admin JWT of its organization. */
+export async function revokeOrgKey(pair: Pick<OrgKeyPair, 'id' | 'organizationId'>): Promise<void> {
+  const res = await call('DELETE', `/v1/keys/${pair.id}`, { headers: await adminHeaders(pair.organizationId) });
+  if (res.status !== 200) throw new Error(`revokeOrgKey: ${res.status} ${res.text}`);
+}
+
+/** The same key with one character of its checksum changed (still base62, same length). */
+export function withAlteredChecksum(key: string): string {
+  const last = key.slice(-1);
+  return key.slice(0, -1) + (last === 'A' ? 'B' : 'A');
 }

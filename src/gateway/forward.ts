@@ -1,0 +1,80 @@
+// Forwarding authorized requests to the operator's origin (service binding ORIGIN, else
+// ORIGIN_URL) with the caller's identity, credentials stripped and client-sent x-keygate-* dropped.
+import type { Context } from 'hono';
+import type { KeyPrincipal, UserPrincipal } from '../auth/principal';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+
+/** Headers that carry credentials: never sent on to the origin. */
+const CREDENTIAL_HEADERS = ['x-api-key', 'x-metal-api-key', 'x-metal-client-id', 'authorization', 'cf-access-jwt-assertion'];
+const IDENTITY_PREFIX = 'x-keygate-';
+
+export type IdentityHeaders = Record<`x-keygate-${string}`, string>;
+
+export function orgKeyIdentity(key: KeyPrincipal): IdentityHeaders {
+  return { 'x-keygate-org-id': key.organizationId, 'x-keygate-key-id': key.keyId, 'x-keygate-key-kind': 'org' };
+}
+
+export function projectKeyIdentity(key: KeyPrincipal): IdentityHeaders {
+  return {
+    'x-keygate-org-id': key.organizationId,
+    'x-keygate-project-id': key.projectId ?? '',
+    'x-keygate-key-id': key.keyId,
+    'x-keygate-key-kind': 'project',
+    'x-keygate-permissions': key.permissions.join(','),
+    'x-keygate-visibility': 'published',
+  };
+}
+
+export function userIdentity(user: UserPrincipal): IdentityHeaders {
+  return {
+    'x-keygate-org-id': user.organizationId,
+    'x-keygate-user-id': user.userId,
+    'x-keygate-role': user.role,
+    'x-keygate-visibility': 'all',
+  };
+}
+
+/** The headers the origin receives: the client's, minus credentials and x-keygate-*, plus identity. */
+export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    const lower = name.toLowerCase();
+    if (CREDENTIAL_HEADERS.includes(lower) || lower.startsWith(IDENTITY_PREFIX)) continue;
+    headers.append(name, value);
+  }
+  for (const [name, value] of Object.entries(identity)) headers.set(name, value);
+  return headers;
+}
+
+/** Proof for an origin reached by URL that the request came through Keygate. */
+function withSharedSecret(identity: IdentityHeaders, secret: string | undefined): IdentityHeaders {
+  return secret ? { ...identity, 'x-keygate-secret': secret } : identity;
+}
+
+/**
+ * Sends the request on to the origin and returns its response unchanged. 503 when no origin is
+ * configured, 502 when it cannot be reached.
+ */
+export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHeaders): Promise<Response> {
+  const incoming = new URL(c.req.url);
+  const origin = c.env.ORIGIN;
+  const base = c.env.ORIGIN_URL?.trim();
+  if (!origin && !base) throw new ApiError('SERVICE_UNAVAILABLE', 'no origin is configured');
+  const target = origin
+    ? new URL(incoming.pathname + incoming.search, 'https://origin.internal')
+    : new URL(incoming.pathname.replace(/^\//, '') + incoming.search, base!.endsWith('/') ? base : `${base}/`);
+  const method = c.req.method;
+  const request = new Request(target, {
+    method,
+    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, c.get('config').originSharedSecret)),
+    body: method === 'GET' || method === 'HEAD' ? undefined : c.req.raw.body,
+    redirect: 'manual',
+  });
+  try {
+    return await (origin ? origin.fetch(request) : fetch(request));
+  } catch (err) {
+    console.error(`origin unreachable: ${err instanceof Error ? err.name : 'error'}`);
+    throw new ApiError('BAD_GATEWAY', 'the origin could not be reached');
+  }
+}

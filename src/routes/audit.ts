@@ -1,0 +1,73 @@
+// GET /app/v1/organizations/{organizationId}/audit-log: the organization's key changes, newest
+// first, for admins.
+import { createRoute, z } from '@hono/zod-openapi';
+import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
+import { listAuditEntries } from '../db/audit';
+import { fromD1 } from '../keys/service';
+import { decodeCursor, pageOf } from './cursor';
+import { Pagination, ResourceId } from './project-keys';
+import { createRouter } from './router';
+import { JWT_SECURITY, projectErrorResponses } from './schemas';
+
+const AuditEntry = z
+  .object({
+    id: z.string(),
+    action: z.enum(['created', 'updated', 'revoked', 'reactivated', 'deleted']),
+    keyId: z.string(),
+    keyKind: z.enum(['org', 'project']),
+    projectId: z.string().nullable(),
+    actor: z.object({ type: z.enum(['user', 'key']), id: z.string() }),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('AuditEntry');
+
+const auditLogRoute = createRoute({
+  method: 'get',
+  path: '/organizations/{organizationId}/audit-log',
+  tags: ['Audit'],
+  summary: "Page through the organization's audit log, newest first",
+  security: JWT_SECURITY,
+  middleware: [jwtAuth(), sameOrganization(), requireAdmin()],
+  request: {
+    params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
+      lastKey: z.string().max(64).optional().openapi({ param: { name: 'lastKey', in: 'query' } }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'A page of entries',
+      content: { 'application/json': { schema: z.object({ data: z.array(AuditEntry), pagination: Pagination }) } },
+    },
+    ...projectErrorResponses(400, 401, 403, 404, 503),
+  },
+});
+
+export const audit = createRouter();
+
+audit.openapi(auditLogRoute, async (c) => {
+  const { organizationId } = c.req.valid('param');
+  const { limit, lastKey } = c.req.valid('query');
+  const rows = await fromD1(() => listAuditEntries(c.env.DB, organizationId, limit + 1, decodeCursor(lastKey)));
+  const page = pageOf(rows, limit);
+  return c.json(
+    {
+      data: page.items.map((e) => ({
+        id: e.id,
+        action: e.action,
+        keyId: e.keyId,
+        keyKind: e.keyKind,
+        projectId: e.projectId,
+        actor: { type: e.actorType, id: e.actorId },
+        ip: e.ip,
+        userAgent: e.userAgent,
+        createdAt: e.createdAt,
+      })),
+      pagination: { limit, lastKey: page.lastKey },
+    },
+    200,
+  );
+});

@@ -1,0 +1,51 @@
+// /api/v1/organizations/{organizationId}/projects/{projectId}/...: client apps with a project key
+// (x-api-key) read their project's published content, passed on to the origin.
+import { createRoute, z } from '@hono/zod-openapi';
+import { projectKeyAuth } from '../auth/middleware';
+import { ApiError } from '../errors';
+import { forwardToOrigin, projectKeyIdentity } from '../gateway/forward';
+import { decideClientRequest, SEGMENT_PERMISSIONS } from '../gateway/policy';
+import { createRouter } from './router';
+import { PROJECT_KEY_SECURITY, projectErrorResponses } from './schemas';
+
+const PREFIX = '/organizations/:organizationId/projects/:projectId';
+
+export const client = createRouter();
+
+client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
+  const principal = c.get('principal');
+  if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', 'Invalid or missing API key');
+  // Segments after /projects/{projectId}/, as sent (still percent-encoded), matched exactly.
+  const path = new URL(c.req.url).pathname;
+  const projectPrefix = `/api/v1/organizations/${principal.organizationId}/projects/${principal.projectId}/`;
+  const segments = path.startsWith(projectPrefix) ? path.slice(projectPrefix.length).split('/') : [];
+  const decision = decideClientRequest(c.req.method, segments, principal.permissions);
+  if (!decision.allowed) throw new ApiError('FORBIDDEN', decision.message);
+  return forwardToOrigin(c, projectKeyIdentity(principal));
+});
+
+// Documentation of the forwarded client routes (the handler above serves them all).
+client.openAPIRegistry.registerPath(
+  createRoute({
+    method: 'get',
+    path: '/organizations/{organizationId}/projects/{projectId}/{resource}',
+    tags: ['Client (project key)'],
+    summary: "Read the project's published content through the origin",
+    description:
+      `Forwarded to the origin with x-keygate-* identity headers and x-keygate-visibility: published. ` +
+      `resource is one of ${Object.keys(SEGMENT_PERMISSIONS).join(', ')} (and /{id} below it); HEAD too, and ` +
+      `POST .../saved-searches/{id}/execute. Any other method or resource: 403.`,
+    security: PROJECT_KEY_SECURITY,
+    request: {
+      params: z.object({
+        organizationId: z.string().openapi({ param: { name: 'organizationId', in: 'path' } }),
+        projectId: z.string().openapi({ param: { name: 'projectId', in: 'path' } }),
+        resource: z.enum(Object.keys(SEGMENT_PERMISSIONS) as [string, ...string[]]).openapi({ param: { name: 'resource', in: 'path' } }),
+      }),
+    },
+    responses: {
+      200: { description: "The origin's answer, e.g. {\"data\": [...]}" },
+      ...projectErrorResponses(401, 403, 502, 503),
+    },
+  }),
+);

@@ -1,0 +1,215 @@
+// /app/v1/organizations/{organizationId}/projects/{projectId}/api-keys: project keys, managed
+// with an admin JWT of the organization (members may list and read).
+import { createRoute, z } from '@hono/zod-openapi';
+import { keyServiceDeps, requestMeta } from '../auth/context';
+import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
+import { actorOf } from '../auth/principal';
+import type { StoredKey } from '../db/api-keys';
+import { CUSTOM_KEY_PATTERN, RESERVED_PREFIX } from '../keys/format';
+import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
+import { decodeCursor, pageOf } from './cursor';
+import { createRouter } from './router';
+import { JWT_SECURITY, projectErrorResponses } from './schemas';
+
+export const ResourceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of [A-Za-z0-9_-]');
+
+const ProjectParams = z.object({
+  organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
+  projectId: ResourceId.openapi({ param: { name: 'projectId', in: 'path' }, example: 'mobile-app' }),
+});
+
+const KeyParams = ProjectParams.extend({
+  // Any other string is simply not found: the same 404 as an unknown or foreign id.
+  id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' }, description: "The key's id (a UUID)." }),
+});
+
+const KeyName = z.string().trim().min(1).max(100);
+const KeyStatus = z.enum(['active', 'revoked']);
+
+const CreateProjectKeyBody = z
+  .object({
+    name: KeyName.openapi({ example: 'iOS app' }),
+    apiKey: z
+      .string()
+      .regex(CUSTOM_KEY_PATTERN, '32-128 characters of [A-Za-z0-9_-]')
+      .refine((v) => !v.startsWith(RESERVED_PREFIX), `must not start with "${RESERVED_PREFIX}" (reserved for generated keys)`)
+      .optional()
+      .openapi({ description: 'A custom key value; generated (kg_pk_...) when omitted.' }),
+  })
+  .strict()
+  .openapi('CreateProjectKeyRequest');
+
+const UpdateProjectKeyBody = z
+  .object({ name: KeyName.optional(), status: KeyStatus.optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.status !== undefined, { message: 'give name and/or status' })
+  .openapi('UpdateProjectKeyRequest');
+
+const ProjectKey = z
+  .object({
+    id: z.uuid(),
+    projectId: z.string(),
+    name: z.string(),
+    status: KeyStatus,
+    lastUsed: z.iso.datetime().nullable(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('ProjectKey');
+
+const CreatedProjectKey = ProjectKey.extend({
+  key: z.string().openapi({ description: 'The key (x-api-key). Returned only in this response.' }),
+}).openapi('CreatedProjectKey');
+
+const ListQuery = z.object({
+  status: KeyStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
+  lastKey: z.string().max(64).optional().openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
+});
+
+export const Pagination = z
+  .object({ limit: z.number().int(), lastKey: z.string().nullable().openapi({ description: 'Cursor of the next page; null on the last page.' }) })
+  .openapi('Pagination');
+
+function toProjectKey(key: StoredKey) {
+  return {
+    id: key.id,
+    projectId: key.projectId ?? '',
+    name: key.name,
+    status: key.status,
+    lastUsed: key.lastUsedAt,
+    createdBy: key.createdBy,
+    createdAt: key.createdAt,
+    updatedAt: key.updatedAt,
+  };
+}
+
+const BASE = '/organizations/{organizationId}/projects/{projectId}/api-keys';
+const tags = ['Project keys'];
+const readAccess = [jwtAuth(), sameOrganization()];
+const writeAccess = [jwtAuth(), sameOrganization(), requireAdmin()];
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: BASE,
+  tags,
+  summary: 'Create a project key',
+  description: 'The key is returned in this response only.',
+  security: JWT_SECURITY,
+  middleware: writeAccess,
+  request: { params: ProjectParams, body: { required: true, content: json(CreateProjectKeyBody) } },
+  responses: {
+    201: { description: 'Created', content: json(CreatedProjectKey) },
+    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 503),
+  },
+});
+
+const listKeysRoute = createRoute({
+  method: 'get',
+  path: BASE,
+  tags,
+  summary: "List a project's keys, newest first",
+  security: JWT_SECURITY,
+  middleware: readAccess,
+  request: { params: ProjectParams, query: ListQuery },
+  responses: {
+    200: { description: 'A page of keys', content: json(z.object({ data: z.array(ProjectKey), pagination: Pagination })) },
+    ...projectErrorResponses(400, 401, 404, 503),
+  },
+});
+
+const getKeyRoute = createRoute({
+  method: 'get',
+  path: `${BASE}/{id}`,
+  tags,
+  summary: 'Read a project key',
+  security: JWT_SECURITY,
+  middleware: readAccess,
+  request: { params: KeyParams },
+  responses: { 200: { description: 'The key', content: json(ProjectKey) }, ...projectErrorResponses(400, 401, 404, 503) },
+});
+
+const updateKeyRoute = createRoute({
+  method: 'put',
+  path: `${BASE}/{id}`,
+  tags,
+  summary: 'Rename, revoke or reactivate a project key',
+  security: JWT_SECURITY,
+  middleware: writeAccess,
+  request: { params: KeyParams, body: { required: true, content: json(UpdateProjectKeyBody) } },
+  responses: {
+    200: { description: 'The updated key', content: json(ProjectKey) },
+    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 503),
+  },
+});
+
+const deleteKeyRoute = createRoute({
+  method: 'delete',
+  path: `${BASE}/{id}`,
+  tags,
+  summary: 'Delete a project key',
+  security: JWT_SECURITY,
+  middleware: writeAccess,
+  request: { params: KeyParams },
+  responses: {
+    200: { description: 'Deleted', content: json(z.object({ message: z.literal('API key successfully deleted'), id: z.uuid() })) },
+    ...projectErrorResponses(400, 401, 403, 404, 503),
+  },
+});
+
+export const projectKeys = createRouter();
+
+projectKeys.openapi(createKeyRoute, async (c) => {
+  const { organizationId, projectId } = c.req.valid('param');
+  const body = c.req.valid('json');
+  const { key, secret } = await createProjectKey(keyServiceDeps(c), {
+    organizationId,
+    projectId,
+    name: body.name,
+    customKey: body.apiKey,
+    actor: actorOf(c.get('principal')),
+    meta: requestMeta(c),
+  });
+  return c.json({ ...toProjectKey(key), key: secret }, 201);
+});
+
+projectKeys.openapi(listKeysRoute, async (c) => {
+  const { organizationId, projectId } = c.req.valid('param');
+  const query = c.req.valid('query');
+  const rows = await listProjectKeys(keyServiceDeps(c), {
+    organizationId,
+    projectId,
+    status: query.status ?? null,
+    limit: query.limit + 1,
+    beforeSeq: decodeCursor(query.lastKey),
+  });
+  const page = pageOf(rows, query.limit);
+  return c.json({ data: page.items.map(toProjectKey), pagination: { limit: query.limit, lastKey: page.lastKey } }, 200);
+});
+
+projectKeys.openapi(getKeyRoute, async (c) => {
+  const { id, ...scope } = c.req.valid('param');
+  return c.json(toProjectKey(await getProjectKey(keyServiceDeps(c), scope, id)), 200);
+});
+
+projectKeys.openapi(updateKeyRoute, async (c) => {
+  const { id, ...scope } = c.req.valid('param');
+  const body = c.req.valid('json');
+  const key = await updateProjectKey(keyServiceDeps(c), {
+    ...scope,
+    keyId: id,
+    name: body.name,
+    status: body.status,
+    actor: actorOf(c.get('principal')),
+    meta: requestMeta(c),
+  });
+  return c.json(toProjectKey(key), 200);
+});
+
+projectKeys.openapi(deleteKeyRoute, async (c) => {
+  const { id, ...scope } = c.req.valid('param');
+  await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) });
+  return c.json({ message: 'API key successfully deleted' as const, id }, 200);
+});

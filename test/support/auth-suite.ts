@@ -1,0 +1,243 @@
+// The security suite every protected /v1/keys route runs: missing, malformed, wrong, revoked and
+// foreign key pairs, bad admin JWTs, and the member role. Each refusal must leave D1 untouched.
+import { env } from 'cloudflare:workers';
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { generateKey } from '../../src/keys/format';
+import { storageState } from './db';
+import {
+  adminHeaders,
+  bearer,
+  call,
+  createOrgKey,
+  pairHeaders,
+  randomId,
+  remember,
+  revokeOrgKey,
+  withAlteredChecksum,
+  type OrgKeyPair,
+  type Reply,
+} from './fixtures';
+import { callWith } from './worker';
+
+/** The one body of every refused key pair. */
+export const INVALID_PAIR_BODY = { error: 'invalid api key or clientId' };
+/** The body of every refused admin JWT. */
+export const INVALID_TOKEN_BODY = { error: 'invalid or expired token' };
+
+/** An organization with one key pair to call with. */
+export type Tenant = { org: string; pair: OrgKeyPair };
+
+export async function newTenant(): Promise<Tenant> {
+  const org = randomId();
+  return { org, pair: await createOrgKey(org, 'caller') };
+}
+
+/** The request a route sends for one tenant, and the key it acts on, if any. */
+export type PreparedRequest = { path: string; body?: unknown; target?: OrgKeyPair };
+
+export type ProtectedRoute = {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** The documented path, e.g. /v1/keys/{key}. */
+  path: string;
+  /** Whether the route changes keys (JWT users need the admin role). */
+  write: boolean;
+  successStatus: 200 | 201;
+  /** Builds the request acting on `tenant`'s organization, creating what it needs. */
+  prepare(tenant: Tenant): Promise<PreparedRequest>;
+  /**
+   * Asserts the answer when `b`'s credential is sent with a request prepared for `a`: the route
+   * must act on b's organization only (a's storage is checked by the suite).
+   */
+  expectActsOnOwnTenantOnly(res: Reply, tenants: { a: Tenant; b: Tenant; request: PreparedRequest }): Promise<void>;
+};
+
+/** A JWT signed as the test JWT_SECRET (or `secret`) would sign it, with any payload and HS* alg. */
+export function hsToken(payload: Record<string, unknown>, secret: string = env.JWT_SECRET, alg: 'HS256' | 'HS512' = 'HS256'): Promise<string> {
+  return sign(payload, secret, alg);
+}
+
+function base64url(value: unknown): string {
+  return btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+type Credential = { label: string; headers(t: Tenant): Promise<Record<string, string>> };
+
+const refusedPairs: Credential[] = [
+  { label: 'no credential at all', headers: async () => ({}) },
+  { label: 'only the client ID header', headers: async (t) => ({ 'x-metal-client-id': t.pair.clientId }) },
+  { label: 'only the secret header', headers: async (t) => ({ 'x-metal-api-key': t.pair.apiKey }) },
+  { label: 'both headers empty', headers: async () => ({ 'x-metal-client-id': '', 'x-metal-api-key': '' }) },
+  {
+    label: 'a wrong secret that is well-formed with a valid checksum',
+    headers: async (t) => {
+      const wrong = generateKey('orgSecret');
+      await remember('generated organization secret', wrong);
+      return pairHeaders({ clientId: t.pair.clientId, apiKey: wrong });
+    },
+  },
+  {
+    label: 'the right secret with one checksum character altered',
+    headers: async (t) => pairHeaders({ clientId: t.pair.clientId, apiKey: withAlteredChecksum(t.pair.apiKey) }),
+  },
+  {
+    label: 'the right client ID with one checksum character altered',
+    headers: async (t) => pairHeaders({ clientId: withAlteredChecksum(t.pair.clientId), apiKey: t.pair.apiKey }),
+  },
+  {
+    label: 'the client ID and the secret swapped',
+    headers: async (t) => ({ 'x-metal-client-id': t.pair.apiKey, 'x-metal-api-key': t.pair.clientId }),
+  },
+  {
+    label: 'a revoked key',
+    headers: async (t) => {
+      const revoked = await createOrgKey(t.org, 'revoked');
+      await revokeOrgKey(revoked);
+      return pairHeaders(revoked);
+    },
+  },
+  {
+    label: 'a revoked key whose record was cached before it was revoked',
+    headers: async (t) => {
+      const revoked = await createOrgKey(t.org, 'cached then revoked');
+      // callWith waits for the request's waitUntil work, so the KV entry exists before the revoke.
+      const used = await callWith({}, 'GET', '/v1/keys', { headers: pairHeaders(revoked) });
+      expect(used.status, used.text).toBe(200);
+      await revokeOrgKey(revoked);
+      return pairHeaders(revoked);
+    },
+  },
+  {
+    label: "a valid secret with another key's client ID",
+    headers: async (t) => {
+      const other = await createOrgKey(t.org, 'other');
+      return pairHeaders({ clientId: other.clientId, apiKey: t.pair.apiKey });
+    },
+  },
+  {
+    label: "a valid secret with another organization's client ID",
+    headers: async (t) => {
+      const other = await createOrgKey(randomId(), 'foreign');
+      return pairHeaders({ clientId: other.clientId, apiKey: t.pair.apiKey });
+    },
+  },
+  {
+    label: 'a client ID without its secret next to a valid admin JWT',
+    headers: async (t) => ({ 'x-metal-client-id': t.pair.clientId, ...(await adminHeaders(t.org)) }),
+  },
+];
+
+const refusedTokens: Credential[] = [
+  { label: 'an expired token', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: Math.floor(Date.now() / 1000) - 60 })) },
+  {
+    label: 'a token signed with the wrong secret (forged)',
+    headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() }, 'not-the-secret-0123456789abcdef0123456789')),
+  },
+  {
+    label: 'a token with alg none',
+    headers: async (t) => bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() })}.`),
+  },
+  {
+    label: 'a token signed with the right secret but HS512',
+    headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() }, env.JWT_SECRET, 'HS512')),
+  },
+  { label: 'a garbage token', headers: async () => bearer('not-a-jwt') },
+  { label: 'three garbage parts', headers: async () => bearer('aaaa.bbbb.cccc') },
+  { label: 'an empty bearer', headers: async () => ({ authorization: 'Bearer ' }) },
+  { label: 'another scheme (Basic)', headers: async (t) => ({ authorization: `Basic ${btoa(`${t.pair.clientId}:${t.pair.apiKey}`)}` }) },
+  { label: 'a token without org', headers: async () => bearer(await hsToken({ sub: 'alice', role: 'admin', exp: inAnHour() })) },
+  { label: 'a token without sub', headers: async (t) => bearer(await hsToken({ org: t.org, role: 'admin', exp: inAnHour() })) },
+  { label: 'a token without role', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, exp: inAnHour() })) },
+  { label: 'a token without exp', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin' })) },
+  { label: 'a token with an unknown role', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'owner', exp: inAnHour() })) },
+  { label: 'a token whose org is not an organization id', headers: async () => bearer(await hsToken({ sub: 'alice', org: 'acme corp/../x', role: 'admin', exp: inAnHour() })) },
+];
+
+/** Runs the shared security cases against one protected route. */
+export function runAuthSuite(route: ProtectedRoute): void {
+  const send = (request: PreparedRequest, headers: Record<string, string>) =>
+    call(route.method, request.path, { headers, body: request.body });
+
+  describe(`${route.method} ${route.path}: authentication`, () => {
+    it('accepts the key pair of the organization', async () => {
+      const t = await newTenant();
+      const res = await send(await route.prepare(t), pairHeaders(t.pair));
+      expect(res.status, res.text).toBe(route.successStatus);
+    });
+
+    it('accepts an admin JWT of the organization', async () => {
+      const t = await newTenant();
+      const res = await send(await route.prepare(t), await adminHeaders(t.org));
+      expect(res.status, res.text).toBe(route.successStatus);
+    });
+
+    for (const credential of refusedPairs) {
+      it(`refuses ${credential.label} with exactly 401 {"error":"invalid api key or clientId"}`, async () => {
+        const t = await newTenant();
+        const request = await route.prepare(t);
+        const headers = await credential.headers(t);
+        const before = await storageState(t.org);
+        const res = await send(request, headers);
+        expect(res.status, res.text).toBe(401);
+        expect(res.body).toEqual(INVALID_PAIR_BODY);
+        expect(await storageState(t.org), 'a refused request changed D1').toEqual(before);
+      });
+    }
+
+    for (const credential of refusedTokens) {
+      it(`refuses ${credential.label} with 401`, async () => {
+        const t = await newTenant();
+        const request = await route.prepare(t);
+        const headers = await credential.headers(t);
+        const before = await storageState(t.org);
+        const res = await send(request, headers);
+        expect(res.status, res.text).toBe(401);
+        expect(res.body).toEqual(INVALID_TOKEN_BODY);
+        expect(await storageState(t.org), 'a refused request changed D1').toEqual(before);
+      });
+    }
+
+    if (route.write) {
+      it('refuses a member JWT with 403 {"error":"admin role required"}', async () => {
+        const t = await newTenant();
+        const request = await route.prepare(t);
+        const before = await storageState(t.org);
+        const res = await send(request, await adminHeaders(t.org, { role: 'member' }));
+        expect(res.status, res.text).toBe(403);
+        expect(res.body).toEqual({ error: 'admin role required' });
+        expect(await storageState(t.org), 'a refused request changed D1').toEqual(before);
+      });
+    } else {
+      it('lets a member JWT read', async () => {
+        const t = await newTenant();
+        const res = await send(await route.prepare(t), await adminHeaders(t.org, { role: 'member' }));
+        expect(res.status, res.text).toBe(route.successStatus);
+      });
+    }
+
+    const foreignCredentials: Array<{ label: string; headers(b: Tenant): Promise<Record<string, string>> }> = [
+      { label: "another organization's key pair", headers: async (b) => pairHeaders(b.pair) },
+      { label: "another organization's admin JWT", headers: (b) => adminHeaders(b.org) },
+    ];
+    for (const credential of foreignCredentials) {
+      it(`acts only on the caller's own organization with ${credential.label}`, async () => {
+        const a = await newTenant();
+        const b = await newTenant();
+        const request = await route.prepare(a);
+        const before = await storageState(a.org);
+        const res = await send(request, await credential.headers(b));
+        await route.expectActsOnOwnTenantOnly(res, { a, b, request });
+        const after = await storageState(a.org);
+        expect({ keys: after.keys, audit: after.audit }, "another organization's credential changed this organization").toEqual({
+          keys: before.keys,
+          audit: before.audit,
+        });
+        const stillWorks = await call('GET', '/v1/keys', { headers: pairHeaders(a.pair) });
+        expect(stillWorks.status, stillWorks.text).toBe(200);
+        expect(stillWorks.body.data.map((k: { id: string }) => k.id)).toContain(a.pair.id);
+      });
+    }
+  });
+}
