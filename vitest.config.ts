@@ -34,6 +34,25 @@ export default defineConfig({
           TEST_JWKS_URL,
           TEST_JWKS_PRIVATE_KEY: JSON.stringify(privateJwk),
         },
+        // wrangler.toml binds ORIGIN to the "keygate-origin" Worker. In tests it is this recording
+        // origin: it answers with what it received, so tests can assert exactly what arrives.
+        workers: [
+          {
+            name: 'keygate-origin',
+            modules: true,
+            compatibilityDate: '2026-04-20',
+            script: `export default {
+              async fetch(request) {
+                const url = new URL(request.url);
+                return Response.json(
+                  { method: request.method, path: url.pathname, search: url.search,
+                    headers: Object.fromEntries(request.headers), body: await request.text() },
+                  { headers: { 'x-recording-origin': 'yes' } },
+                );
+              },
+            };`,
+          },
+        ],
         outboundService(request: Request) {
           if (request.url === TEST_JWKS_URL) {
             jwksFetches++;

@@ -18,7 +18,8 @@ const sql =
   `INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES ('${args.org}', ${limit ?? 'NULL'}, '${now}', '${now}') ` +
   `ON CONFLICT (id) DO UPDATE SET key_limit = excluded.key_limit, updated_at = excluded.updated_at;`;
 try {
-  runWrangler(['d1', 'execute', 'DB', args.remote ? '--remote' : '--local', '--command', sql], { quiet: true });
+  const target = args.remote ? ['--remote'] : ['--local', '--persist-to', '.wrangler/state'];
+  runWrangler(['d1', 'execute', 'DB', ...target, '--command', sql], { quiet: true });
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

