@@ -1,5 +1,6 @@
 // createApp(): request id, body limit, configuration, error handling, and one sub-app per resource.
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { configOf, type AppEnv } from './env';
 import { ApiError, handleError } from './errors';
@@ -31,6 +32,13 @@ export function createApp() {
         throw new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_BODY_BYTES} bytes`);
       },
     }),
+  );
+
+  // Web apps call the client routes from browsers: answer CORS preflights there. Project keys
+  // are client credentials (no cookies), so any origin may send them.
+  app.use(
+    '/api/*',
+    cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'], allowHeaders: ['x-api-key', 'content-type'], maxAge: 86_400 }),
   );
 
   app.route('/health', health);
