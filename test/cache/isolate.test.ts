@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedTtlMap, Coalescer } from '../../src/cache/isolate';
+
+function clock(start = 1_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+describe('BoundedTtlMap', () => {
+  it('returns entries until their TTL passes, then forgets them', () => {
+    const time = clock();
+    const map = new BoundedTtlMap<string, number>(10, time.now);
+    map.set('a', 1, 5_000);
+    time.advance(4_999);
+    expect(map.get('a')).toBe(1);
+    time.advance(1);
+    expect(map.get('a')).toBeUndefined();
+    expect(map.size).toBe(0);
+  });
+
+  it('never holds more than its bound: the oldest entries give way', () => {
+    const map = new BoundedTtlMap<string, number>(3);
+    for (let i = 0; i < 1_000; i++) map.set(`key-${i}`, i, 60_000);
+    expect(map.size).toBe(3);
+    expect(map.get('key-0')).toBeUndefined();
+    expect(map.get('key-999')).toBe(999);
+  });
+
+  it('deletes on demand and stores nothing with a zero TTL or bound', () => {
+    const map = new BoundedTtlMap<string, number>(3);
+    map.set('a', 1, 1_000);
+    map.delete('a');
+    expect(map.get('a')).toBeUndefined();
+    map.set('b', 2, 0);
+    expect(map.get('b')).toBeUndefined();
+    const none = new BoundedTtlMap<string, number>(0);
+    none.set('c', 3, 1_000);
+    expect(none.size).toBe(0);
+  });
+});
+
+describe('Coalescer', () => {
+  it('shares one load between concurrent callers and forgets it when done', async () => {
+    const coalescer = new Coalescer<string, number>();
+    let loads = 0;
+    let release!: (value: number) => void;
+    const loader = () => {
+      loads++;
+      return new Promise<number>((resolve) => (release = resolve));
+    };
+    const results = Promise.all(Array.from({ length: 20 }, () => coalescer.load('k', loader)));
+    expect(coalescer.pending).toBe(1);
+    release(42);
+    expect(await results).toEqual(Array(20).fill(42));
+    expect(loads).toBe(1);
+    expect(coalescer.pending).toBe(0);
+    await coalescer.load('k', async () => 7);
+    expect(loads).toBe(1);
+  });
+
+  it('passes a failure to every waiter and lets the next call retry', async () => {
+    const coalescer = new Coalescer<string, number>();
+    const failing = () => Promise.reject(new Error('down'));
+    await expect(Promise.all([coalescer.load('k', failing), coalescer.load('k', failing)])).rejects.toThrow('down');
+    expect(await coalescer.load('k', async () => 1)).toBe(1);
+  });
+});
