@@ -53,7 +53,10 @@ export function configOf(env: Env): Config {
   if (config) return config;
   const result = configSchema.safeParse(env);
   if (!result.success) {
-    throw new Error(`invalid configuration: ${result.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
+    // Names only (never values): which vars or secrets to fix.
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
+    console.error(`invalid configuration: ${problems}`);
+    throw new Error('invalid configuration');
   }
   const v = result.data;
   config = {

@@ -54,6 +54,11 @@ function fromHttpException(err: HTTPException): ApiError {
       return new ApiError('NOT_FOUND', 'not found');
     case 413:
       return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    case 415:
+      // The route declares a JSON body and the request sent another media type.
+      return new ApiError('VALIDATION_ERROR', 'request body must be JSON', [
+        { field: 'content-type', message: 'send content-type: application/json' },
+      ]);
     default:
       return err.status >= 500
         ? new ApiError('INTERNAL_ERROR', 'internal error')

@@ -52,9 +52,12 @@ function kidOf(token: string): string | undefined {
   }
 }
 
-export type JwtResult = { ok: true; user: UserPrincipal } | { ok: false; reason: 'invalid' | 'claims' };
+export type JwtResult = { ok: true; user: UserPrincipal } | { ok: false; reason: 'invalid' | 'claims' | 'jwks_unavailable' };
 
-/** Verifies an admin JWT and its claims. Never throws for a bad token. */
+/**
+ * Verifies an admin JWT and its claims. Never throws for a bad token; a JWKS that cannot be
+ * fetched is `jwks_unavailable`, not a bad token.
+ */
 export async function verifyAdminJwt(token: string, config: Config): Promise<JwtResult> {
   const verification = {
     ...(config.jwtIssuer ? { iss: config.jwtIssuer } : {}),
@@ -63,7 +66,13 @@ export async function verifyAdminJwt(token: string, config: Config): Promise<Jwt
   let payload: unknown;
   try {
     if (config.jwksUrl) {
-      const keys = await jwksKeys(config.jwksUrl, kidOf(token));
+      let keys: HonoJsonWebKey[];
+      try {
+        keys = await jwksKeys(config.jwksUrl, kidOf(token));
+      } catch (err) {
+        console.error(`JWKS unavailable: ${err instanceof Error ? err.name : 'error'}`);
+        return { ok: false, reason: 'jwks_unavailable' };
+      }
       payload = await verifyWithJwks(token, { keys, verification, allowedAlgorithms: JWKS_ALGORITHMS });
     } else if (config.jwtSecret) {
       payload = await verify(token, config.jwtSecret, { alg: 'HS256', ...verification });

@@ -99,6 +99,9 @@ export function jwtAuth(): MiddlewareHandler<AppEnv> {
 export async function authenticateJwt(c: AuthContext, authorization: string | undefined): Promise<UserPrincipal> {
   const token = bearerToken(authorization);
   const result = token ? await verifyAdminJwt(token, c.get('config')) : undefined;
+  if (result?.ok === false && result.reason === 'jwks_unavailable') {
+    throw new ApiError('SERVICE_UNAVAILABLE', 'the identity provider could not be reached');
+  }
   if (!result?.ok) throw new ApiError('UNAUTHORIZED', 'invalid or expired token');
   c.set('principal', result.user);
   return result.user;

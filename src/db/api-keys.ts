@@ -85,7 +85,7 @@ export async function insertKeyWithinLimit(
          key_last_four, permissions, status, created_by, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11
        WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active')
-             <= ${keyLimitExpression(3, 12)}`,
+             < ${keyLimitExpression(3, 12)}`,
     )
     .bind(
       key.id,

@@ -69,8 +69,17 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
   const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
   if (!stored) return null;
   const verified = toVerified(stored);
-  deps.waitUntil(putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds).catch(logCacheFailure));
+  deps.waitUntil(fillCache(deps, hash, verified).catch(logCacheFailure));
   return verified;
+}
+
+/**
+ * Caches a verified record, then asks D1 again: a revoke that committed while the write was in
+ * flight found nothing to evict, so the entry this write would leave stale is deleted here.
+ */
+async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey): Promise<void> {
+  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds);
+  if (!(await findActiveKeyByHash(deps.db, hash))) await deleteCachedKey(deps.kv, hash);
 }
 
 function logCacheFailure(err: unknown): void {
@@ -113,7 +122,7 @@ export async function verifyKeyPair(
   const key = await lookupByHash(deps, await sha256Hex(secret));
   if (!key) return { ok: false, reason: 'unknown' };
   if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
-  
+  if (!timingSafeEqualString(key.clientId ?? '', clientId)) return { ok: false, reason: 'client_id_mismatch' };
   recordUse(deps, key.id);
   return { ok: true, key };
 }

@@ -6,9 +6,20 @@ import { ApiError } from '../errors';
 
 export type FieldIssue = { field: string; message: string };
 
-/** Zod issues as `{field, message}` pairs; `field` is the dotted path ("" for the whole body). */
-export function fieldIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): FieldIssue[] {
-  return issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message }));
+type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: readonly string[] };
+
+/**
+ * Zod issues as `{field, message}` pairs; `field` is the dotted path ("" for the whole body).
+ * An unknown field is named itself, one entry per field.
+ */
+export function fieldIssues(issues: ReadonlyArray<Issue>): FieldIssue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'unknown field' }));
+    }
+    return [{ field: path.join('.'), message: issue.message }];
+  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the hook serves every route's input type
