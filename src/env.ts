@@ -27,6 +27,10 @@ const configSchema = z
     DEFAULT_KEY_LIMIT: z.coerce.number().int().min(0).default(100),
     // KV refuses an expirationTtl under 60 seconds.
     KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).default(60),
+    // The in-isolate tier: 0 turns it off.
+    ISOLATE_CACHE_TTL_SECONDS: z.coerce.number().min(0).max(60).default(10),
+    ISOLATE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+    UNKNOWN_KEY_TTL_SECONDS: z.coerce.number().min(0).max(60).default(5),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
     message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
@@ -41,6 +45,12 @@ export type Config = {
   originSharedSecret?: string;
   defaultKeyLimit: number;
   keyCacheTtlSeconds: number;
+  /** How long this isolate trusts a verified key without asking KV. */
+  isolateCacheTtlMs: number;
+  /** Bound on the isolate tier's entries (verified and unknown keys together). */
+  isolateCacheMaxEntries: number;
+  /** How long this isolate remembers that a well-formed key is unknown. */
+  unknownKeyTtlMs: number;
 };
 
 // Parsed configuration per env object. An isolate sees one env object for its whole life, so
@@ -67,6 +77,9 @@ export function configOf(env: Env): Config {
     originSharedSecret: v.ORIGIN_SHARED_SECRET,
     defaultKeyLimit: v.DEFAULT_KEY_LIMIT,
     keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
+    isolateCacheTtlMs: v.ISOLATE_CACHE_TTL_SECONDS * 1000,
+    isolateCacheMaxEntries: v.ISOLATE_CACHE_MAX_ENTRIES,
+    unknownKeyTtlMs: v.UNKNOWN_KEY_TTL_SECONDS * 1000,
   };
   parsed.set(env, config);
   return config;

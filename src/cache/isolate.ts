@@ -1,5 +1,7 @@
-// The in-isolate tier in front of KV: a bounded, TTL-expiring map that lives as long as the
-// isolate. It answers repeated verifications without waiting on any storage.
+// The in-isolate tier in front of KV: bounded, TTL-expiring maps that live as long as the
+// isolate. They answer repeated verifications without waiting on any storage.
+import type { Config } from '../env';
+import type { VerifiedKey } from './kv';
 
 /** A bounded map whose entries expire; when full, the oldest entry gives way to the new one. */
 export class BoundedTtlMap<K, V> {
@@ -7,7 +9,7 @@ export class BoundedTtlMap<K, V> {
 
   constructor(
     readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** The value, unless missing or expired (an expired entry is dropped on the way). */
@@ -60,4 +62,37 @@ export class Coalescer<K, V> {
   get pending(): number {
     return this.#inflight.size;
   }
+}
+
+/** This isolate's memory of keys: verified records, known-unknown hashes, in-flight loads. */
+export type IsolateTier = {
+  /** Secret hash → the active key's record. */
+  keys: BoundedTtlMap<string, VerifiedKey>;
+  /** Secret hashes D1 did not know, remembered briefly; apart, so a flood of them cannot evict keys. */
+  unknown: BoundedTtlMap<string, true>;
+  /** Concurrent misses of one hash share one KV/D1 read. */
+  loads: Coalescer<string, VerifiedKey | null>;
+  /** Key ids whose lastUsed this isolate wrote in the last minute. */
+  touched: BoundedTtlMap<string, true>;
+};
+
+// One tier per isolate (per distinct tier settings, of which production has one): module state,
+// shared by the fetch handler and the RPC entrypoint, which may see different env objects, so a
+// revocation handled by either clears what both answer from. Bounded by ISOLATE_CACHE_MAX_ENTRIES
+// per map; it lives and dies with the isolate.
+const tiers = new Map<string, IsolateTier>();
+
+export function isolateTierOf(config: Config): IsolateTier {
+  const settings = `${config.isolateCacheMaxEntries}`;
+  let tier = tiers.get(settings);
+  if (!tier) {
+    tier = {
+      keys: new BoundedTtlMap(config.isolateCacheMaxEntries),
+      unknown: new BoundedTtlMap(config.isolateCacheMaxEntries),
+      loads: new Coalescer(),
+      touched: new BoundedTtlMap(config.isolateCacheMaxEntries),
+    };
+    tiers.set(settings, tier);
+  }
+  return tier;
 }

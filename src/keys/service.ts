@@ -1,6 +1,7 @@
 // The key service: creating, verifying and revoking keys over D1 (truth) and KV (cache).
 // Expected failures are returned as values; only storage outages and limits throw ApiErrors.
 import type { Actor } from '../auth/principal';
+import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, putCachedKey, type VerifiedKey } from '../cache/kv';
 import type { AuditAction, AuditEntryInput } from '../db/audit';
 import { findActiveKeyByHash, findActiveOrgKey, insertKeyWithinLimit, listActiveOrgKeys, setKeyStatus, touchLastUsed, type StoredKey } from '../db/api-keys';
@@ -62,15 +63,32 @@ function toVerified(key: StoredKey): VerifiedKey {
   };
 }
 
-/** The active key for a secret hash: KV first, then D1, filling KV for the next request. */
+/**
+ * The active key for a secret hash (null: no such active key). The isolate tier first, then KV,
+ * then D1; concurrent misses of one hash share a single KV/D1 read. Found keys fill the isolate
+ * tier and, after the response, KV; unknown hashes are remembered in the isolate tier briefly.
+ */
 async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
-  const cached = await getCachedKey(deps.kv, hash);
-  if (cached) return cached;
-  const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
-  if (!stored) return null;
-  const verified = toVerified(stored);
-  deps.waitUntil(fillCache(deps, hash, verified).catch(logCacheFailure));
-  return verified;
+  const tier = isolateTierOf(deps.config);
+  const remembered = tier.keys.get(hash);
+  if (remembered) return remembered;
+  if (tier.unknown.get(hash)) return null;
+  return tier.loads.load(hash, async () => {
+    const cached = await getCachedKey(deps.kv, hash);
+    if (cached) {
+      tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
+      return cached;
+    }
+    const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
+    if (!stored) {
+      tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
+      return null;
+    }
+    const verified = toVerified(stored);
+    tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
+    deps.waitUntil(fillCache(deps, hash, verified).catch(logCacheFailure));
+    return verified;
+  });
 }
 
 /**
@@ -79,26 +97,22 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
  */
 async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey): Promise<void> {
   await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds);
-  if (!(await findActiveKeyByHash(deps.db, hash))) await deleteCachedKey(deps.kv, hash);
+  if (!(await findActiveKeyByHash(deps.db, hash))) {
+    forgetInIsolate(deps, hash);
+    await deleteCachedKey(deps.kv, hash);
+  }
 }
 
 function logCacheFailure(err: unknown): void {
   console.error(`KV write failed: ${err instanceof Error ? err.name : 'error'}`);
 }
 
-// Last time this isolate recorded a use of each key (key id → epoch ms). Lives as long as the
-// isolate; cleared whenever it reaches MAX_TOUCHED so it cannot grow without bound. The SQL
-// in touchLastUsed enforces the once-a-minute rule across isolates; this only saves writes.
-const lastTouched = new Map<string, number>();
-const MAX_TOUCHED = 10_000;
-
 /** Records a use of the key after the response has been sent, at most once a minute. */
 function recordUse(deps: KeyServiceDeps, keyId: string): void {
+  const touched = isolateTierOf(deps.config).touched;
+  if (touched.get(keyId)) return;
   const now = Date.now();
-  const previous = lastTouched.get(keyId);
-  if (previous !== undefined && now - previous < LAST_USED_INTERVAL_MS) return;
-  if (lastTouched.size >= MAX_TOUCHED) lastTouched.clear();
-  lastTouched.set(keyId, now);
+  touched.set(keyId, true, LAST_USED_INTERVAL_MS);
   deps.waitUntil(
     touchLastUsed(deps.db, keyId, new Date(now), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
       console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
@@ -206,6 +220,8 @@ export async function insertNewKey(deps: KeyServiceDeps, input: NewKeyInput): Pr
     insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),
   );
   if (!inserted) await throwLimitReached(deps, input.organizationId);
+  // A custom key may have been tried (and remembered as unknown) here before it existed.
+  forgetInIsolate(deps, key.secretHash);
   return key;
 }
 
@@ -235,8 +251,19 @@ export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promi
   return fromD1(() => listActiveOrgKeys(deps.db, organizationId));
 }
 
-/** Deletes a key's cache entry; a failure is logged and bounded by the KV TTL. */
+/** Drops what this isolate remembers of a hash, as a valid key or as an unknown one. */
+function forgetInIsolate(deps: KeyServiceDeps, secretHash: string): void {
+  const tier = isolateTierOf(deps.config);
+  tier.keys.delete(secretHash);
+  tier.unknown.delete(secretHash);
+}
+
+/**
+ * Deletes a key's cache entries: this isolate's at once, KV's before returning (a KV failure is
+ * logged and bounded by the KV TTL).
+ */
 export async function evictCachedKey(deps: KeyServiceDeps, secretHash: string): Promise<void> {
+  forgetInIsolate(deps, secretHash);
   try {
     await deleteCachedKey(deps.kv, secretHash);
   } catch (err) {

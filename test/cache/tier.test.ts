@@ -1,0 +1,131 @@
+// The in-isolate tier as the key service uses it: no storage for a remembered key, unknown keys
+// remembered briefly and within bounds, one storage read for concurrent misses, and the
+// revocation window it adds on other instances.
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isolateTierOf } from '../../src/cache/isolate';
+import { configOf, type Config } from '../../src/env';
+import { generateKey } from '../../src/keys/format';
+import { sha256Hex } from '../../src/keys/hash';
+import { createOrgKey, revokeOrgKey, verifyKeyPair, verifyProjectKey, type KeyServiceDeps } from '../../src/keys/service';
+import { randomId, remember } from '../support/fixtures';
+
+/** Service deps whose D1 and KV count the key look-ups they serve. */
+function countingDeps(config: Config = configOf(env)) {
+  const counts = { d1KeyReads: 0, kvGets: 0 };
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          if (/SELECT \* FROM api_keys WHERE secret_hash/.test(sql)) counts.d1KeyReads++;
+          return target.prepare(sql);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const kv = new Proxy(env.KEY_CACHE, {
+    get(target, prop) {
+      if (prop === 'get') counts.kvGets++;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const pending: Promise<unknown>[] = [];
+  const deps: KeyServiceDeps = { db, kv, config, waitUntil: (p) => pending.push(p) };
+  return { deps, counts, settle: () => Promise.all(pending) };
+}
+
+const actor = { type: 'user' as const, id: 'alice', label: 'alice' };
+const meta = { ip: null, userAgent: null };
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the in-isolate tier', () => {
+  it('answers a recently verified key without touching KV or D1', async () => {
+    const { deps, counts, settle } = countingDeps();
+    const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'hot', actor, meta });
+    await remember('organization secret', secret);
+    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    await settle();
+    const before = { ...counts };
+    for (let i = 0; i < 50; i++) expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect(counts).toEqual(before);
+  });
+
+  it('reads D1 once for a flood of the same unknown well-formed key', async () => {
+    const { deps, counts } = countingDeps();
+    const unknown = generateKey('project');
+    for (let i = 0; i < 200; i++) expect(await verifyProjectKey(deps, unknown)).toEqual({ ok: false, reason: 'unknown' });
+    expect(counts.d1KeyReads).toBe(1);
+  });
+
+  it('shares one KV and one D1 read between concurrent misses of the same key', async () => {
+    const { deps, counts, settle } = countingDeps();
+    const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'cold', actor, meta });
+    await remember('organization secret', secret);
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifyKeyPair(deps, key.clientId!, secret)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(counts.kvGets).toBe(1);
+    expect(counts.d1KeyReads).toBe(1);
+    await settle();
+  });
+
+  it('stays within its bound under a flood of distinct random keys', async () => {
+    const small = { ...configOf(env), isolateCacheMaxEntries: 25 };
+    const { deps } = countingDeps(small);
+    for (let i = 0; i < 100; i++) await verifyProjectKey(deps, generateKey('project'));
+    const tier = isolateTierOf(small);
+    expect(tier.unknown.size).toBe(25);
+    expect(tier.loads.pending).toBe(0);
+  });
+
+  it('forgets an unknown key when it is created here (custom project key values can be tried first)', async () => {
+    const { deps } = countingDeps();
+    const custom = `custom_${crypto.randomUUID().replace(/-/g, '')}`;
+    await remember('project key', custom);
+    expect((await verifyProjectKey(deps, custom)).ok).toBe(false);
+    await env.DB.prepare(
+      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, secret_hash, key_last_four, permissions, created_by, created_at, updated_at)
+       VALUES (?1, 'project', ?2, 'p', 'custom', ?3, 'abcd', '[]', 'alice', ?4, ?4)`,
+    )
+      .bind(crypto.randomUUID(), randomId(), await sha256Hex(custom), new Date().toISOString())
+      .run();
+    // Written behind the service's back (as another instance would): still remembered as unknown…
+    expect((await verifyProjectKey(deps, custom)).ok).toBe(false);
+    // …until the unknown-key TTL passes.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + deps.config.unknownKeyTtlMs + 1);
+    expect((await verifyProjectKey(deps, custom)).ok).toBe(true);
+  });
+
+  it('drops a key revoked through this instance at once', async () => {
+    const { deps, settle } = countingDeps();
+    const organizationId = randomId();
+    const { key, secret } = await createOrgKey(deps, { organizationId, name: 'to revoke', actor, meta });
+    await remember('organization secret', secret);
+    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    await settle();
+    await revokeOrgKey(deps, { organizationId, idOrClientId: key.id, actor, meta });
+    expect(await verifyKeyPair(deps, key.clientId!, secret)).toEqual({ ok: false, reason: 'unknown' });
+  });
+
+  it('trusts a key revoked elsewhere for at most the isolate TTL, then asks KV and D1 again', async () => {
+    const { deps, settle } = countingDeps();
+    const organizationId = randomId();
+    const { key, secret } = await createOrgKey(deps, { organizationId, name: 'revoked elsewhere', actor, meta });
+    await remember('organization secret', secret);
+    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    await settle();
+    // Another instance revokes it: D1 changes and KV's entry goes, this isolate is not told.
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked' WHERE id = ?1`).bind(key.id).run();
+    await env.KEY_CACHE.delete(`key:v1:${key.secretHash}`);
+    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + deps.config.isolateCacheTtlMs + 1);
+    expect(await verifyKeyPair(deps, key.clientId!, secret)).toEqual({ ok: false, reason: 'unknown' });
+  });
+});
