@@ -7,29 +7,35 @@ import { forwardToOrigin, orgKeyIdentity, userIdentity } from '../gateway/forwar
 import { createRouter } from './router';
 import { JWT_SECURITY, orgErrorResponses, projectErrorResponses } from './schemas';
 
-/** Paths Keygate answers itself: never forwarded, whatever the method. */
+/** Paths Keygate answers itself: never forwarded, whatever the method or letter case. */
 const KEYGATE_OWNED = [
-  /^\/v1\/keys(\/|$)/,
-  /^\/app\/v1\/organizations\/[^/]+\/projects\/[^/]+\/api-keys(\/|$)/,
-  /^\/app\/v1\/organizations\/[^/]+\/audit-log(\/|$)/,
+  /^\/v1\/keys(\/|$)/i,
+  /^\/app\/v1\/organizations\/[^/]+\/projects\/[^/]+\/api-keys(\/|$)/i,
+  /^\/app\/v1\/organizations\/[^/]+\/audit-log(\/|$)/i,
 ];
 
-function ownedByKeygate(path: string): boolean {
-  return KEYGATE_OWNED.some((pattern) => pattern.test(path));
+/**
+ * Whether a path may go to the origin: not one Keygate answers itself. Throws NOT_FOUND for a
+ * path with an empty segment (`//`), which Keygate and an origin could read differently
+ * (`/v1//keys`, or `/app/v1//organizations/x` slipping past the organization check).
+ */
+function isForwardable(path: string): boolean {
+  if (path.includes('//')) throw new ApiError('NOT_FOUND', 'not found');
+  return !KEYGATE_OWNED.some((pattern) => pattern.test(path));
 }
 
 export const gateway = createRouter();
 
 gateway.all('/v1/*', async function orgGateway(c, next) {
-  if (ownedByKeygate(c.req.path)) return next();
+  if (!isForwardable(c.req.path)) return next();
   return forwardToOrigin(c, orgKeyIdentity(await authenticateKeyPair(c)));
 });
 
 gateway.all('/app/v1/*', async function appGateway(c, next) {
-  if (ownedByKeygate(c.req.path)) return next();
+  if (!isForwardable(c.req.path)) return next();
   const principal = await authenticateJwt(c, c.req.header('authorization'));
   // Under /organizations/{id}, a token of another organization finds nothing.
-  const organization = c.req.path.match(/^\/app\/v1\/organizations\/([^/]+)/)?.[1];
+  const organization = c.req.path.match(/^\/app\/v1\/organizations\/([^/]+)/i)?.[1];
   if (organization !== undefined && organization !== principal.organizationId) throw new ApiError('NOT_FOUND', 'not found');
   return forwardToOrigin(c, userIdentity(principal));
 });
