@@ -215,6 +215,36 @@ describe('admin JWTs: drafts too, and content changes', () => {
     expect(visible.body.data.map((c: { id: string }) => c.id)).toEqual([created.body.data.id]);
   });
 
+  it('an admin updates content; a member may not; a key cannot; bad input is a 400', async () => {
+    const p = newProject();
+    const key = await createProjectKey(p, 'reader');
+    const admin = await adminHeaders(p.org);
+    const created = await callVia(origin, 'POST', appPath(p, 'content'), { headers: admin, body: { title: 'Draft title' } });
+    const id: string = created.body.data.id;
+
+    const updated = await callVia(origin, 'PUT', appPath(p, `content/${id}`), { headers: admin, body: { title: 'Final title', body: 'Text.' } });
+    expect(updated.status, updated.text).toBe(200);
+    expect(updated.body).toEqual({ data: { ...created.body.data, title: 'Final title', body: 'Text.', updatedAt: expect.stringMatching(ISO) } });
+
+    const member = await callVia(origin, 'PUT', appPath(p, `content/${id}`), {
+      headers: await adminHeaders(p.org, { sub: 'mallory', role: 'member' }),
+      body: { title: 'by a member' },
+    });
+    expect(member.status, member.text).toBe(403);
+    expect(member.body).toEqual({ error: { code: 'FORBIDDEN', message: 'only admins may update content' } });
+    const byKey = await callVia(origin, 'PUT', clientPath(p, `content/${id}`), { headers: apiKeyHeaders(key.key), body: { title: 'by a key' } });
+    expect(byKey.status, byKey.text).toBe(403);
+    for (const body of [{ title: '' }, { status: 'archived' }, { body: 42 }]) {
+      const bad = await callVia(origin, 'PUT', appPath(p, `content/${id}`), { headers: admin, body });
+      expect(bad.status, `${JSON.stringify(body)}: ${bad.text}`).toBe(400);
+    }
+    const missing = await callVia(origin, 'PUT', appPath(p, 'content/cnt_nope'), { headers: admin, body: { title: 'x' } });
+    expect(missing.status, missing.text).toBe(404);
+
+    const adminView = await callVia(origin, 'GET', appPath(p, `content/${id}`), { headers: admin });
+    expect(adminView.body.data).toMatchObject({ title: 'Final title', body: 'Text.', status: 'draft' });
+  });
+
   it('a member reads drafts but can neither create nor publish', async () => {
     const p = newProject();
     const admin = await adminHeaders(p.org);

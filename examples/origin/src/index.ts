@@ -177,6 +177,37 @@ export function createOriginApp() {
     return c.json({ data: toContent(row) }, 201);
   });
 
+  project.put('/content/:id', async (c) => {
+    if (!requireAdmin(c)) return fail(c, 403, 'FORBIDDEN', 'only admins may update content');
+    const body = (await c.req.json().catch(() => null)) as { title?: unknown; body?: unknown; status?: unknown } | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return fail(c, 400, 'VALIDATION_ERROR', 'send a JSON object');
+    if (body.title !== undefined && (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > 200)) {
+      return fail(c, 400, 'VALIDATION_ERROR', 'title must be a non-empty string of at most 200 characters');
+    }
+    if (body.body !== undefined && typeof body.body !== 'string') return fail(c, 400, 'VALIDATION_ERROR', 'body must be a string');
+    if (body.status !== undefined && body.status !== 'draft' && body.status !== 'published') {
+      return fail(c, 400, 'VALIDATION_ERROR', 'status must be draft or published');
+    }
+    const s = scope(c);
+    const result = await c.env.ORIGIN_DB.prepare(
+      `UPDATE content_items SET title = COALESCE(?4, title), body = COALESCE(?5, body), status = COALESCE(?6, status), updated_at = ?7
+       WHERE organization_id = ?1 AND project_id = ?2 AND id = ?3`,
+    )
+      .bind(
+        s.organizationId,
+        s.projectId,
+        c.req.param('id'),
+        typeof body.title === 'string' ? body.title.trim() : null,
+        (body.body as string | undefined) ?? null,
+        (body.status as string | undefined) ?? null,
+        now(),
+      )
+      .run();
+    if (result.meta.changes !== 1) return fail(c, 404, 'NOT_FOUND', 'content not found');
+    const row = await findContent(c, c.req.param('id'));
+    return c.json({ data: toContent(row!) });
+  });
+
   project.post('/content/:id/publish', async (c) => {
     if (!requireAdmin(c)) return fail(c, 403, 'FORBIDDEN', 'only admins may publish content');
     const s = scope(c);
