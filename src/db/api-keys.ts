@@ -27,7 +27,8 @@ export type StoredKey = {
 
 export type NewKey = Omit<StoredKey, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'>;
 
-type ApiKeyRow = {
+/** A row of api_keys as D1 returns it. */
+export type ApiKeyRow = {
   seq: number;
   id: string;
   kind: KeyKind;

@@ -17,7 +17,8 @@ export type AuditEntryInput = {
 
 export type AuditEntry = AuditEntryInput & { id: string };
 
-type AuditRow = {
+/** A row of audit_entries as D1 returns it. */
+export type AuditRow = {
   seq: number;
   id: string;
   organization_id: string;

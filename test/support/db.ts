@@ -1,39 +1,13 @@
 // Reading D1 directly: what tests assert about stored keys, audit entries and "nothing changed".
 import { env } from 'cloudflare:workers';
+import type { ApiKeyRow } from '../../src/db/api-keys';
+import type { AuditRow as StoredAuditRow } from '../../src/db/audit';
 
-export type KeyRow = {
-  seq: number;
-  id: string;
-  kind: string;
-  organization_id: string;
-  project_id: string | null;
-  name: string;
-  client_id: string | null;
-  secret_hash: string;
-  key_last_four: string;
-  permissions: string;
-  status: string;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-  revoked_at: string | null;
-  last_used_at: string | null;
-};
+/** A row of api_keys as stored. */
+export type KeyRow = ApiKeyRow;
 
-export type AuditRow = {
-  seq: number;
-  id: string;
-  organization_id: string;
-  project_id: string | null;
-  key_id: string;
-  key_kind: string;
-  action: string;
-  actor_type: string;
-  actor_id: string;
-  ip: string | null;
-  user_agent: string | null;
-  created_at: string;
-};
+/** A row of audit_entries as stored. */
+export type AuditRow = StoredAuditRow;
 
 export function keyRow(id: string): Promise<KeyRow | null> {
   return env.DB.prepare('SELECT * FROM api_keys WHERE id = ?1').bind(id).first<KeyRow>();
