@@ -3,6 +3,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from './env';
 
 export const errorStatus = {
   UNAUTHORIZED: 401,
@@ -86,7 +87,7 @@ export function renderError(c: Context, err: ApiError, requestId?: string): Resp
  * The single error handler: our errors render as they are, other HTTPExceptions are mapped to
  * a code, anything else is logged with the request id and answered with a generic 500.
  */
-export function handleError(err: Error, c: Context): Response {
+export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) {
     return renderError(c, err, err.status >= 500 ? requestIdOf(c) : undefined);
   }
@@ -100,7 +101,6 @@ export function handleError(err: Error, c: Context): Response {
   return renderError(c, new ApiError('INTERNAL_ERROR', 'internal error'), requestId);
 }
 
-function requestIdOf(c: Context): string {
-  const id = (c.get as (key: string) => unknown)('requestId');
-  return typeof id === 'string' ? id : 'unknown';
+function requestIdOf(c: Context<AppEnv>): string {
+  return c.get('requestId') ?? 'unknown';
 }
