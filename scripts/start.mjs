@@ -3,7 +3,8 @@
 // when missing, starts both Workers in one wrangler dev on PORT (default 8787) and prints the
 // URL and how to get an admin token.
 import { ensureDevVars } from './lib/dev-vars.mjs';
-import { runWrangler, startWrangler } from './lib/wrangler.mjs';
+import { applyLocalSchemas, devArgs } from './lib/local-service.mjs';
+import { startWrangler } from './lib/wrangler.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
@@ -14,19 +15,11 @@ const host = process.env.HOST ?? '127.0.0.1';
 const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
 if (ensureDevVars()) console.log('Created .dev.vars with a fresh local JWT_SECRET.');
-const PERSIST = ['--persist-to', '.wrangler/state'];
-const ORIGIN_CONFIG = 'examples/origin/wrangler.toml';
+const PERSIST_TO = '.wrangler/state';
 console.log('Applying schema.sql to the local D1 database, and the origin demo data...');
-runWrangler(['d1', 'execute', 'DB', '--local', ...PERSIST, '--file', 'schema.sql'], { quiet: true });
-for (const file of ['examples/origin/schema.sql', 'examples/origin/seed.sql']) {
-  runWrangler(['d1', 'execute', 'ORIGIN_DB', '--local', ...PERSIST, '-c', ORIGIN_CONFIG, '--file', file], { quiet: true });
-}
+applyLocalSchemas(PERSIST_TO);
 
-// Keygate first (it gets the port), the origin behind it reachable only through ORIGIN.
-const dev = startWrangler([
-  'dev', '-c', 'wrangler.toml', '-c', ORIGIN_CONFIG,
-  '--port', String(port), '--ip', host, '--local', ...PERSIST, '--show-interactive-dev-session=false',
-]);
+const dev = startWrangler(devArgs({ port, host, persistTo: PERSIST_TO }));
 
 let stopping = false;
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
@@ -51,6 +44,7 @@ while (Date.now() < deadline && !stopping) {
 console.log(`
   Keygate is running at ${url}
 
+  Console:       ${url}/console   (sign in with the admin token below)
   Admin token:   npm run token -- --org acme --sub alice --role admin
   Create a key:  curl -s -X POST ${url}/v1/keys -H "authorization: Bearer $TOKEN" \\
                    -H 'content-type: application/json' -d '{"name":"Production sync"}'

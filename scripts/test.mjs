@@ -1,9 +1,11 @@
-// npm test: type checks, generated types up to date, a dry-run deploy, and the Vitest suite
-// inside workerd. Ends with one line "N passed, N failed" (also written to
+// npm test: type checks, generated types up to date, a dry-run deploy, the Vitest suite inside
+// workerd, and the browser tests (test/e2e: the console in Debian's Chromium against a local
+// service of their own). Ends with one line "N passed, N failed" (also written to
 // test-results/summary.txt for .ci/run).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHROMIUM, CHROMIUM_MISSING } from './lib/chromium.mjs';
 import { ROOT, WRANGLER, wranglerEnv } from './lib/wrangler.mjs';
 
 const RESULTS = join(ROOT, 'test-results');
@@ -14,6 +16,8 @@ const checks = [
   { name: 'typecheck src', cmd: bin('tsc'), args: ['-p', '.'] },
   { name: 'typecheck tests', cmd: bin('tsc'), args: ['-p', 'test'] },
   { name: 'typecheck scripts and test config', cmd: bin('tsc'), args: ['-p', 'tsconfig.node.json'] },
+  { name: 'typecheck the console (public/console)', cmd: bin('tsc'), args: ['-p', 'public/console'] },
+  { name: 'typecheck the browser tests (test/e2e)', cmd: bin('tsc'), args: ['-p', 'test/e2e'] },
   {
     // `wrangler types --check` ignores --env-file and reads .dev.vars, which a fresh clone lacks:
     // regenerate into a temporary file instead and compare (scripts/check-types.mjs).
@@ -37,20 +41,39 @@ for (const check of checks) {
   }
 }
 
-const report = join(RESULTS, 'vitest.json');
-const vitest = spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-  cwd: ROOT,
-  env: wranglerEnv(),
-  stdio: 'inherit',
-});
-if (existsSync(report)) {
-  const json = JSON.parse(readFileSync(report, 'utf8'));
-  passed += json.numPassedTests;
-  failed += json.numFailedTests;
-  // A file that failed to load has no tests of its own: count it as one failure.
-  failed += json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+/**
+ * Runs one Vitest suite and adds its counts. The report is removed first, so a run that dies
+ * before writing one is never counted with an old one.
+ * @param {string} reportName @param {string[]} args
+ */
+function runVitest(reportName, args) {
+  const report = join(RESULTS, reportName);
+  rmSync(report, { force: true });
+  const vitest = spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args], {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    stdio: 'inherit',
+  });
+  const failedBefore = failed;
+  if (existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    passed += json.numPassedTests;
+    failed += json.numFailedTests;
+    // A file that failed to load has no tests of its own: count it as one failure.
+    failed += json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+  }
+  if (vitest.status !== 0 && failed === failedBefore) failed++;
 }
-if (vitest.status !== 0 && failed === 0) failed++;
+
+runVitest('vitest.json', process.argv.slice(2));
+
+// The browser tests need Debian's Chromium; without it they are one failure that says so.
+if (existsSync(CHROMIUM)) {
+  runVitest('e2e.json', ['-c', 'vitest.e2e.config.ts']);
+} else {
+  failed++;
+  console.log(`✗ browser tests (test/e2e): ${CHROMIUM_MISSING}`);
+}
 
 const summary = `${passed} passed, ${failed} failed`;
 writeFileSync(join(RESULTS, 'summary.txt'), `${summary}\n`);

@@ -15,6 +15,18 @@ const claimsSchema = z.object({
   exp: z.number(),
 });
 
+/**
+ * The claims Keygate reads, from the top level of the payload or, for Cloudflare Access (which
+ * passes an identity provider's claims through under `custom`), from `custom` where the top
+ * level lacks them.
+ */
+function claimsOf(payload: unknown): unknown {
+  if (!payload || typeof payload !== 'object') return payload;
+  const top = payload as Record<string, unknown>;
+  const custom = top.custom && typeof top.custom === 'object' ? (top.custom as Record<string, unknown>) : {};
+  return { ...top, org: top.org ?? custom.org, role: top.role ?? custom.role };
+}
+
 const JWKS_ALGORITHMS = ['RS256', 'ES256'] as const;
 /** How long fetched JWKS keys are trusted before they are fetched again. */
 const JWKS_TTL_MS = 5 * 60_000;
@@ -82,7 +94,7 @@ export async function verifyAdminJwt(token: string, config: Config): Promise<Jwt
   } catch {
     return { ok: false, reason: 'invalid' };
   }
-  const claims = claimsSchema.safeParse(payload);
+  const claims = claimsSchema.safeParse(claimsOf(payload));
   if (!claims.success) return { ok: false, reason: 'claims' };
   return {
     ok: true,

@@ -11,6 +11,8 @@ import { verifyAdminJwt } from './jwt';
 export const CLIENT_ID_HEADER = 'x-metal-client-id';
 export const SECRET_HEADER = 'x-metal-api-key';
 export const PROJECT_KEY_HEADER = 'x-api-key';
+/** The identity token Cloudflare Access adds to every request it lets through to the Worker. */
+export const ACCESS_JWT_HEADER = 'cf-access-jwt-assertion';
 
 /** The token of an `Authorization: Bearer` header, if there is one. */
 function bearerToken(header: string | undefined): string | undefined {
@@ -42,6 +44,19 @@ export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal>
 }
 
 /**
+ * The Cloudflare Access assertion, when it counts as an admin JWT: only with JWT_JWKS_URL set
+ * (Access signs with its own keys, published at the team's JWKS) and no Authorization header
+ * (a request that brings its own credential is judged by it alone).
+ */
+function accessAssertion(c: AuthContext): string | undefined {
+  if (!c.get('config').jwksUrl || c.req.header('authorization') !== undefined) return undefined;
+  return c.req.header(ACCESS_JWT_HEADER);
+}
+
+/** Methods that change nothing: a cross-site request may send them, they cannot act for the user. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
  * Organization key pair or admin JWT. A request carrying either key header is judged as a key
  * pair only (a missing half is refused, not passed to the JWT check).
  */
@@ -49,7 +64,7 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
   return async function orgKeyOrJwtAuth(c, next) {
     const authorization = c.req.header('authorization');
     const hasPairHeader = c.req.header(CLIENT_ID_HEADER) !== undefined || c.req.header(SECRET_HEADER) !== undefined;
-    if (hasPairHeader || authorization === undefined) await authenticateKeyPair(c);
+    if (hasPairHeader || (authorization === undefined && accessAssertion(c) === undefined)) await authenticateKeyPair(c);
     else await authenticateJwt(c, authorization);
     return next();
   };
@@ -95,16 +110,32 @@ export function jwtAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Verifies an admin JWT from the Authorization header and sets the principal; throws the 401 otherwise. */
+/**
+ * Verifies the admin JWT (the Authorization Bearer token, else, when JWT_JWKS_URL is set, the
+ * Cloudflare Access assertion header) and sets the principal; throws the 401 otherwise.
+ * The Access assertion arrives with every request the browser makes (Access adds it from the
+ * CF_Authorization cookie), so writes authenticated by it must come from this site: a
+ * cross-site one (Sec-Fetch-Site) is refused with 403.
+ */
 export async function authenticateJwt(c: AuthContext, authorization: string | undefined): Promise<UserPrincipal> {
-  const token = bearerToken(authorization);
+  const bearer = bearerToken(authorization);
+  const assertion = authorization === undefined ? accessAssertion(c) : undefined;
+  const token = bearer ?? assertion;
   const result = token ? await verifyAdminJwt(token, c.get('config')) : undefined;
   if (result?.ok === false && result.reason === 'jwks_unavailable') {
     throw new ApiError('SERVICE_UNAVAILABLE', 'the identity provider could not be reached');
   }
   if (!result?.ok) throw new ApiError('UNAUTHORIZED', 'invalid or expired token');
+  if (token === assertion && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.header('sec-fetch-site'))) {
+    throw new ApiError('FORBIDDEN', 'cross-site request refused');
+  }
   c.set('principal', result.user);
   return result.user;
+}
+
+/** Whether a browser said the request comes from another site (absent: not a browser, or an old one). */
+function isCrossSite(secFetchSite: string | undefined): boolean {
+  return secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none';
 }
 
 /** Key management writes: organization keys may, JWT users need the admin role. */

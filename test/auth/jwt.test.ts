@@ -77,6 +77,19 @@ describe('RS256 against the JWKS at JWT_JWKS_URL', () => {
     expect(await keyRow(res.body.data.id)).toMatchObject({ organization_id: org });
   });
 
+  it('reads org and role from `custom` (Cloudflare Access passes IdP claims there)', async () => {
+    const org = randomId();
+    const access = { sub: 'access|carol', email: 'carol@example.test', exp: inAnHour(), custom: { org, role: 'admin' } };
+    const res = await createKey(withJwks, await rsToken(access));
+    expect(res.status, res.text).toBe(201);
+    expect(await keyRow(res.body.data.id)).toMatchObject({ organization_id: org, created_by: 'access|carol' });
+    const member = await createKey(withJwks, await rsToken({ ...access, custom: { org, role: 'member' } }));
+    expect(member.status, member.text).toBe(403);
+    const top = await createKey(withJwks, await rsToken({ ...access, org: randomId(), role: 'member', custom: { org, role: 'admin' } }));
+    expect(top.status, 'top-level claims win over custom ones').toBe(403);
+    expectRefused(await createKey(withJwks, await rsToken({ ...access, custom: { org } })));
+  });
+
   it('refuses a token whose kid the JWKS does not have', async () => {
     const res = await createKey(withJwks, await rsToken(claimsFor(randomId()), { ...privateJwk, kid: 'not-published' }));
     expectRefused(res);
