@@ -1,0 +1,45 @@
+// CPU time of the workerd process that Miniflare started, read from Linux's /proc: what a
+// scenario costs the runtime per request, which other programs competing for the cores do not
+// change the way they change req/s and latency. Elsewhere (no /proc) it is null.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times. */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** @param {string} path */
+function readOrNull(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of this process's workerd child (Miniflare runs one at a time), or null. */
+function workerdPid() {
+  /** @type {string[]} */
+  let tasks;
+  try {
+    tasks = readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const task of tasks) {
+    const children = readOrNull(`/proc/${process.pid}/task/${task}/children`)?.trim().split(/\s+/) ?? [];
+    for (const pid of children) {
+      if (readOrNull(`/proc/${pid}/comm`)?.trim() === 'workerd') return pid;
+    }
+  }
+  return null;
+}
+
+/** User + system CPU seconds workerd has used so far, or null where /proc cannot tell. */
+export function workerdCpuSeconds() {
+  const pid = workerdPid();
+  const stat = pid && readOrNull(`/proc/${pid}/stat`);
+  if (!stat) return null;
+  // Fields after "(comm)": state is field 3, utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}

@@ -1,0 +1,106 @@
+// Samples one Worker's JS heap through workerd's DevTools inspector (Chrome DevTools Protocol
+// over a WebSocket): a full GC, then Runtime.getHeapUsage. workerd runs the GC only once the
+// isolate next handles a request, so each sample nudges the Worker with one.
+import WebSocket from 'ws';
+
+/** Longest wait for any inspector answer. */
+const CALL_TIMEOUT_MS = 15_000;
+
+export class HeapProbe {
+  /** @type {WebSocket} */
+  #ws;
+  #nextId = 1;
+  /** @type {Map<number, { resolve: (result: unknown) => void, reject: (err: Error) => void }>} */
+  #pending = new Map();
+
+  /** @type {() => Promise<unknown>} */
+  #nudge;
+
+  /**
+   * @param {WebSocket} ws an open connection to one worker's inspector target
+   * @param {() => Promise<unknown>} nudge sends the worker one request
+   */
+  constructor(ws, nudge) {
+    this.#ws = ws;
+    this.#nudge = nudge;
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      const waiter = message.id === undefined ? undefined : this.#pending.get(message.id);
+      if (!waiter) return;
+      this.#pending.delete(message.id);
+      if (message.error) waiter.reject(new Error(`inspector: ${message.error.message}`));
+      else waiter.resolve(message.result);
+    });
+    ws.on('close', () => {
+      for (const waiter of this.#pending.values()) waiter.reject(new Error('inspector connection closed'));
+      this.#pending.clear();
+    });
+  }
+
+  /**
+   * Connects to the inspector target of the named worker, listed at http://127.0.0.1:PORT/json.
+   * @param {URL} inspectorUrl ws://127.0.0.1:PORT from Miniflare#getInspectorURL
+   * @param {string} workerName
+   * @param {() => Promise<unknown>} nudge sends the worker one request
+   */
+  static async connect(inspectorUrl, workerName, nudge) {
+    const response = await fetch(`http://127.0.0.1:${inspectorUrl.port}/json`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    const targets = /** @type {Array<{ id: string, webSocketDebuggerUrl: string }>} */ (await response.json());
+    const target = targets.find((t) => t.id === `core:user:${workerName}`);
+    if (!target) throw new Error(`no inspector target for worker ${workerName} (${targets.map((t) => t.id).join(', ')})`);
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('inspector: connection timed out')), CALL_TIMEOUT_MS);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+      ws.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    return new HeapProbe(ws, nudge);
+  }
+
+  /**
+   * @param {string} method
+   * @returns {Promise<unknown>}
+   */
+  #call(method) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`inspector: ${method} timed out`));
+      }, CALL_TIMEOUT_MS);
+      this.#pending.set(id, {
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      this.#ws.send(JSON.stringify({ id, method }));
+    });
+  }
+
+  /**
+   * Bytes of heap in use after a full garbage collection: what the isolate really holds on to.
+   * @returns {Promise<number>}
+   */
+  async sample() {
+    const collected = this.#call('HeapProfiler.collectGarbage');
+    await this.#nudge();
+    await collected;
+    const usage = /** @type {{ usedSize: number }} */ (await this.#call('Runtime.getHeapUsage'));
+    return usage.usedSize;
+  }
+
+  close() {
+    this.#ws.close();
+  }
+}

@@ -1,0 +1,309 @@
+// The bench's outputs: the issue's targets judged against the measurements, and RESULTS.md
+// (machine, versions, method, one table per N, cost per request, memory, targets).
+import { FLAT_GROWTH } from './memory.mjs';
+import { SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
+
+/** @typedef {import('./scenarios.mjs').Settings} Settings */
+/** @typedef {import('./scenarios.mjs').ScenarioResult} ScenarioResult */
+/** @typedef {import('./memory.mjs').MemoryResult} MemoryResult */
+
+/**
+ * @typedef {object} Run one Miniflare instance, seeded with n keys
+ * @property {number} n
+ * @property {number} rows rows in api_keys (n, plus the cold pool when there is one)
+ * @property {number} coldPool keys seeded only for the cold scenario
+ * @property {Record<string, ScenarioResult>} scenarios
+ */
+
+/** @typedef {{ target: string, measured: string, met: boolean, verdict: string, cost: string }} TargetRow */
+
+/**
+ * @typedef {object} BenchResults
+ * @property {string} generatedAt
+ * @property {boolean} quick
+ * @property {{ commit: string, srcChanged: boolean } | null} source the code measured
+ * @property {Settings} settings
+ * @property {{ cpu: string, cores: number, ramGiB: number, os: string, loadBefore: number, loadAfter: number }} machine
+ *   (load: the 1-minute load average when the run started and ended)
+ * @property {Record<string, string>} versions
+ * @property {Record<string, string>} keygateVars Keygate's string bindings (the JWT secret left out)
+ * @property {Run[]} runs
+ * @property {MemoryResult} memory
+ * @property {TargetRow[]} targets
+ */
+
+const fmtInt = (/** @type {number} */ n) => Math.round(n).toLocaleString('en-US');
+const fmtMs = (/** @type {number} */ n) => n.toFixed(2);
+const fmtX = (/** @type {number} */ n) => `${n.toFixed(2)}×`;
+const fmtPct = (/** @type {number} */ n, digits = 0) => `${(n * 100).toFixed(digits)} %`;
+const fmtMiB = (/** @type {number} */ bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** @param {ScenarioResult} scenario @param {ScenarioResult} noop */
+const rpsRatio = (scenario, noop) => scenario.median.rps / noop.median.rps;
+/** @param {ScenarioResult} scenario @param {ScenarioResult} noop */
+const p99Ratio = (scenario, noop) => scenario.median.p99 / noop.median.p99;
+
+/** What a request of the scenario cost, the evidence beside a verdict. */
+const costOf = (/** @type {ScenarioResult} */ s) =>
+  (s.median.cpuUsPerRequest === null ? '' : `workerd ${fmtInt(s.median.cpuUsPerRequest)} µs CPU; `) +
+  `D1 ${s.median.d1ReadsPer1k.toFixed(0)} r / ${s.median.d1WritesPer1k.toFixed(0)} w, ` +
+  `KV ${s.median.kvReadsPer1k.toFixed(0)} r / ${s.median.kvWritesPer1k.toFixed(0)} w per 1k`;
+
+/** @param {string} target @param {ScenarioResult} scenario @param {number} measured @param {number} min */
+function atLeast(target, scenario, measured, min) {
+  const met = measured >= min;
+  const verdict = met ? 'met' : `missed by ${fmtX(min - measured)} (${fmtPct((min - measured) / min)} short)`;
+  return { target, measured: fmtX(measured), met, verdict, cost: costOf(scenario) };
+}
+
+/**
+ * @param {string} target @param {ScenarioResult} scenario @param {number} measured @param {number} max
+ * @param {(n: number) => string} fmt
+ */
+function atMost(target, scenario, measured, max, fmt) {
+  const met = measured <= max;
+  const verdict = met ? 'met' : `missed by ${fmt(measured - max)} (${fmtPct((measured - max) / max)} over)`;
+  return { target, measured: fmt(measured), met, verdict, cost: costOf(scenario) };
+}
+
+/**
+ * The issue's targets, judged. Ratios are of medians, against the no-op of the same instance.
+ * @param {Run[]} runs
+ * @param {MemoryResult} memory
+ * @returns {TargetRow[]}
+ */
+export function evaluateTargets(runs, memory) {
+  /** @type {TargetRow[]} */
+  const rows = [];
+  for (const run of runs) {
+    const s = run.scenarios;
+    const noop = s.noop;
+    if (!noop) continue;
+    const at = `N = ${fmtInt(run.n)}`;
+    for (const id of ['hotOrg', 'hotProject']) {
+      const scenario = s[id];
+      if (!scenario) continue;
+      rows.push(atLeast(`${at}: ${scenario.label} ≥ 0.85× no-op req/s`, scenario, rpsRatio(scenario, noop), 0.85));
+      rows.push(atMost(`${at}: ${scenario.label} p99 ≤ 1.3× no-op p99`, scenario, p99Ratio(scenario, noop), 1.3, fmtX));
+    }
+    for (const id of ['invalid', 'unknown']) {
+      const scenario = s[id];
+      if (!scenario) continue;
+      rows.push(atLeast(`${at}: ${scenario.label} ≥ 0.9× no-op req/s`, scenario, rpsRatio(scenario, noop), 0.9));
+      rows.push(atMost(`${at}: ${scenario.label} ≤ 1 D1 read per 1,000 requests`, scenario, scenario.median.d1ReadsPer1k, 1, (n) => n.toFixed(1)));
+    }
+    if (s.cold) rows.push(atLeast(`${at}: ${s.cold.label} ≥ 0.35× no-op req/s`, s.cold, rpsRatio(s.cold, noop), 0.35));
+    if (s.revoked) {
+      const met = s.revoked.problems.length === 0;
+      rows.push({
+        target: `${at}: ${s.revoked.label} refused (401) throughout`,
+        measured: met ? 'every response 401' : s.revoked.problems.join('; '),
+        met,
+        verdict: met ? 'met' : 'missed',
+        cost: costOf(s.revoked),
+      });
+    }
+  }
+  const small = runs.find((r) => r.n === 100);
+  const large = runs.find((r) => r.n === 100_000);
+  if (small && large) {
+    for (const id of ['hotOrg', 'hotProject', 'cold']) {
+      const a = small.scenarios[id];
+      const b = large.scenarios[id];
+      if (!a || !b) continue;
+      const change = (b.median.rps - a.median.rps) / a.median.rps;
+      const met = Math.abs(change) <= 0.1;
+      rows.push({
+        target: `${a.label}: req/s at N = 100,000 within 10 % of N = 100`,
+        measured: `${change >= 0 ? '+' : ''}${fmtPct(change, 1)}`,
+        met,
+        verdict: met ? 'met' : `missed by ${((Math.abs(change) - 0.1) * 100).toFixed(1)} points`,
+        cost: `N = 100: ${costOf(a)}; N = 100,000: ${costOf(b)}`,
+      });
+    }
+  }
+  rows.push({
+    target: `memory: heap flat over a ${memory.seconds} s flood of distinct random keys (second half grows ≤ ${fmtPct(FLAT_GROWTH)})`,
+    measured: `${memory.secondHalfGrowth >= 0 ? '+' : ''}${(memory.secondHalfGrowth * 100).toFixed(1)} %`,
+    met: memory.secondHalfGrowth <= FLAT_GROWTH,
+    verdict: memory.secondHalfGrowth <= FLAT_GROWTH ? 'met' : `missed by ${((memory.secondHalfGrowth - FLAT_GROWTH) * 100).toFixed(1)} points`,
+    cost: '',
+  });
+  return rows;
+}
+
+/** @param {ScenarioResult} scenario */
+function statusCheck(scenario) {
+  if (scenario.problems.length === 0) return scenario.expect === '2xx' ? 'ok: all 2xx' : 'ok: all 401';
+  return `FAIL: ${scenario.problems.join('; ')}`;
+}
+
+/** @param {Run} run */
+function scenarioTable(run) {
+  const noop = run.scenarios.noop;
+  const lines = [
+    '| scenario | req/s | p50 ms | p99 ms | ×no-op req/s | ×no-op p99 | D1 reads/1k | status check |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const { id } of SCENARIOS) {
+    const s = run.scenarios[id];
+    if (!s || !noop) continue;
+    const m = s.median;
+    lines.push(
+      `| ${s.label} | ${fmtInt(m.rps)} | ${fmtMs(m.p50)} | ${fmtMs(m.p99)} | ${fmtX(rpsRatio(s, noop))} | ` +
+        `${fmtX(p99Ratio(s, noop))} | ${m.d1ReadsPer1k.toFixed(1)} | ${statusCheck(s)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** @param {Run[]} runs */
+function costTable(runs) {
+  const lines = [
+    '| scenario | N | workerd CPU µs/request | ×no-op CPU | D1 reads/1k | D1 writes/1k | KV reads/1k | KV writes/1k |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { id } of SCENARIOS) {
+    for (const run of runs) {
+      const s = run.scenarios[id];
+      const noopCpu = run.scenarios.noop?.median.cpuUsPerRequest;
+      if (!s) continue;
+      const m = s.median;
+      const cpu = m.cpuUsPerRequest === null ? 'n/a' : fmtInt(m.cpuUsPerRequest);
+      const cpuRatio = m.cpuUsPerRequest === null || !noopCpu ? 'n/a' : fmtX(m.cpuUsPerRequest / noopCpu);
+      lines.push(
+        `| ${s.label} | ${fmtInt(run.n)} | ${cpu} | ${cpuRatio} | ${m.d1ReadsPer1k.toFixed(1)} | ${m.d1WritesPer1k.toFixed(1)} | ` +
+          `${m.kvReadsPer1k.toFixed(1)} | ${m.kvWritesPer1k.toFixed(1)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** @param {Run[]} runs lowest–highest 1-minute load average seen after a measured run */
+function loadRange(runs) {
+  const loads = runs.flatMap((run) => Object.values(run.scenarios).flatMap((s) => s.reps.map((rep) => rep.load1)));
+  return loads.length ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : 'n/a';
+}
+
+/** @param {BenchResults} r */
+export function renderMarkdown(r) {
+  const s = r.settings;
+  const runsText = r.runs.map((run) => {
+    const rows = run.coldPool
+      ? `api_keys holds ${fmtInt(run.rows)} rows: the ${fmtInt(run.n)} keys plus a pool of ${fmtInt(run.coldPool)} project keys ` +
+        `(in organizations of their own) that only the cold scenario uses, since ${fmtInt(run.n)} keys are too few for it.`
+      : `api_keys holds ${fmtInt(run.rows)} rows; the cold scenario uses the seeded project keys no other scenario touches.`;
+    return `### N = ${fmtInt(run.n)}\n\n${rows}\n\n${scenarioTable(run)}`;
+  });
+  const m = r.memory;
+  const first = m.samples[0];
+  const last = m.samples[m.samples.length - 1];
+  const max = m.samples.reduce((a, b) => (b.usedBytes > a.usedBytes ? b : a), m.samples[0] ?? { atSeconds: 0, usedBytes: 0 });
+  const memoryStatuses = Object.entries(m.load.statuses).map(([code, n]) => `${fmtInt(n)} × ${code}`).join(', ');
+  const missed = r.targets.filter((t) => !t.met).length;
+
+  return `# Keygate load benchmark
+
+Generated by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.generatedAt}.${
+    r.quick ? ' **Quick smoke run**: one run per scenario, short durations; not a measurement to quote.' : ''
+  } Code measured: ${
+    r.source ? `commit \`${r.source.commit}\`${r.source.srcChanged ? ' with uncommitted changes under src/' : ''}` : 'not a git checkout'
+  }. Raw figures (every run, warm-ups included): [results.json](results.json).
+
+## How to run
+
+\`\`\`sh
+npm ci
+npm run bench              # the full run: about 12 minutes, writes bench/RESULTS.md and bench/results.json
+npm run bench -- --quick   # a smoke run of about 2 minutes, written to bench/.build/ instead
+npx tsc -p bench && npx tsc -p bench/tsconfig.node.json   # type-check the bench
+\`\`\`
+
+No account, no network: everything runs on 127.0.0.1. Close other busy programs first; the load
+generator shares the machine with the Worker.
+
+## Machine
+
+| | |
+|---|---|
+| CPU | ${r.machine.cpu} |
+| cores | ${r.machine.cores} |
+| RAM | ${r.machine.ramGiB.toFixed(1)} GiB |
+| OS | ${r.machine.os} |
+| load average (1 min) at start / end | ${r.machine.loadBefore.toFixed(2)} / ${r.machine.loadAfter.toFixed(2)} |
+| load average (1 min) after the measured runs | ${loadRange(r.runs)} (the bench alone keeps about 2 cores busy; more means other programs competed) |
+
+## Versions
+
+| | |
+|---|---|
+${Object.entries(r.versions).map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
+
+## Method
+
+- **Worker**: \`bench/worker.ts\`, bundled with esbuild (ESM, es2022, workerd conditions), is the real
+  Worker (\`src/index.ts\`) behind a wrapper that counts every D1 statement executed (each statement of
+  a batch counts; SELECT is a read, anything else a write) and every KV operation. The Worker's own
+  code is unchanged.
+- **Runtime**: Miniflare's API (workerd, not \`wrangler dev\`), D1 and KV in memory, the string vars of
+  \`wrangler.toml\` (${Object.entries(r.keygateVars).map(([k, v]) => `\`${k}=${v}\``).join(', ')}) and a bench \`JWT_SECRET\`.
+  \`ORIGIN\` is a service binding to a Worker that answers a fixed small JSON, so the figures are Keygate's own.
+- **Keys**: generated with \`src/keys/format.ts\` (bundled for node), SHA-256 hashed, inserted straight
+  into D1; half organization keys (10 per organization), half project keys (10 per organization, 5 per
+  project). Each N runs in a fresh Miniflare.
+- **Load**: autocannon in a child process, ${s.connections} connections, no pipelining. Every scenario gets
+  a ${s.warmup} s warm-up, then the D1/KV counters are reset, then a ${s.duration} s measured run; the
+  counters are read once background work (\`waitUntil\`) has stopped moving them. The cold scenario is
+  sized by count instead: ${fmtInt(s.coldWarmup)} warm-up and ${fmtInt(s.coldRequests)} measured requests, each with a
+  project key never sent before. The just-revoked key is first used ${WARM_REQUESTS_BEFORE_REVOKE} times (cached in every tier),
+  then revoked with \`PUT …/api-keys/{id} {"status":"revoked"}\` and an admin JWT, then flooded at once.
+- **What differs between scenarios**: the hot and cold scenarios are forwarded to the origin
+  through the service binding; the no-op and the refused keys are answered by Keygate itself.
+- **Figures**: ${s.reps} run${s.reps === 1 ? '' : 's'} of every scenario, round by round; the tables show medians. req/s is
+  responses / (last response − first request); latencies are exact percentiles of every response.
+  Ratios are to the no-op (\`GET /health\`) of the same instance. The status check requires every
+  response of every run, warm-ups included, to be 2xx (or 401 for the refused keys), with no errors,
+  timeouts or reused cold keys.
+- **Memory**: a separate instance with workerd's inspector on; ${m.seconds} s of ${s.connections} connections
+  sending a different random well-formed unknown project key on every request; the keygate isolate's
+  heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)
+  sampled every ${s.heapEvery} s.
+
+## Results (medians of ${s.reps})
+
+${runsText.join('\n\n')}
+
+### Cost per request
+
+What one request of each scenario cost, background work (\`waitUntil\`) included: CPU time of the
+workerd process (all its Workers: Miniflare's entry, keygate, the origin, the D1 and KV simulators;
+read from /proc, so Linux only), and D1 and KV operations per 1,000 requests. CPU per request
+moves much less than req/s and latency when other programs compete for the cores.
+
+${costTable(r.runs)}
+
+### Memory
+
+${fmtInt(m.load.requests)} requests in ${m.seconds} s (${fmtInt(m.load.rps)} req/s; ${memoryStatuses}${
+    m.load.errors ? `, ${m.load.errors} errors` : ''
+  }). Heap used after GC:
+first ${fmtMiB(first?.usedBytes ?? 0)}, max ${fmtMiB(max?.usedBytes ?? 0)} (at ${(max?.atSeconds ?? 0).toFixed(0)} s), last ${fmtMiB(last?.usedBytes ?? 0)};
+growth over the second half of the flood ${(m.secondHalfGrowth * 100).toFixed(1)} %.
+
+| s | ${m.samples.map((x) => x.atSeconds.toFixed(0)).join(' | ')} |
+|---|${m.samples.map(() => '---:').join('|')}|
+| MiB | ${m.samples.map((x) => (x.usedBytes / 1024 / 1024).toFixed(2)).join(' | ')} |
+
+## Targets (issue 4)
+
+${missed === 0 ? 'Every target met.' : `${missed} of ${r.targets.length} targets missed.`}
+
+The cost column (medians; r = reads, w = writes) shows, where a target is missed, whether those
+requests waited on D1 or KV or spent their time computing.
+
+| target | measured | verdict | cost per request |
+|---|---|---|---|
+${r.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'met' : `**${t.verdict}**`} | ${t.cost} |`).join('\n')}
+`;
+}

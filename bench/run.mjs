@@ -1,0 +1,185 @@
+// npm run bench [-- --quick]: Keygate's load benchmark (issue 4). Builds the bench Worker; for
+// N = 100 and N = 100,000 keys starts a fresh Miniflare, seeds D1 and runs every scenario from a
+// child load generator; then samples the isolate's heap under a flood of random keys. Writes
+// bench/RESULTS.md and bench/results.json (with --quick, a smoke run, to bench/.build/).
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
+import { LoadGenerator } from './lib/generator.mjs';
+import { measureHeap } from './lib/memory.mjs';
+import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
+import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
+import { evaluateTargets, renderMarkdown } from './lib/report.mjs';
+import { runScenarios } from './lib/scenarios.mjs';
+import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
+
+/** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
+/** @typedef {import('./lib/report.mjs').Run} Run */
+
+/** @type {Settings} */
+const FULL = { reps: 3, connections: 32, duration: 10, warmup: 2, coldRequests: 3_000, coldWarmup: 500, memorySeconds: 60, heapEvery: 5 };
+/** @type {Settings} */
+const QUICK = { reps: 1, connections: 32, duration: 2, warmup: 1, coldRequests: 600, coldWarmup: 200, memorySeconds: 10, heapEvery: 2 };
+
+const KEY_COUNTS = [100, 100_000];
+
+const USAGE = 'usage: npm run bench [-- --quick]';
+const args = process.argv.slice(2);
+if (args.some((arg) => arg !== '--quick')) {
+  console.error(USAGE);
+  process.exit(2);
+}
+const quick = args.includes('--quick');
+const settings = quick ? QUICK : FULL;
+const outDir = quick ? BUILD : BENCH;
+
+// What must be stopped on the way out: the current Miniflare and the load generator.
+/** @type {{ mf?: import('miniflare').Miniflare, generator?: LoadGenerator }} */
+const live = {};
+
+async function shutdown() {
+  live.generator?.stop();
+  const mf = live.mf;
+  live.mf = undefined;
+  await mf?.dispose().catch(() => {});
+}
+
+// First in line: Miniflare's own exit hook (which kills workerd) exits the process synchronously.
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.prependOnceListener(signal, () => {
+    console.error(`\n${signal}: stopping Miniflare and the load generator`);
+    void shutdown().finally(() => process.exit(130));
+  });
+}
+
+/** @param {string} line */
+const log = (line) => console.log(line);
+
+/** @param {string} name */
+function versionOf(name) {
+  return /** @type {{ version: string }} */ (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'))).version;
+}
+
+/** The commit measured, and whether src/ differs from it (read-only git; null outside a checkout). */
+function measuredSource() {
+  /** @param {string[]} args */
+  const git = (args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return null;
+  return { commit: head.stdout.trim(), srcChanged: git(['status', '--porcelain', '--', 'src']).stdout.trim() !== '' };
+}
+
+/** @param {number[]} loadBefore os.loadavg() when the run started */
+function machine(loadBefore) {
+  /** @type {string | undefined} */
+  let model;
+  try {
+    model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1];
+  } catch {
+    // not Linux: os.cpus() names the model
+  }
+  model ??= os.cpus()[0]?.model ?? 'unknown';
+  return {
+    cpu: model.trim(),
+    cores: os.cpus().length,
+    ramGiB: os.totalmem() / 1024 ** 3,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadBefore: loadBefore[0] ?? 0,
+    loadAfter: os.loadavg()[0] ?? 0,
+  };
+}
+
+async function main() {
+  const startedAt = Date.now();
+  const source = measuredSource();
+  const loadBefore = os.loadavg();
+  if ((loadBefore[0] ?? 0) > os.cpus().length / 2) {
+    log(`warning: the machine was busy in the last minute (load average ${loadBefore[0]?.toFixed(2)} on ${os.cpus().length} cores); figures may be low and noisy`);
+  }
+  log(`Keygate bench${quick ? ' (quick)' : ''}: building bench/worker.ts and the key format`);
+  const scriptPath = await buildWorker();
+  const formatModule = await buildKeyFormat();
+  const format = await importKeyFormat(formatModule);
+  const jwtSecret = randomBytes(32).toString('hex');
+  const config = keygateConfig(jwtSecret);
+  const generator = new LoadGenerator();
+  live.generator = generator;
+
+  /** @type {Run[]} */
+  const runs = [];
+  for (const n of KEY_COUNTS) {
+    const { mf, url } = await startMiniflare({ scriptPath, config });
+    live.mf = mf;
+    const db = await mf.getD1Database('DB');
+    await applySchema(db);
+    log(`N = ${n.toLocaleString('en-US')}: seeding D1`);
+    const keys = generateKeys(format, { count: n, prefix: 'org' });
+    await insertKeys(db, format, keys);
+    const [hotOrgKey] = keys.orgKeys;
+    const [hotProjectKey] = keys.projectKeys;
+    if (!hotOrgKey || !hotProjectKey) throw new Error(`N = ${n} is too few keys`);
+    const revocableKeys = keys.projectKeys.slice(1, 1 + settings.reps);
+    const coldNeeded = settings.reps * (settings.coldWarmup + settings.coldRequests);
+    let coldKeys = keys.projectKeys.slice(1 + settings.reps);
+    let coldPool = 0;
+    if (coldKeys.length < coldNeeded) {
+      coldKeys = generateKeys(format, { count: coldNeeded, prefix: 'cold', projectOnly: true }).projectKeys;
+      await insertKeys(db, format, { orgKeys: [], projectKeys: coldKeys });
+      coldPool = coldKeys.length;
+    }
+    const rows = await countKeys(db);
+    log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
+    const bench = { url, generator, settings, format, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys };
+    runs.push({ n, rows, coldPool, scenarios: await runScenarios(bench, log) });
+    live.mf = undefined;
+    await mf.dispose();
+  }
+
+  log(`memory: ${settings.memorySeconds} s flood of random unknown keys, heap sampled every ${settings.heapEvery} s`);
+  const { mf, url } = await startMiniflare({ scriptPath, config, inspector: true });
+  live.mf = mf;
+  await applySchema(await mf.getD1Database('DB'));
+  const memory = await measureHeap({ url, generator, settings }, await mf.getInspectorURL(), formatModule);
+  live.mf = undefined;
+  await mf.dispose();
+  generator.stop();
+
+  const { JWT_SECRET: _secret, ...keygateVars } = config.vars;
+  const results = {
+    generatedAt: new Date().toISOString(),
+    quick,
+    source,
+    settings,
+    machine: machine(loadBefore),
+    versions: {
+      node: process.version,
+      miniflare: versionOf('miniflare'),
+      workerd: versionOf('workerd'),
+      autocannon: versionOf('autocannon'),
+      esbuild: versionOf('esbuild'),
+      hono: versionOf('hono'),
+    },
+    keygateVars,
+    runs,
+    memory,
+    targets: evaluateTargets(runs, memory),
+  };
+  mkdirSync(outDir, { recursive: true });
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, 'RESULTS.md'), markdown);
+  log(`\n${markdown.slice(markdown.indexOf('## Results'))}`);
+  log(`Wrote ${join(outDir, 'RESULTS.md')} and results.json in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+} finally {
+  await shutdown();
+}

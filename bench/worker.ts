@@ -1,0 +1,133 @@
+// The Worker the bench runs: the real Keygate (src/index) with its D1 and KV bindings wrapped in
+// counters, so the bench reports storage operations per request instead of guessing them.
+// GET /__bench/d1 and /__bench/kv answer the counts; POST /__bench/d1/reset and /__bench/kv/reset
+// zero them. Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
+// uses RPC, so its storage is not counted.
+import keygate from '../src/index';
+
+export { KeygateVerifier } from '../src/index';
+
+type Counts = { reads: number; writes: number };
+
+// Operations since the last reset, for the whole isolate (the bench runs one). Module state: it
+// lives as long as the isolate and is zeroed by the reset routes.
+const d1Counts: Counts = { reads: 0, writes: 0 };
+const kvCounts: Counts = { reads: 0, writes: 0 };
+
+/** A D1 statement is a read when it is a SELECT; anything else (INSERT ... SELECT too) writes. */
+const READ_SQL = /^\s*SELECT\b/i;
+
+function countSql(sql: string): void {
+  if (READ_SQL.test(sql)) d1Counts.reads++;
+  else d1Counts.writes++;
+}
+
+// Wrapped statement → the real statement and its SQL, so batch() can count and unwrap them.
+// Entries die with the statements.
+const statements = new WeakMap<D1PreparedStatement, { real: D1PreparedStatement; sql: string }>();
+
+const EXECUTING = new Set<PropertyKey>(['first', 'all', 'run', 'raw']);
+
+/** Method of the real object, called on the real object (bindings keep private state). */
+function own(target: object, prop: PropertyKey): unknown {
+  const value: unknown = Reflect.get(target, prop, target);
+  return typeof value === 'function' ? value.bind(target) : value;
+}
+
+function countingStatement(real: D1PreparedStatement, sql: string): D1PreparedStatement {
+  const wrapped = new Proxy(real, {
+    get(target, prop) {
+      if (prop === 'bind') return (...values: unknown[]) => countingStatement(target.bind(...values), sql);
+      const value = own(target, prop);
+      if (!EXECUTING.has(prop) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        countSql(sql);
+        return value(...args);
+      };
+    },
+  });
+  statements.set(wrapped, { real, sql });
+  return wrapped;
+}
+
+/** The database (or a session of it) with every executed statement counted. */
+function countingD1<T extends D1Database | D1DatabaseSession>(db: T): T {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') return (sql: string) => countingStatement(target.prepare(sql), sql);
+      if (prop === 'batch') {
+        return (batch: D1PreparedStatement[]) => {
+          const reals = batch.map((statement) => {
+            const entry = statements.get(statement);
+            if (!entry) throw new TypeError('bench: a statement prepared outside the counting binding');
+            countSql(entry.sql);
+            return entry.real;
+          });
+          return target.batch(reals);
+        };
+      }
+      if (prop === 'exec' && 'exec' in target) {
+        return (query: string) => {
+          for (const sql of query.split(';')) if (sql.trim()) countSql(sql);
+          return target.exec(query);
+        };
+      }
+      if (prop === 'withSession' && 'withSession' in target) {
+        return (...args: Parameters<D1Database['withSession']>) => countingD1(target.withSession(...args));
+      }
+      return own(target, prop);
+    },
+  });
+}
+
+const KV_READS = new Set<PropertyKey>(['get', 'getWithMetadata', 'list']);
+const KV_WRITES = new Set<PropertyKey>(['put', 'delete']);
+
+/** The namespace with reads (one per key of a bulk get) and writes counted. */
+function countingKv(kv: KVNamespace): KVNamespace {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = own(target, prop);
+      const counts = KV_READS.has(prop) ? 'reads' : KV_WRITES.has(prop) ? 'writes' : undefined;
+      if (!counts || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        kvCounts[counts] += Array.isArray(args[0]) ? args[0].length : 1;
+        return value(...args);
+      };
+    },
+  });
+}
+
+// One wrapped env per env object the runtime hands us (one per isolate in practice), so that
+// Keygate's own per-env state (parsed configuration) is built once, as in production.
+const wrappedEnvs = new WeakMap<Env, Env>();
+
+function benchEnv(env: Env): Env {
+  let wrapped = wrappedEnvs.get(env);
+  if (!wrapped) {
+    wrapped = { ...env, DB: countingD1(env.DB), KEY_CACHE: countingKv(env.KEY_CACHE) };
+    wrappedEnvs.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+const COUNTERS: Record<string, Counts> = { '/__bench/d1': d1Counts, '/__bench/kv': kvCounts };
+
+function benchRoute(request: Request): Response {
+  const path = new URL(request.url).pathname;
+  const counts = COUNTERS[path.replace(/\/reset$/, '')];
+  if (!counts) return new Response('not found', { status: 404 });
+  if (path.endsWith('/reset')) {
+    if (request.method !== 'POST') return new Response('method not allowed', { status: 405 });
+    counts.reads = 0;
+    counts.writes = 0;
+  }
+  return Response.json(counts);
+}
+
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname.startsWith('/__bench/')) return benchRoute(request);
+    return keygate.fetch(request, benchEnv(env), ctx);
+  },
+} satisfies ExportedHandler<Env>;
