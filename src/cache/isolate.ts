@@ -64,6 +64,35 @@ export class Coalescer<K, V> {
   }
 }
 
+/**
+ * Which hashes this isolate evicted, in order: a load that started before an eviction of its
+ * hash must not cache what it read. Entries are kept a minute (far longer than any load).
+ */
+export class EvictionLog {
+  #count = 0;
+  readonly #last: BoundedTtlMap<string, number>;
+
+  constructor(maxEntries: number) {
+    this.#last = new BoundedTtlMap(maxEntries);
+  }
+
+  /** How many evictions this isolate has recorded so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  record(hash: string): void {
+    this.#count++;
+    this.#last.set(hash, this.#count, 60_000);
+  }
+
+  /** Whether `hash` was evicted after the count stood at `count`. */
+  since(hash: string, count: number): boolean {
+    const at = this.#last.get(hash);
+    return at !== undefined && at > count;
+  }
+}
+
 /** This isolate's memory of keys: verified records, known-unknown hashes, in-flight loads. */
 export type IsolateTier = {
   /** Secret hash → the active key's record. */
@@ -74,6 +103,8 @@ export type IsolateTier = {
   loads: Coalescer<string, VerifiedKey | null>;
   /** Key ids whose lastUsed this isolate wrote in the last minute. */
   touched: BoundedTtlMap<string, true>;
+  /** Hashes this isolate evicted (revoke, delete, update), so racing loads do not re-cache them. */
+  evictions: EvictionLog;
 };
 
 // One tier per isolate (per distinct tier settings, of which production has one): module state,
@@ -91,6 +122,7 @@ export function isolateTierOf(config: Config): IsolateTier {
       unknown: new BoundedTtlMap(config.isolateCacheMaxEntries),
       loads: new Coalescer(),
       touched: new BoundedTtlMap(config.isolateCacheMaxEntries),
+      evictions: new EvictionLog(config.isolateCacheMaxEntries),
     };
     tiers.set(settings, tier);
   }

@@ -74,9 +74,12 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
   if (remembered) return remembered;
   if (tier.unknown.get(hash)) return null;
   return tier.loads.load(hash, async () => {
+    // A change handled by this isolate while we read (revoke, delete, update) must win over what
+    // we read: remember where the eviction count stood, and cache nothing evicted since.
+    const since = tier.evictions.count;
     const cached = await getCachedKey(deps.kv, hash);
     if (cached) {
-      tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
+      if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
       return cached;
     }
     const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
@@ -85,22 +88,21 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
       return null;
     }
     const verified = toVerified(stored);
+    if (tier.evictions.since(hash, since)) return verified;
     tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
-    deps.waitUntil(fillCache(deps, hash, verified).catch(logCacheFailure));
+    deps.waitUntil(fillCache(deps, hash, verified, since).catch(logCacheFailure));
     return verified;
   });
 }
 
 /**
- * Caches a verified record, then asks D1 again: a revoke that committed while the write was in
- * flight found nothing to evict, so the entry this write would leave stale is deleted here.
+ * Caches a verified record in KV after the response. A change this isolate handled while the
+ * write was in flight found nothing in KV to evict yet, so the entry is deleted again here.
+ * (Changes handled by other isolates are bounded by the documented revocation window.)
  */
-async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey): Promise<void> {
+async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey, since: number): Promise<void> {
   await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds);
-  if (!(await findActiveKeyByHash(deps.db, hash))) {
-    forgetInIsolate(deps, hash);
-    await deleteCachedKey(deps.kv, hash);
-  }
+  if (isolateTierOf(deps.config).evictions.since(hash, since)) await deleteCachedKey(deps.kv, hash);
 }
 
 function logCacheFailure(err: unknown): void {
@@ -256,6 +258,7 @@ function forgetInIsolate(deps: KeyServiceDeps, secretHash: string): void {
   const tier = isolateTierOf(deps.config);
   tier.keys.delete(secretHash);
   tier.unknown.delete(secretHash);
+  tier.evictions.record(secretHash);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedTtlMap, Coalescer } from '../../src/cache/isolate';
+import { BoundedTtlMap, Coalescer, EvictionLog } from '../../src/cache/isolate';
 
 function clock(start = 1_000) {
   let now = start;
@@ -63,5 +63,19 @@ describe('Coalescer', () => {
     const failing = () => Promise.reject(new Error('down'));
     await expect(Promise.all([coalescer.load('k', failing), coalescer.load('k', failing)])).rejects.toThrow('down');
     expect(await coalescer.load('k', async () => 1)).toBe(1);
+  });
+});
+
+describe('EvictionLog', () => {
+  it('tells a load that started before an eviction of its hash, and only of its hash', () => {
+    const log = new EvictionLog(100);
+    const before = log.count;
+    log.record('a');
+    expect(log.since('a', before)).toBe(true);
+    expect(log.since('b', before)).toBe(false);
+    const after = log.count;
+    expect(log.since('a', after)).toBe(false);
+    log.record('a');
+    expect(log.since('a', after)).toBe(true);
   });
 });
