@@ -93,6 +93,32 @@ export class EvictionLog {
   }
 }
 
+/**
+ * Gathers items for a short while and hands them to one flush: many keys used within the delay
+ * cost one write. Every caller gets the same flush promise (for waitUntil).
+ */
+export class Batcher<T> {
+  #items: T[] = [];
+  #pending: Promise<void> | null = null;
+
+  constructor(private readonly delayMs: number) {}
+
+  add(item: T, flush: (items: T[]) => Promise<void>): Promise<void> {
+    this.#items.push(item);
+    this.#pending ??= new Promise<void>((resolve) => setTimeout(resolve, this.delayMs)).then(() => {
+      const items = this.#items;
+      this.#items = [];
+      this.#pending = null;
+      return flush(items);
+    });
+    return this.#pending;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+}
+
 /** This isolate's memory of keys: verified records, known-unknown hashes, in-flight loads. */
 export type IsolateTier = {
   /** Secret hash → the active key's record. */
@@ -105,6 +131,8 @@ export type IsolateTier = {
   touched: BoundedTtlMap<string, true>;
   /** Hashes this isolate evicted (revoke, delete, update), so racing loads do not re-cache them. */
   evictions: EvictionLog;
+  /** Key ids used since the last lastUsed write, written together a moment later. */
+  uses: Batcher<string>;
 };
 
 // One tier per isolate (per distinct tier settings, of which production has one): module state,
@@ -112,6 +140,9 @@ export type IsolateTier = {
 // revocation handled by either clears what both answer from. Bounded by ISOLATE_CACHE_MAX_ENTRIES
 // per map; it lives and dies with the isolate.
 const tiers = new Map<string, IsolateTier>();
+
+/** How long key uses are gathered before their lastUsed is written (one write for all of them). */
+const USE_FLUSH_DELAY_MS = 250;
 
 export function isolateTierOf(config: Config): IsolateTier {
   const settings = `${config.isolateCacheMaxEntries}`;
@@ -123,6 +154,7 @@ export function isolateTierOf(config: Config): IsolateTier {
       loads: new Coalescer(),
       touched: new BoundedTtlMap(config.isolateCacheMaxEntries),
       evictions: new EvictionLog(config.isolateCacheMaxEntries),
+      uses: new Batcher(USE_FLUSH_DELAY_MS),
     };
     tiers.set(settings, tier);
   }

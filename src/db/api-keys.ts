@@ -166,18 +166,27 @@ export async function setKeyStatus(
   return (updated?.meta.changes ?? 0) === 1;
 }
 
+/** Ids per UPDATE of touchLastUsed (D1 binds at most 100 parameters per statement). */
+const TOUCH_CHUNK = 90;
+
 /**
- * Records that a key was used, at most once per `interval` ms: the row is only written when its
- * last_used_at is older than that.
+ * Records that keys were used, at most once per `interval` ms each: a row is only written when
+ * its last_used_at is older than that. One statement per 90 ids, all in one batch.
  */
-export async function touchLastUsed(db: D1Database, keyId: string, now: Date, intervalMs: number): Promise<void> {
+export async function touchLastUsed(db: D1Database, keyIds: readonly string[], now: Date, intervalMs: number): Promise<void> {
+  if (keyIds.length === 0) return;
   const threshold = new Date(now.getTime() - intervalMs).toISOString();
-  await db
-    .prepare(
-      `UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)`,
-    )
-    .bind(keyId, now.toISOString(), threshold)
-    .run();
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < keyIds.length; i += TOUCH_CHUNK) {
+    const chunk = keyIds.slice(i, i + TOUCH_CHUNK);
+    const ids = chunk.map((_, j) => `?${j + 3}`).join(', ');
+    statements.push(
+      db
+        .prepare(`UPDATE api_keys SET last_used_at = ?1 WHERE id IN (${ids}) AND (last_used_at IS NULL OR last_used_at <= ?2)`)
+        .bind(now.toISOString(), threshold, ...chunk),
+    );
+  }
+  await db.batch(statements);
 }
 
 /** Count of an organization's active keys of both kinds. */

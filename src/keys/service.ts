@@ -109,16 +109,20 @@ function logCacheFailure(err: unknown): void {
   console.error(`KV write failed: ${err instanceof Error ? err.name : 'error'}`);
 }
 
-/** Records a use of the key after the response has been sent, at most once a minute. */
+/**
+ * Records a use of the key after the response has been sent: at most once a minute per key, and
+ * the keys used within a quarter second written in one batch.
+ */
 function recordUse(deps: KeyServiceDeps, keyId: string): void {
-  const touched = isolateTierOf(deps.config).touched;
-  if (touched.get(keyId)) return;
-  const now = Date.now();
-  touched.set(keyId, true, LAST_USED_INTERVAL_MS);
+  const tier = isolateTierOf(deps.config);
+  if (tier.touched.get(keyId)) return;
+  tier.touched.set(keyId, true, LAST_USED_INTERVAL_MS);
   deps.waitUntil(
-    touchLastUsed(deps.db, keyId, new Date(now), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
-      console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
-    }),
+    tier.uses.add(keyId, (keyIds) =>
+      touchLastUsed(deps.db, keyIds, new Date(), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
+        console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
+      }),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedTtlMap, Coalescer, EvictionLog } from '../../src/cache/isolate';
+import { Batcher, BoundedTtlMap, Coalescer, EvictionLog } from '../../src/cache/isolate';
 
 function clock(start = 1_000) {
   let now = start;
@@ -77,5 +77,22 @@ describe('EvictionLog', () => {
     expect(log.since('a', after)).toBe(false);
     log.record('a');
     expect(log.since('a', after)).toBe(true);
+  });
+});
+
+describe('Batcher', () => {
+  it('hands everything added within the delay to one flush, and starts afresh after it', async () => {
+    const batcher = new Batcher<number>(20);
+    const flushes: number[][] = [];
+    const flush = async (items: number[]) => {
+      flushes.push(items);
+    };
+    const promises = [1, 2, 3].map((n) => batcher.add(n, flush));
+    expect(new Set(promises).size).toBe(1);
+    await Promise.all(promises);
+    expect(flushes).toEqual([[1, 2, 3]]);
+    expect(batcher.size).toBe(0);
+    await batcher.add(4, flush);
+    expect(flushes).toEqual([[1, 2, 3], [4]]);
   });
 });

@@ -5,6 +5,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isolateTierOf } from '../../src/cache/isolate';
 import { configOf, type Config } from '../../src/env';
+import { touchLastUsed } from '../../src/db/api-keys';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
 import { createOrgKey, revokeOrgKey, verifyKeyPair, verifyProjectKey, type KeyServiceDeps } from '../../src/keys/service';
@@ -127,5 +128,49 @@ describe('the in-isolate tier', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + deps.config.isolateCacheTtlMs + 1);
     expect(await verifyKeyPair(deps, key.clientId!, secret)).toEqual({ ok: false, reason: 'unknown' });
+  });
+});
+
+describe('lastUsed writes', () => {
+  it('writes the lastUsed of many keys used together in one batch, past the 100-parameter limit', async () => {
+    const organizationId = randomId();
+    const ids: string[] = [];
+    const now = new Date().toISOString();
+    const statements = [];
+    for (let i = 0; i < 150; i++) {
+      const id = crypto.randomUUID();
+      ids.push(id);
+      statements.push(
+        env.DB.prepare(
+          `INSERT INTO api_keys (id, kind, organization_id, project_id, name, secret_hash, key_last_four, permissions, created_by, created_at, updated_at)
+           VALUES (?1, 'project', ?2, 'p', ?3, ?4, 'abcd', '[]', 'alice', ?5, ?5)`,
+        ).bind(id, organizationId, `key ${i}`, `hash-${id}`, now),
+      );
+    }
+    await env.DB.batch(statements);
+    await touchLastUsed(env.DB, ids, new Date(), 60_000);
+    const row = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND last_used_at IS NOT NULL`)
+      .bind(organizationId)
+      .first<{ n: number }>();
+    expect(row?.n).toBe(150);
+  });
+
+  it('gathers the uses of different keys within a moment into one flush', async () => {
+    const { deps, settle } = countingDeps();
+    const organizationId = randomId();
+    const pairs = [];
+    for (let i = 0; i < 3; i++) {
+      const created = await createOrgKey(deps, { organizationId, name: `k${i}`, actor, meta });
+      await remember('organization secret', created.secret);
+      pairs.push(created);
+    }
+    const tier = isolateTierOf(deps.config);
+    const before = tier.uses.size;
+    for (const { key, secret } of pairs) expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect(tier.uses.size - before).toBe(3);
+    await settle();
+    const { results } = await env.DB.prepare(`SELECT last_used_at FROM api_keys WHERE organization_id = ?1`).bind(organizationId).all<{ last_used_at: string | null }>();
+    expect(results.map((r) => r.last_used_at !== null)).toEqual([true, true, true]);
+    expect(new Set(results.map((r) => r.last_used_at)).size, 'one flush, one timestamp').toBe(1);
   });
 });

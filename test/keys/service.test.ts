@@ -326,14 +326,14 @@ describe('lastUsedAt', () => {
   it('is rewritten by the SQL only once the interval has passed, whichever isolate asks', async () => {
     const key = await serviceKey();
     const t0 = new Date('2030-01-01T00:00:00.000Z');
-    await touchLastUsed(env.DB, key.key.id, t0, LAST_USED_INTERVAL_MS);
+    await touchLastUsed(env.DB, [key.key.id], t0, LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(t0.toISOString());
 
-    await touchLastUsed(env.DB, key.key.id, new Date(t0.getTime() + LAST_USED_INTERVAL_MS - 1), LAST_USED_INTERVAL_MS);
+    await touchLastUsed(env.DB, [key.key.id], new Date(t0.getTime() + LAST_USED_INTERVAL_MS - 1), LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(t0.toISOString());
 
     const later = new Date(t0.getTime() + LAST_USED_INTERVAL_MS);
-    await touchLastUsed(env.DB, key.key.id, later, LAST_USED_INTERVAL_MS);
+    await touchLastUsed(env.DB, [key.key.id], later, LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(later.toISOString());
   });
 });
