@@ -14,6 +14,15 @@ export const PROJECT_KEY_HEADER = 'x-api-key';
 /** The identity token Cloudflare Access adds to every request it lets through to the Worker. */
 export const ACCESS_JWT_HEADER = 'cf-access-jwt-assertion';
 
+/** The refusal of every bad x-api-key, whatever the reason. */
+export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
+
+// The 401s, built once: refusing a flood of bad credentials then costs no error construction
+// (stack capture) per request. ApiErrors are immutable, so one instance serves every request.
+const REFUSED_KEY_PAIR = new ApiError('UNAUTHORIZED', INVALID_KEY_PAIR);
+const REFUSED_PROJECT_KEY = new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
+const REFUSED_TOKEN = new ApiError('UNAUTHORIZED', 'invalid or expired token');
+
 /** The token of an `Authorization: Bearer` header, if there is one. */
 function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i);
@@ -39,7 +48,7 @@ function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
 /** Verifies the organization key pair headers and sets the principal; throws the 401 otherwise. */
 export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal> {
   const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER));
-  if (!result.ok) throw new ApiError('UNAUTHORIZED', INVALID_KEY_PAIR);
+  if (!result.ok) throw REFUSED_KEY_PAIR;
   return setKeyPrincipal(c, result.key);
 }
 
@@ -70,8 +79,6 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The refusal of every bad x-api-key, whatever the reason. */
-export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
 
 /**
  * Project key (x-api-key) of exactly the project of the path: the same 401 for a missing,
@@ -82,7 +89,7 @@ export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
     const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER));
     const key = result.ok ? result.key : undefined;
     if (!key || key.organizationId !== c.req.param('organizationId') || key.projectId !== c.req.param('projectId')) {
-      throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
+      throw REFUSED_PROJECT_KEY;
     }
     setKeyPrincipal(c, key);
     return next();
@@ -125,7 +132,7 @@ export async function authenticateJwt(c: AuthContext, authorization: string | un
   if (result?.ok === false && result.reason === 'jwks_unavailable') {
     throw new ApiError('SERVICE_UNAVAILABLE', 'the identity provider could not be reached');
   }
-  if (!result?.ok) throw new ApiError('UNAUTHORIZED', 'invalid or expired token');
+  if (!result?.ok) throw REFUSED_TOKEN;
   if (token === assertion && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.header('sec-fetch-site'))) {
     throw new ApiError('FORBIDDEN', 'cross-site request refused');
   }

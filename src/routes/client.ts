@@ -1,7 +1,7 @@
 // /api/v1/organizations/{organizationId}/projects/{projectId}/...: client apps with a project key
 // (x-api-key) read their project's published content, passed on to the origin.
 import { createRoute, z } from '@hono/zod-openapi';
-import { projectKeyAuth } from '../auth/middleware';
+import { INVALID_PROJECT_KEY, projectKeyAuth } from '../auth/middleware';
 import { ApiError } from '../errors';
 import { forwardToOrigin, projectKeyIdentity } from '../gateway/forward';
 import { decideClientRequest, SEGMENT_PERMISSIONS } from '../gateway/policy';
@@ -14,7 +14,7 @@ export const client = createRouter();
 
 client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
   const principal = c.get('principal');
-  if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', 'Invalid or missing API key');
+  if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
   // Segments after /projects/{projectId}/, as sent (still percent-encoded), matched exactly.
   const path = new URL(c.req.url).pathname;
   const projectPrefix = `/api/v1/organizations/${principal.organizationId}/projects/${principal.projectId}/`;
