@@ -18,6 +18,8 @@ const checks = [
   { name: 'typecheck scripts and test config', cmd: bin('tsc'), args: ['-p', 'tsconfig.node.json'] },
   { name: 'typecheck the console (public/console)', cmd: bin('tsc'), args: ['-p', 'public/console'] },
   { name: 'typecheck the browser tests (test/e2e)', cmd: bin('tsc'), args: ['-p', 'test/e2e'] },
+  { name: 'typecheck the benchmark Worker (bench)', cmd: bin('tsc'), args: ['-p', 'bench'] },
+  { name: 'typecheck the benchmark scripts (bench)', cmd: bin('tsc'), args: ['-p', 'bench/tsconfig.node.json'] },
   {
     // `wrangler types --check` ignores --env-file and reads .dev.vars, which a fresh clone lacks:
     // regenerate into a temporary file instead and compare (scripts/check-types.mjs).
