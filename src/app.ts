@@ -1,11 +1,11 @@
 // createApp(): request id, body limit, configuration, error handling, and one sub-app per resource.
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { configOf, type AppEnv } from './env';
 import { ApiError, handleError } from './errors';
 import { audit } from './routes/audit';
 import { client } from './routes/client';
+import { clientCors } from './routes/cors';
 import { gateway } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
@@ -34,12 +34,7 @@ export function createApp() {
     }),
   );
 
-  // Web apps call the client routes from browsers: answer CORS preflights there. Project keys
-  // are client credentials (no cookies), so any origin may send them.
-  app.use(
-    '/api/*',
-    cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'], allowHeaders: ['x-api-key', 'content-type'], maxAge: 86_400 }),
-  );
+  app.use('/api/*', clientCors());
 
   app.route('/health', health);
   app.route('/v1/keys', orgKeys);
