@@ -35,16 +35,33 @@ export function userIdentity(user: UserPrincipal): IdentityHeaders {
   };
 }
 
-/** The headers the origin receives: the client's, minus credentials and x-keygate-*, plus identity. */
+/**
+ * The headers the origin receives: the client's, minus credentials and x-keygate-*, plus identity.
+ * (A native copy, then deletions: cheaper than appending the kept headers one by one.)
+ */
 export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of incoming) {
-    const lower = name.toLowerCase();
-    if (CREDENTIAL_HEADERS.includes(lower) || lower.startsWith(IDENTITY_PREFIX)) continue;
-    headers.append(name, value);
-  }
+  const headers = new Headers(incoming);
+  for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  // Header names iterate in lower case.
+  for (const name of incoming.keys()) if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
   for (const [name, value] of Object.entries(identity)) headers.set(name, value);
   return headers;
+}
+
+/**
+ * The path and query of a request URL exactly as sent (still percent-encoded). The runtime hands
+ * the Worker an already parsed and serialized URL, so cutting the string is exact and costs no
+ * second parse.
+ */
+export function pathAndQuery(url: string): string {
+  return url.slice(url.indexOf('/', url.indexOf('//') + 2));
+}
+
+/** The path of a request URL exactly as sent (still percent-encoded), without the query. */
+export function rawPath(url: string): string {
+  const path = pathAndQuery(url);
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
 }
 
 /** Proof for an origin reached by URL that the request came through Keygate. */
@@ -57,13 +74,11 @@ function withSharedSecret(identity: IdentityHeaders, secret: string | undefined)
  * configured, 502 when it cannot be reached.
  */
 export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHeaders): Promise<Response> {
-  const incoming = new URL(c.req.url);
   const origin = c.env.ORIGIN;
   const base = c.env.ORIGIN_URL?.trim();
   if (!origin && !base) throw new ApiError('SERVICE_UNAVAILABLE', 'no origin is configured');
-  const target = origin
-    ? new URL(incoming.pathname + incoming.search, 'https://origin.internal')
-    : new URL(incoming.pathname.replace(/^\//, '') + incoming.search, base!.endsWith('/') ? base : `${base}/`);
+  const path = pathAndQuery(c.req.url);
+  const target = origin ? `https://origin.internal${path}` : new URL(path.slice(1), base!.endsWith('/') ? base : `${base}/`);
   const method = c.req.method;
   const request = new Request(target, {
     method,

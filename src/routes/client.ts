@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { INVALID_PROJECT_KEY, projectKeyAuth } from '../auth/middleware';
 import { ApiError } from '../errors';
-import { forwardToOrigin, projectKeyIdentity } from '../gateway/forward';
+import { forwardToOrigin, projectKeyIdentity, rawPath } from '../gateway/forward';
 import { decideClientRequest, SEGMENT_PERMISSIONS } from '../gateway/policy';
 import { createRouter } from './router';
 import { PROJECT_KEY_SECURITY, projectErrorResponses } from './schemas';
@@ -16,7 +16,7 @@ client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
   const principal = c.get('principal');
   if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
   // Segments after /projects/{projectId}/, as sent (still percent-encoded), matched exactly.
-  const path = new URL(c.req.url).pathname;
+  const path = rawPath(c.req.url);
   const projectPrefix = `/api/v1/organizations/${principal.organizationId}/projects/${principal.projectId}/`;
   const segments = path.startsWith(projectPrefix) ? path.slice(projectPrefix.length).split('/') : [];
   const decision = decideClientRequest(c.req.method, segments, principal.permissions);
