@@ -132,7 +132,7 @@ async function main() {
     }
     const rows = await countKeys(db);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
-    const bench = { url, generator, settings, format, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys };
+    const bench = { url, generator, settings, format, formatModule, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys };
     runs.push({ n, rows, coldPool, scenarios: await runScenarios(bench, log) });
     live.mf = undefined;
     await mf.dispose();

@@ -1,9 +1,13 @@
 // The Worker the bench runs: the real Keygate (src/index) with its D1 and KV bindings wrapped in
 // counters, so the bench reports storage operations per request instead of guessing them.
 // GET /__bench/d1 and /__bench/kv answer the counts; POST /__bench/d1/reset and /__bench/kv/reset
-// zero them. Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
+// zero them; /__bench/forward and /__bench/cold-floor are baselines without Keygate (below).
+// Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
 // uses RPC, so its storage is not counted.
+import { findActiveKeyByHash } from '../src/db/api-keys';
+import { getCachedKey, putCachedKey, type VerifiedKey } from '../src/cache/kv';
 import keygate from '../src/index';
+import { sha256Hex } from '../src/keys/hash';
 
 export { KeygateVerifier } from '../src/index';
 
@@ -125,9 +129,43 @@ function benchRoute(request: Request): Response {
   return Response.json(counts);
 }
 
+/** The origin's answer to a request, as Keygate's gateway would ask for it (no identity headers). */
+function toOrigin(request: Request, env: Env): Promise<Response> {
+  return env.ORIGIN.fetch(new Request('https://origin.internal/v1/companies', { headers: request.headers }));
+}
+
+/** What the cold-floor route caches: a record of the shape Keygate caches. */
+const FLOOR_RECORD: VerifiedKey = { id: 'floor', kind: 'project', organizationId: 'floor', projectId: 'floor', clientId: null, permissions: [] };
+
+/**
+ * GET /__bench/cold-floor: the storage round trips of a cold key without the rest of Keygate.
+ * Keygate's own calls (hash the x-api-key, KV get, the D1 SELECT by hash, KV put after the
+ * answer), then the origin hop; no routing, no format check, no isolate tier, no lastUsed.
+ */
+async function coldFloor(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const hash = await sha256Hex(request.headers.get('x-api-key') ?? '');
+  if (!(await getCachedKey(env.KEY_CACHE, hash))) {
+    await findActiveKeyByHash(env.DB, hash);
+    ctx.waitUntil(putCachedKey(env.KEY_CACHE, hash, FLOOR_RECORD, 60));
+  }
+  return toOrigin(request, env);
+}
+
+/**
+ * Baselines, not Keygate: GET /__bench/forward is the origin hop alone, which the hot scenarios
+ * make too; GET /__bench/cold-floor adds the storage calls a cold key makes.
+ */
+const BASELINES: Record<string, (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>> = {
+  '/__bench/forward': toOrigin,
+  '/__bench/cold-floor': coldFloor,
+};
+
 export default {
   fetch(request, env, ctx) {
-    if (new URL(request.url).pathname.startsWith('/__bench/')) return benchRoute(request);
+    const path = new URL(request.url).pathname;
+    const baseline = BASELINES[path];
+    if (baseline) return baseline(request, benchEnv(env), ctx);
+    if (path.startsWith('/__bench/')) return benchRoute(request);
     return keygate.fetch(request, benchEnv(env), ctx);
   },
 } satisfies ExportedHandler<Env>;

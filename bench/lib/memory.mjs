@@ -25,7 +25,18 @@ export const FLAT_GROWTH = 0.05;
  */
 export async function measureHeap(bench, inspectorUrl, formatModule) {
   const { memorySeconds: seconds, heapEvery, connections } = bench.settings;
-  const nudge = async () => (await fetch(new URL('/health', bench.url))).arrayBuffer();
+  // One request to the Worker. Under the flood workerd has once reset a connection; one lost
+  // nudge must not lose the whole bench, so it is tried up to three times.
+  const nudge = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (await fetch(new URL('/health', bench.url))).arrayBuffer();
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
   await nudge();
   const probe = await HeapProbe.connect(inspectorUrl, 'keygate', nudge);
   try {

@@ -31,6 +31,7 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {LoadGenerator} generator
  * @property {Settings} settings
  * @property {KeyFormat} format
+ * @property {string} formatModule the key-format bundle, for load generated with random keys
  * @property {string} jwtSecret
  * @property {OrgKey} hotOrgKey
  * @property {ProjectKey} hotProjectKey
@@ -45,6 +46,7 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {string} id
  * @property {string} label
  * @property {Expectation} expect
+ * @property {boolean} [baseline] measures the runtime without Keygate, to compare scenarios with
  * @property {(bench: Bench, rep: number) => Promise<{ warmup: Partial<LoadSpec>, measure: Partial<LoadSpec> }>} prepare
  *   sets the scenario up for one rep and says what to send
  */
@@ -111,6 +113,14 @@ export const SCENARIOS = [
     prepare: async (bench) => flood(bench, { path: '/health' }),
   },
   {
+    // A baseline, not a target: the origin hop the hot scenarios make, without Keygate.
+    id: 'forward',
+    label: 'baseline: origin hop only, no Keygate',
+    expect: '2xx',
+    baseline: true,
+    prepare: async (bench) => flood(bench, { path: '/__bench/forward' }),
+  },
+  {
     id: 'hotOrg',
     label: 'hot organization key (GET /v1/companies)',
     expect: '2xx',
@@ -151,6 +161,16 @@ export const SCENARIOS = [
       if (requests.length < coldWarmup + coldRequests) throw new Error(`not enough cold keys for run ${rep + 1}`);
       return { warmup: { perRequest: requests.slice(0, coldWarmup) }, measure: { perRequest: requests.slice(coldWarmup) } };
     },
+  },
+  {
+    // A baseline, not a target: the storage calls of a cold key and the origin hop, without the
+    // rest of Keygate. Random keys: every KV get misses and every D1 SELECT finds nothing.
+    id: 'coldFloor',
+    label: 'baseline: cold-key storage calls + origin hop, no Keygate',
+    expect: '2xx',
+    baseline: true,
+    prepare: async (bench) =>
+      flood(bench, { path: '/__bench/cold-floor', randomKeys: { formatModule: bench.formatModule, header: 'x-api-key' } }),
   },
   {
     id: 'revoked',
