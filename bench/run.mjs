@@ -122,17 +122,20 @@ async function main() {
     const [hotProjectKey] = keys.projectKeys;
     if (!hotOrgKey || !hotProjectKey) throw new Error(`N = ${n} is too few keys`);
     const revocableKeys = keys.projectKeys.slice(1, 1 + settings.reps);
+    // The cold scenario and its baseline each need keys never sent before, in pools of their own.
     const coldNeeded = settings.reps * (settings.coldWarmup + settings.coldRequests);
-    let coldKeys = keys.projectKeys.slice(1 + settings.reps);
+    let pool = keys.projectKeys.slice(1 + settings.reps);
     let coldPool = 0;
-    if (coldKeys.length < coldNeeded) {
-      coldKeys = generateKeys(format, { count: coldNeeded, prefix: 'cold', projectOnly: true }).projectKeys;
-      await insertKeys(db, format, { orgKeys: [], projectKeys: coldKeys });
-      coldPool = coldKeys.length;
+    if (pool.length < 2 * coldNeeded) {
+      pool = generateKeys(format, { count: 2 * coldNeeded, prefix: 'cold', projectOnly: true }).projectKeys;
+      await insertKeys(db, format, { orgKeys: [], projectKeys: pool });
+      coldPool = pool.length;
     }
+    const coldKeys = pool.slice(0, coldNeeded);
+    const floorKeys = pool.slice(coldNeeded, 2 * coldNeeded);
     const rows = await countKeys(db);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
-    const bench = { url, generator, settings, format, formatModule, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys };
+    const bench = { url, generator, settings, format, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys, floorKeys };
     runs.push({ n, rows, coldPool, scenarios: await runScenarios(bench, log) });
     live.mf = undefined;
     await mf.dispose();

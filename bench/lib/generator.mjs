@@ -2,6 +2,7 @@
 // one at a time and waits (bounded) for each result.
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
+import { PendingAnswers } from './answers.mjs';
 import { BENCH } from './paths.mjs';
 
 /** @typedef {import('../load.mjs').LoadSpec} LoadSpec */
@@ -13,23 +14,15 @@ const GRACE_MS = 60_000;
 export class LoadGenerator {
   /** @type {import('node:child_process').ChildProcess} */
   #child;
-  #nextId = 0;
-  /** @type {Map<number, { resolve: (result: LoadResult) => void, reject: (err: Error) => void }>} */
-  #pending = new Map();
+  /** @type {PendingAnswers<LoadResult>} */
+  #pending = new PendingAnswers();
 
   constructor() {
     this.#child = fork(join(BENCH, 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#child.on('message', (/** @type {{ id: number, result?: LoadResult, error?: string }} */ message) => {
-      const waiter = this.#pending.get(message.id);
-      if (!waiter) return;
-      this.#pending.delete(message.id);
-      if (message.result) waiter.resolve(message.result);
-      else waiter.reject(new Error(`load generator: ${message.error}`));
+      this.#pending.settle(message.id, message.result ? { result: message.result } : { error: new Error(`load generator: ${message.error}`) });
     });
-    this.#child.on('exit', (code, signal) => {
-      for (const waiter of this.#pending.values()) waiter.reject(new Error(`load generator exited (${signal ?? code})`));
-      this.#pending.clear();
-    });
+    this.#child.on('exit', (code, signal) => this.#pending.rejectAll(new Error(`load generator exited (${signal ?? code})`)));
   }
 
   /**
@@ -40,24 +33,10 @@ export class LoadGenerator {
    * @returns {Promise<LoadResult>}
    */
   run(spec, expectedMs) {
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`load generator: no result after ${Math.round((expectedMs + GRACE_MS) / 1000)} s`));
-      }, expectedMs + GRACE_MS);
-      this.#pending.set(id, {
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      this.#child.send({ id, spec });
-    });
+    const limit = expectedMs + GRACE_MS;
+    const { id, answer } = this.#pending.expect(limit, `load generator: no result after ${Math.round(limit / 1000)} s`);
+    this.#child.send({ id, spec });
+    return answer;
   }
 
   /** Ends the child process (idempotent). */

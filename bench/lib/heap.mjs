@@ -2,6 +2,7 @@
 // over a WebSocket): a full GC, then Runtime.getHeapUsage. workerd runs the GC only once the
 // isolate next handles a request, so each sample nudges the Worker with one.
 import WebSocket from 'ws';
+import { PendingAnswers } from './answers.mjs';
 
 /** Longest wait for any inspector answer. */
 const CALL_TIMEOUT_MS = 15_000;
@@ -9,9 +10,8 @@ const CALL_TIMEOUT_MS = 15_000;
 export class HeapProbe {
   /** @type {WebSocket} */
   #ws;
-  #nextId = 1;
-  /** @type {Map<number, { resolve: (result: unknown) => void, reject: (err: Error) => void }>} */
-  #pending = new Map();
+  /** @type {PendingAnswers<unknown>} */
+  #pending = new PendingAnswers();
 
   /** @type {() => Promise<unknown>} */
   #nudge;
@@ -25,16 +25,9 @@ export class HeapProbe {
     this.#nudge = nudge;
     ws.on('message', (data) => {
       const message = JSON.parse(String(data));
-      const waiter = message.id === undefined ? undefined : this.#pending.get(message.id);
-      if (!waiter) return;
-      this.#pending.delete(message.id);
-      if (message.error) waiter.reject(new Error(`inspector: ${message.error.message}`));
-      else waiter.resolve(message.result);
+      this.#pending.settle(message.id, message.error ? { error: new Error(`inspector: ${message.error.message}`) } : { result: message.result });
     });
-    ws.on('close', () => {
-      for (const waiter of this.#pending.values()) waiter.reject(new Error('inspector connection closed'));
-      this.#pending.clear();
-    });
+    ws.on('close', () => this.#pending.rejectAll(new Error('inspector connection closed')));
   }
 
   /**
@@ -68,24 +61,9 @@ export class HeapProbe {
    * @returns {Promise<unknown>}
    */
   #call(method) {
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`inspector: ${method} timed out`));
-      }, CALL_TIMEOUT_MS);
-      this.#pending.set(id, {
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      this.#ws.send(JSON.stringify({ id, method }));
-    });
+    const { id, answer } = this.#pending.expect(CALL_TIMEOUT_MS, `inspector: ${method} timed out`);
+    this.#ws.send(JSON.stringify({ id, method }));
+    return answer;
   }
 
   /**

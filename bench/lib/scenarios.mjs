@@ -31,12 +31,12 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {LoadGenerator} generator
  * @property {Settings} settings
  * @property {KeyFormat} format
- * @property {string} formatModule the key-format bundle, for load generated with random keys
  * @property {string} jwtSecret
  * @property {OrgKey} hotOrgKey
  * @property {ProjectKey} hotProjectKey
  * @property {ProjectKey[]} revocableKeys one per rep, never used by another scenario
  * @property {ProjectKey[]} coldKeys never used by another scenario
+ * @property {ProjectKey[]} floorKeys the cold baseline's, likewise
  */
 
 /** @typedef {'2xx' | 401} Expectation every response 2xx, or every response exactly 401 */
@@ -104,6 +104,21 @@ function flood(/** @type {Bench} */ bench, /** @type {Partial<LoadSpec>} */ requ
  */
 const keyFlood = (bench, route, apiKey) => flood(bench, { path: contentPath(route), headers: { 'x-api-key': apiKey } });
 
+/**
+ * One request per key, each key sent once: the run's share of a pool of keys never sent before.
+ * @param {Bench} bench
+ * @param {ProjectKey[]} pool
+ * @param {number} rep
+ * @param {(key: ProjectKey) => string} pathOf
+ */
+function neverSent(bench, pool, rep, pathOf) {
+  const { coldRequests, coldWarmup } = bench.settings;
+  const start = rep * (coldWarmup + coldRequests);
+  const requests = pool.slice(start, start + coldWarmup + coldRequests).map((key) => ({ path: pathOf(key), headers: { 'x-api-key': key.secret } }));
+  if (requests.length < coldWarmup + coldRequests) throw new Error(`not enough never-sent keys for run ${rep + 1}`);
+  return { warmup: { perRequest: requests.slice(0, coldWarmup) }, measure: { perRequest: requests.slice(coldWarmup) } };
+}
+
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
@@ -152,25 +167,16 @@ export const SCENARIOS = [
     id: 'cold',
     label: 'cold keys (a new key every request)',
     expect: '2xx',
-    prepare: async (bench, rep) => {
-      const { coldRequests, coldWarmup } = bench.settings;
-      const start = rep * (coldWarmup + coldRequests);
-      const requests = bench.coldKeys
-        .slice(start, start + coldWarmup + coldRequests)
-        .map((key) => ({ path: contentPath(key), headers: { 'x-api-key': key.secret } }));
-      if (requests.length < coldWarmup + coldRequests) throw new Error(`not enough cold keys for run ${rep + 1}`);
-      return { warmup: { perRequest: requests.slice(0, coldWarmup) }, measure: { perRequest: requests.slice(coldWarmup) } };
-    },
+    prepare: async (bench, rep) => neverSent(bench, bench.coldKeys, rep, contentPath),
   },
   {
     // A baseline, not a target: the storage calls of a cold key and the origin hop, without the
-    // rest of Keygate. Random keys: every KV get misses and every D1 SELECT finds nothing.
+    // rest of Keygate, for keys of its own pool (seeded like the cold ones, never sent before).
     id: 'coldFloor',
     label: 'baseline: cold-key storage calls + origin hop, no Keygate',
     expect: '2xx',
     baseline: true,
-    prepare: async (bench) =>
-      flood(bench, { path: '/__bench/cold-floor', randomKeys: { formatModule: bench.formatModule, header: 'x-api-key' } }),
+    prepare: async (bench, rep) => neverSent(bench, bench.floorKeys, rep, () => '/__bench/cold-floor'),
   },
   {
     id: 'revoked',
