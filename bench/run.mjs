@@ -14,6 +14,7 @@ import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, renderMarkdown } from './lib/report.mjs';
 import { runScenarios } from './lib/scenarios.mjs';
+import { hashCostUs } from './lib/cpu.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
@@ -136,7 +137,10 @@ async function main() {
     const rows = await countKeys(db);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
     const bench = { url, generator, settings, format, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys, floorKeys };
-    runs.push({ n, rows, coldPool, scenarios: await runScenarios(bench, log) });
+    const scenarios = await runScenarios(bench, log);
+    const sha256Us = await hashCostUs(url);
+    log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);
+    runs.push({ n, rows, coldPool, scenarios, sha256Us });
     live.mf = undefined;
     await mf.dispose();
   }

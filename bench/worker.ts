@@ -1,7 +1,8 @@
 // The Worker the bench runs: the real Keygate (src/index) with its D1 and KV bindings wrapped in
 // counters, so the bench reports storage operations per request instead of guessing them.
 // GET /__bench/d1 and /__bench/kv answer the counts; POST /__bench/d1/reset and /__bench/kv/reset
-// zero them; /__bench/forward and /__bench/cold-floor are baselines without Keygate (below).
+// zero them; /__bench/forward and /__bench/cold-floor are baselines without Keygate, and
+// /__bench/sha256 times Keygate's key hash alone (below).
 // Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
 // uses RPC, so its storage is not counted.
 import { findActiveKeyByHash } from '../src/db/api-keys';
@@ -160,11 +161,30 @@ const BASELINES: Record<string, (request: Request, env: Env, ctx: ExecutionConte
   '/__bench/cold-floor': coldFloor,
 };
 
+/** Largest n of /__bench/sha256: about a second of CPU. */
+const MAX_HASHES = 200_000;
+
+/**
+ * POST /__bench/sha256?n=N: hashes a key N times with Keygate's sha256Hex, so the bench can
+ * divide workerd's CPU time by N: what hashing one presented key costs.
+ */
+async function hashLoop(request: Request): Promise<Response> {
+  const n = Number(new URL(request.url).searchParams.get('n'));
+  if (request.method !== 'POST' || !Number.isInteger(n) || n < 1 || n > MAX_HASHES) {
+    return new Response(`POST with 1 <= n <= ${MAX_HASHES}`, { status: 400 });
+  }
+  const key = 'kg_pk_0123456789ABCDEFGHIJKLMNOPQRSTUVWabcdef';
+  let last = '';
+  for (let i = 0; i < n; i++) last = await sha256Hex(key + (i % 10));
+  return Response.json({ hashed: n, last });
+}
+
 export default {
   fetch(request, env, ctx) {
     const path = new URL(request.url).pathname;
     const baseline = BASELINES[path];
     if (baseline) return baseline(request, benchEnv(env), ctx);
+    if (path === '/__bench/sha256') return hashLoop(request);
     if (path.startsWith('/__bench/')) return benchRoute(request);
     return keygate.fetch(request, benchEnv(env), ctx);
   },

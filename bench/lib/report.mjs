@@ -13,6 +13,7 @@ import { SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
  * @property {number} rows rows in api_keys (n, plus the cold pool when there is one)
  * @property {number} coldPool keys seeded only for the cold scenario and its baseline
  * @property {Record<string, ScenarioResult>} scenarios
+ * @property {number | null} [sha256Us] CPU µs of hashing one key (sha256Hex) in workerd
  */
 
 /** @typedef {{ target: string, measured: string, met: boolean, verdict: string, cost: string }} TargetRow */
@@ -225,17 +226,23 @@ function ownCostTable(runs) {
 }
 
 /**
- * The low–high range of a figure over the runs (one per N) and scenarios, formatted.
+ * A figure of some scenarios in every run (one per N).
  * @param {Run[]} runs
- * @param {string[]} ids scenarios
+ * @param {string[]} ids
  * @param {(run: Run, id: string) => number | null} pick
+ */
+const over = (runs, ids, pick) => runs.flatMap((run) => ids.map((id) => pick(run, id)));
+
+/**
+ * The low–high range of figures, formatted ('n/a' when there is none).
+ * @param {Array<number | null>} figures
  * @param {(n: number) => string} fmt
  */
-function range(runs, ids, pick, fmt) {
-  const values = runs.flatMap((run) => ids.map((id) => pick(run, id))).filter((v) => v !== null && Number.isFinite(v));
+function range(figures, fmt) {
+  const values = /** @type {number[]} */ (figures.filter((v) => v !== null && Number.isFinite(v)));
   if (values.length === 0) return 'n/a';
-  const low = fmt(Math.min(.../** @type {number[]} */ (values)));
-  const high = fmt(Math.max(.../** @type {number[]} */ (values)));
+  const low = fmt(Math.min(...values));
+  const high = fmt(Math.max(...values));
   return low === high ? low : `${low}–${high}`;
 }
 
@@ -261,17 +268,19 @@ function whyMissed(runs) {
   const hot = ['hotOrg', 'hotProject'];
   return [
     `- **Hot keys (≥ 0.85× no-op)**: the origin hop alone, with no Keygate, reaches ` +
-      `${range(runs, ['forward'], vs('noop'), fmtX)} the no-op's req/s, because the no-op is answered without a hop. ` +
-      `The hot keys reach ${range(runs, hot, vs('forward'), fmtX)} of the hop; Keygate's own work (routing, format ` +
-      `check, SHA-256, the isolate tier, the forwarded request, the CORS copy) costs ${range(runs, hot, ownCpu('forward'), us)} ` +
+      `${range(over(runs, ['forward'], vs('noop')), fmtX)} the no-op's req/s (the no-op makes no hop). ` +
+      `The hot keys reach ${range(over(runs, hot, vs('forward')), fmtX)} of the hop; Keygate's own work (routing, format ` +
+      `check, SHA-256, the isolate tier, the forwarded request, the CORS copy) costs ${range(over(runs, hot, ownCpu('forward')), us)} ` +
       `of workerd CPU per request, with no storage.`,
     `- **Refused keys (≥ 0.9× no-op)**: no storage either (D1 reads per 1,000 above). A refusal costs ` +
-      `${range(runs, ['invalid'], ownCpu('noop'), us)} more than the no-op for a bad checksum (the client route and its 401) and ` +
-      `${range(runs, ['unknown'], ownCpu('noop'), us)} for an unknown well-formed key, which is also hashed and looked up in the isolate tier.`,
+      `${range(over(runs, ['invalid'], ownCpu('noop')), us)} more than the no-op for a bad checksum (the client route and its 401) and ` +
+      `${range(over(runs, ['unknown'], ownCpu('noop')), us)} for an unknown well-formed key, which is also hashed and looked up in the isolate tier. ` +
+      `Hashing a key costs ${range(runs.map((run) => run.sha256Us ?? null), (n) => `${n.toFixed(1)} µs`)} (measured in the same instances), ` +
+      `so most of the gap between the two refusals, and between runs, is the harness's run-to-run variation, not Keygate's work.`,
     `- **Cold keys (≥ 0.35× no-op)**: the storage calls and the hop alone, with no Keygate, reach ` +
-      `${range(runs, ['coldFloor'], vs('noop'), fmtX)} the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
+      `${range(over(runs, ['coldFloor'], vs('noop')), fmtX)} the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
       `Worker and the load generator, where production would wait on the network instead. Keygate reaches ` +
-      `${range(runs, ['cold'], vs('coldFloor'), fmtX)} of that floor; its own ${range(runs, ['cold'], ownCpu('coldFloor'), us)} per request ` +
+      `${range(over(runs, ['cold'], vs('coldFloor')), fmtX)} of that floor; its own ${range(over(runs, ['cold'], ownCpu('coldFloor')), us)} per request ` +
       `are a hot key's work plus the batched lastUsed writes (D1 writes per 1,000 in the cost table).`,
     `- **100,000 vs 100 keys**: the hot keys touch no storage at either N, so the key count cannot change their cost; ` +
       `each N runs in its own Miniflare instance, and the instances' baselines differ by as much (their ratios to their ` +
@@ -368,6 +377,8 @@ ${Object.entries(r.versions).map(([name, version]) => `| ${name} | ${version} |`
   timeouts or reused cold keys. Now and then workerd resets a few dozen of the load generator's
   keep-alive connections at once (\`read ECONNRESET\`), the no-op route included, so not a
   Keygate answer; such a run is kept and marked FAIL, its figures counting the answered requests.
+- **Key hash**: after its scenarios each instance hashes a key 100,000 times in one request
+  (\`POST /__bench/sha256\`, Keygate's \`sha256Hex\`), three times; the median CPU per hash is used below.
 - **Memory**: a separate instance with workerd's inspector on; ${m.seconds} s of ${s.connections} connections
   sending a different random well-formed unknown project key on every request; the keygate isolate's
   heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)
