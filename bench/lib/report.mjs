@@ -1,7 +1,7 @@
 // The bench's outputs: the issue's targets judged against the measurements, and RESULTS.md
 // (machine, versions, method, one table per N, cost per request, memory, targets).
 import { FLAT_GROWTH } from './memory.mjs';
-import { SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
+import { median, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
 
 /** @typedef {import('./scenarios.mjs').Settings} Settings */
 /** @typedef {import('./scenarios.mjs').ScenarioResult} ScenarioResult */
@@ -226,65 +226,79 @@ function ownCostTable(runs) {
 }
 
 /**
- * A figure of some scenarios in every run (one per N).
+ * A scenario against its baseline, run by run: each rep is paired with the baseline's rep of the
+ * same round (measured a few seconds apart), over every N. Pairing cancels most of the drift of
+ * a shared machine, which moves the per-N medians by ±20 %.
  * @param {Run[]} runs
- * @param {string[]} ids
- * @param {(run: Run, id: string) => number | null} pick
+ * @param {string[]} ids scenarios
+ * @param {string} baseline
+ * @returns {{ ratios: number[], cpuUs: number[] }} req/s ratios and CPU µs differences per pair
  */
-const over = (runs, ids, pick) => runs.flatMap((run) => ids.map((id) => pick(run, id)));
-
-/**
- * The low–high range of figures, formatted ('n/a' when there is none).
- * @param {Array<number | null>} figures
- * @param {(n: number) => string} fmt
- */
-function range(figures, fmt) {
-  const values = /** @type {number[]} */ (figures.filter((v) => v !== null && Number.isFinite(v)));
-  if (values.length === 0) return 'n/a';
-  const low = fmt(Math.min(...values));
-  const high = fmt(Math.max(...values));
-  return low === high ? low : `${low}–${high}`;
+function paired(runs, ids, baseline) {
+  /** @type {{ ratios: number[], cpuUs: number[] }} */
+  const out = { ratios: [], cpuUs: [] };
+  /** @param {import('./scenarios.mjs').RepResult} rep */
+  const cpuOf = (rep) => (rep.cpuSeconds === null ? null : (rep.cpuSeconds / Math.max(1, rep.measured.requests)) * 1e6);
+  for (const run of runs) {
+    const b = run.scenarios[baseline];
+    for (const id of ids) {
+      const s = run.scenarios[id];
+      if (!s || !b) continue;
+      s.reps.forEach((rep, i) => {
+        const base = b.reps[i];
+        if (!base) return;
+        out.ratios.push(rep.measured.rps / base.measured.rps);
+        const cpu = cpuOf(rep);
+        const baseCpu = cpuOf(base);
+        if (cpu !== null && baseCpu !== null) out.cpuUs.push(cpu - baseCpu);
+      });
+    }
+  }
+  return out;
 }
+
+/** "0.80× (0.66–1.01× over 6 pairs)": the median and the spread of paired ratios. @param {number[]} ratios */
+function pairedRatio(ratios) {
+  if (ratios.length === 0) return 'n/a';
+  return `${fmtX(median(ratios))} (${fmtX(Math.min(...ratios))}–${fmtX(Math.max(...ratios))} over ${ratios.length} pairs)`;
+}
+
+/** The median CPU difference, in µs. @param {number[]} cpuUs */
+const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
 
 /**
  * Why the throughput targets are missed, in this run's figures: what the baselines alone reach,
- * and what Keygate adds to them.
+ * and what Keygate adds to them, as medians of paired runs.
  * @param {Run[]} runs
  */
 function whyMissed(runs) {
-  /** @param {string} baseline */
-  const vs = (baseline) => (/** @type {Run} */ run, /** @type {string} */ id) => {
-    const s = run.scenarios[id];
-    const b = run.scenarios[baseline];
-    return s && b ? rpsRatio(s, b) : null;
-  };
-  /** @param {string} baseline */
-  const ownCpu = (baseline) => (/** @type {Run} */ run, /** @type {string} */ id) => {
-    const s = run.scenarios[id]?.median.cpuUsPerRequest;
-    const b = run.scenarios[baseline]?.median.cpuUsPerRequest;
-    return s == null || b == null ? null : s - b;
-  };
-  const us = (/** @type {number} */ n) => `${fmtInt(n)} µs`;
-  const hot = ['hotOrg', 'hotProject'];
+  const hop = paired(runs, ['forward'], 'noop');
+  const hot = paired(runs, ['hotOrg', 'hotProject'], 'forward');
+  const invalid = paired(runs, ['invalid'], 'noop');
+  const unknown = paired(runs, ['unknown'], 'noop');
+  const floor = paired(runs, ['coldFloor'], 'noop');
+  const cold = paired(runs, ['cold'], 'coldFloor');
+  const hashes = runs.map((run) => run.sha256Us).filter((v) => typeof v === 'number');
+  const hash = hashes.length ? `${median(/** @type {number[]} */ (hashes)).toFixed(1)} µs` : 'n/a';
   return [
-    `- **Hot keys (≥ 0.85× no-op)**: the origin hop alone, with no Keygate, reaches ` +
-      `${range(over(runs, ['forward'], vs('noop')), fmtX)} the no-op's req/s (the no-op makes no hop). ` +
-      `The hot keys reach ${range(over(runs, hot, vs('forward')), fmtX)} of the hop; Keygate's own work (routing, format ` +
-      `check, SHA-256, the isolate tier, the forwarded request, the CORS copy) costs ${range(over(runs, hot, ownCpu('forward')), us)} ` +
-      `of workerd CPU per request, with no storage.`,
-    `- **Refused keys (≥ 0.9× no-op)**: no storage either (D1 reads per 1,000 above). A refusal costs ` +
-      `${range(over(runs, ['invalid'], ownCpu('noop')), us)} more than the no-op for a bad checksum (the client route and its 401) and ` +
-      `${range(over(runs, ['unknown'], ownCpu('noop')), us)} for an unknown well-formed key, which is also hashed and looked up in the isolate tier. ` +
-      `Hashing a key costs ${range(runs.map((run) => run.sha256Us ?? null), (n) => `${n.toFixed(1)} µs`)} (measured in the same instances), ` +
-      `so most of the gap between the two refusals, and between runs, is the harness's run-to-run variation, not Keygate's work.`,
+    `- **Hot keys (≥ 0.85× no-op)**: the origin hop alone, with no Keygate, reaches ${pairedRatio(hop.ratios)} of ` +
+      `the no-op's req/s (the no-op makes no hop). The hot keys reach ${pairedRatio(hot.ratios)} of the hop; ` +
+      `Keygate's own work (routing, format check, SHA-256, the isolate tier, the forwarded request, the CORS copy) ` +
+      `costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request (median), with no storage.`,
+    `- **Refused keys (≥ 0.9× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
+      `${pairedRatio(invalid.ratios)} of the no-op (${pairedCpu(invalid.cpuUs)} more CPU), an unknown well-formed key ` +
+      `${pairedRatio(unknown.ratios)} (${pairedCpu(unknown.cpuUs)} more): it is also hashed, which costs ${hash} ` +
+      `(measured in the same instances), and looked up in the isolate tier.`,
     `- **Cold keys (≥ 0.35× no-op)**: the storage calls and the hop alone, with no Keygate, reach ` +
-      `${range(over(runs, ['coldFloor'], vs('noop')), fmtX)} the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
+      `${pairedRatio(floor.ratios)} of the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
       `Worker and the load generator, where production would wait on the network instead. Keygate reaches ` +
-      `${range(over(runs, ['cold'], vs('coldFloor')), fmtX)} of that floor; its own ${range(over(runs, ['cold'], ownCpu('coldFloor')), us)} per request ` +
-      `are a hot key's work plus the batched lastUsed writes (D1 writes per 1,000 in the cost table).`,
+      `${pairedRatio(cold.ratios)} of that floor (${pairedCpu(cold.cpuUs)} more CPU: a hot key's work plus the ` +
+      `batched lastUsed writes).`,
     `- **100,000 vs 100 keys**: the hot keys touch no storage at either N, so the key count cannot change their cost; ` +
       `each N runs in its own Miniflare instance, and the instances' baselines differ by as much (their ratios to their ` +
       `own baseline are in the targets table).`,
+    `- **Noise**: on a shared 2-core machine one 10 s run of a scenario varies by ±20 % or more (every run is in ` +
+      `results.json); the pairs above, each a scenario and its baseline measured seconds apart, vary less.`,
   ].join('\n');
 }
 
@@ -432,7 +446,7 @@ The cost column (medians; r = reads, w = writes) shows, where a target is missed
 requests waited on D1 or KV or spent their time computing; "Keygate's own cost" above shows how
 much of the gap the origin hop and the storage simulators account for.
 
-Why, in this run's figures (ranges over N = 100 and N = 100,000):
+Why, in this run's figures (medians of paired runs over N = 100 and N = 100,000):
 
 ${whyMissed(r.runs)}
 
