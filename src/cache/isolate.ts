@@ -47,16 +47,43 @@ export class BoundedTtlMap<K, V> {
 /**
  * Shares one in-flight load per key between concurrent callers: a miss that many requests hit
  * at once costs one storage read.
+ *
+ * The load runs in the request that started it. Workers cancel a request's pending I/O when its
+ * client goes away, so a shared load may never settle: followers wait for it at most
+ * `maxWaitMs` and then load for themselves, and a load older than that is not joined any more
+ * (the next caller replaces it). A lost client therefore costs its followers a delay, never a
+ * hang, and cannot wedge the key for the isolate's life.
  */
 export class Coalescer<K, V> {
-  readonly #inflight = new Map<K, Promise<V>>();
+  readonly #inflight = new Map<K, { promise: Promise<V>; startedAt: number }>();
+
+  constructor(
+    readonly maxWaitMs: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
 
   load(key: K, loader: () => Promise<V>): Promise<V> {
-    const pending = this.#inflight.get(key);
-    if (pending) return pending;
-    const promise = loader().finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
-    return promise;
+    const shared = this.#inflight.get(key);
+    const waited = shared ? this.now() - shared.startedAt : 0;
+    if (!shared || waited >= this.maxWaitMs) return this.#start(key, loader);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const giveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.maxWaitMs - waited);
+    });
+    return Promise.race([shared.promise, giveUp]).then(
+      (result) => (result === 'timeout' ? this.#start(key, loader) : result),
+    ).finally(() => clearTimeout(timer));
+  }
+
+  #start(key: K, loader: () => Promise<V>): Promise<V> {
+    const entry = { promise: loader(), startedAt: this.now() };
+    this.#inflight.set(key, entry);
+    // Only the entry this load put there: a newer load may have replaced it.
+    const forget = () => {
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+    };
+    entry.promise.then(forget, forget);
+    return entry.promise;
   }
 
   get pending(): number {
@@ -93,25 +120,37 @@ export class EvictionLog {
   }
 }
 
+
 /**
  * Gathers items for a short while and hands them to one flush: many keys used within the delay
- * cost one write. Every caller gets the same flush promise (for waitUntil).
+ * cost one write. Callers within one window wait on timers of their own, all set to the
+ * window's end; the first to fire takes every item and writes them, the others find nothing
+ * left. No caller waits on a promise of another request (which Workers may cancel with it).
  */
 export class Batcher<T> {
   #items: T[] = [];
-  #pending: Promise<void> | null = null;
+  /** When the open window closes (ms since the epoch), or null when no window is open. */
+  #closesAt: number | null = null;
 
-  constructor(private readonly delayMs: number) {}
+  constructor(
+    private readonly delayMs: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
 
+  /** Adds an item; settles once the item's window has closed (and, for its flusher, been written). */
   add(item: T, flush: (items: T[]) => Promise<void>): Promise<void> {
     this.#items.push(item);
-    this.#pending ??= new Promise<void>((resolve) => setTimeout(resolve, this.delayMs)).then(() => {
+    const now = this.now();
+    // A window that closed (or that a clock set back puts more than a delay away) is replaced.
+    if (this.#closesAt === null || this.#closesAt < now || this.#closesAt - now > this.delayMs) this.#closesAt = now + this.delayMs;
+    const wait = this.#closesAt - now;
+    return new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
+      if (this.#items.length === 0) return;
       const items = this.#items;
       this.#items = [];
-      this.#pending = null;
+      this.#closesAt = null;
       return flush(items);
     });
-    return this.#pending;
   }
 
   get size(): number {
@@ -141,6 +180,12 @@ export type IsolateTier = {
 // per map; it lives and dies with the isolate.
 const tiers = new Map<string, IsolateTier>();
 
+/**
+ * How long a request waits for another request's load of the same key before loading for
+ * itself: far above a healthy KV or D1 read, so it only matters when the loading request died.
+ */
+const SHARED_LOAD_MAX_WAIT_MS = 2_000;
+
 /** How long key uses are gathered before their lastUsed is written (one write for all of them). */
 const USE_FLUSH_DELAY_MS = 250;
 
@@ -151,7 +196,7 @@ export function isolateTierOf(config: Config): IsolateTier {
     tier = {
       keys: new BoundedTtlMap(config.isolateCacheMaxEntries),
       unknown: new BoundedTtlMap(config.isolateCacheMaxEntries),
-      loads: new Coalescer(),
+      loads: new Coalescer(SHARED_LOAD_MAX_WAIT_MS),
       touched: new BoundedTtlMap(config.isolateCacheMaxEntries),
       evictions: new EvictionLog(config.isolateCacheMaxEntries),
       uses: new Batcher(USE_FLUSH_DELAY_MS),

@@ -41,7 +41,7 @@ describe('BoundedTtlMap', () => {
 
 describe('Coalescer', () => {
   it('shares one load between concurrent callers and forgets it when done', async () => {
-    const coalescer = new Coalescer<string, number>();
+    const coalescer = new Coalescer<string, number>(60_000);
     let loads = 0;
     let release!: (value: number) => void;
     const loader = () => {
@@ -59,10 +59,45 @@ describe('Coalescer', () => {
   });
 
   it('passes a failure to every waiter and lets the next call retry', async () => {
-    const coalescer = new Coalescer<string, number>();
+    const coalescer = new Coalescer<string, number>(60_000);
     const failing = () => Promise.reject(new Error('down'));
     await expect(Promise.all([coalescer.load('k', failing), coalescer.load('k', failing)])).rejects.toThrow('down');
     expect(await coalescer.load('k', async () => 1)).toBe(1);
+  });
+});
+
+describe('Coalescer when the loading request dies', () => {
+  /** A load that never settles, as when Workers cancel the request that started it. */
+  const abandoned = () => new Promise<number>(() => {});
+
+  it('lets a follower load for itself once the shared load has taken maxWaitMs', async () => {
+    const coalescer = new Coalescer<string, number>(30);
+    void coalescer.load('k', abandoned);
+    let ownLoads = 0;
+    const value = await coalescer.load('k', async () => {
+      ownLoads++;
+      return 5;
+    });
+    expect(value).toBe(5);
+    expect(ownLoads).toBe(1);
+  });
+
+  it('does not let a dead load wedge the key: later callers start afresh and share the new load', async () => {
+    let clock = 0;
+    const coalescer = new Coalescer<string, number>(1_000, () => clock);
+    void coalescer.load('k', abandoned);
+    clock = 1_000;
+    let loads = 0;
+    let release!: (value: number) => void;
+    const fresh = () => {
+      loads++;
+      return new Promise<number>((resolve) => (release = resolve));
+    };
+    const both = Promise.all([coalescer.load('k', fresh), coalescer.load('k', fresh)]);
+    release(9);
+    expect(await both).toEqual([9, 9]);
+    expect(loads).toBe(1);
+    expect(coalescer.pending).toBe(0);
   });
 });
 
@@ -87,12 +122,49 @@ describe('Batcher', () => {
     const flush = async (items: number[]) => {
       flushes.push(items);
     };
-    const promises = [1, 2, 3].map((n) => batcher.add(n, flush));
-    expect(new Set(promises).size).toBe(1);
-    await Promise.all(promises);
+    await Promise.all([1, 2, 3].map((n) => batcher.add(n, flush)));
     expect(flushes).toEqual([[1, 2, 3]]);
     expect(batcher.size).toBe(0);
     await batcher.add(4, flush);
     expect(flushes).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('gives every caller a promise of its own, so none waits on another request', async () => {
+    const batcher = new Batcher<number>(20);
+    const flush = async () => {};
+    const promises = [1, 2, 3].map((n) => batcher.add(n, flush));
+    expect(new Set(promises).size).toBe(3);
+    await Promise.all(promises);
+  });
+
+  it('writes once per window however many callers joined it, then opens a new window', async () => {
+    let clock = 0;
+    const batcher = new Batcher<number>(50, () => clock);
+    const flushes: number[][] = [];
+    const flush = async (items: number[]) => {
+      flushes.push(items);
+    };
+    const first = batcher.add(1, flush);
+    clock = 30;
+    const second = batcher.add(2, flush);
+    await Promise.all([first, second]);
+    expect(flushes).toEqual([[1, 2]]);
+    clock = 100;
+    await batcher.add(3, flush);
+    expect(flushes).toEqual([[1, 2], [3]]);
+  });
+
+  it('does not wait out a window that a clock set back put far ahead', async () => {
+    let clock = 60_000;
+    const batcher = new Batcher<number>(20, () => clock);
+    const flushes: number[][] = [];
+    const flush = async (items: number[]) => {
+      flushes.push(items);
+    };
+    const early = batcher.add(1, flush);
+    clock = 0;
+    await batcher.add(2, flush);
+    expect(flushes).toEqual([[1, 2]]);
+    await early;
   });
 });
