@@ -115,13 +115,21 @@ describe('EvictionLog', () => {
   });
 });
 
+/** A flush that records what it was handed. */
+function recordingFlush() {
+  const flushes: number[][] = [];
+  return {
+    flushes,
+    flush: async (items: number[]) => {
+      flushes.push(items);
+    },
+  };
+}
+
 describe('Batcher', () => {
   it('hands everything added within the delay to one flush, and starts afresh after it', async () => {
     const batcher = new Batcher<number>(20);
-    const flushes: number[][] = [];
-    const flush = async (items: number[]) => {
-      flushes.push(items);
-    };
+    const { flushes, flush } = recordingFlush();
     await Promise.all([1, 2, 3].map((n) => batcher.add(n, flush)));
     expect(flushes).toEqual([[1, 2, 3]]);
     expect(batcher.size).toBe(0);
@@ -140,10 +148,7 @@ describe('Batcher', () => {
   it('writes once per window however many callers joined it, then opens a new window', async () => {
     let clock = 0;
     const batcher = new Batcher<number>(50, () => clock);
-    const flushes: number[][] = [];
-    const flush = async (items: number[]) => {
-      flushes.push(items);
-    };
+    const { flushes, flush } = recordingFlush();
     const first = batcher.add(1, flush);
     clock = 30;
     const second = batcher.add(2, flush);
@@ -157,10 +162,7 @@ describe('Batcher', () => {
   it('does not wait out a window that a clock set back put far ahead', async () => {
     let clock = 60_000;
     const batcher = new Batcher<number>(20, () => clock);
-    const flushes: number[][] = [];
-    const flush = async (items: number[]) => {
-      flushes.push(items);
-    };
+    const { flushes, flush } = recordingFlush();
     const early = batcher.add(1, flush);
     clock = 0;
     await batcher.add(2, flush);
