@@ -1,9 +1,9 @@
 // Tests run inside workerd through the Workers Vitest pool, against wrangler.toml's bindings
 // (D1 and KV in memory, isolated per test file). schema.sql is applied by test/support/setup.ts.
 import { readFileSync } from 'node:fs';
-import { webcrypto } from 'node:crypto';
 import { cloudflareTest, getRunnerName } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { rs256KeyPair } from './scripts/lib/rs256.mjs';
 import { splitSqlStatements } from './scripts/lib/sql.mjs';
 
 /** The JWKS URL tests point JWT_JWKS_URL at; answered below, never fetched from the network. */
@@ -19,14 +19,7 @@ const mainWorkerName = getRunnerName({ name: PROJECT_NAME } as unknown as Parame
 
 // A fresh RS256 key pair per run: the public half is served as the test JWKS, the private half
 // is handed to the tests so they can sign identity-provider tokens.
-const pair = await webcrypto.subtle.generateKey(
-  { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-  true,
-  ['sign', 'verify'],
-);
-const kid = 'test-key-1';
-const publicJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
-const privateJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.privateKey)), kid, alg: 'RS256' };
+const { publicJwk, privateJwk } = await rs256KeyPair('test-key-1');
 
 let jwksFetches = 0;
 

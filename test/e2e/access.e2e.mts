@@ -2,10 +2,10 @@
 // lets through; here the browser context adds it, signed RS256 by a key whose JWKS a small local
 // server publishes, and the service runs with JWT_JWKS_URL (and issuer and audience) pointing there.
 import { createServer, type Server } from 'node:http';
-import { webcrypto } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rs256KeyPair } from '../../scripts/lib/rs256.mjs';
 import {
   api,
   clipboardText,
@@ -29,14 +29,9 @@ let service: Service;
 let browser: Browser;
 
 beforeAll(async () => {
-  const pair = await webcrypto.subtle.generateKey(
-    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    true,
-    ['sign', 'verify'],
-  );
-  const kid = 'e2e-access-key';
-  const publicJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
-  privateJwk = { ...(await webcrypto.subtle.exportKey('jwk', pair.privateKey)), kid, alg: 'RS256' };
+  const keys = await rs256KeyPair('e2e-access-key');
+  const { publicJwk } = keys;
+  privateJwk = keys.privateJwk;
   jwks = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: [publicJwk] }));
