@@ -2,10 +2,8 @@
 // every request counts as the admin JWT, verified exactly like a Bearer token; without it, the
 // header means nothing. Requests go to the Worker with a modified env (callWith).
 import { env } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
-import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
-import { INVALID_PAIR_BODY, INVALID_TOKEN_BODY, hsToken } from '../support/auth-suite';
+import { INVALID_PAIR_BODY, INVALID_TOKEN_BODY, TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/auth-suite';
 import { keyRow } from '../support/db';
 import { bearer, createOrgKey, pairHeaders, randomId, remember, type Reply } from '../support/fixtures';
 import { recordingOrigin } from '../support/origin';
@@ -18,16 +16,12 @@ import {
 } from '../support/project';
 import { callWith } from '../support/worker';
 
-const privateJwk = JSON.parse(env.TEST_JWKS_PRIVATE_KEY) as HonoJsonWebKey;
 const withJwks: Partial<Env> = { JWT_JWKS_URL: env.TEST_JWKS_URL };
 
-const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 const claimsFor = (org: string, extra: Record<string, unknown> = {}) => ({ sub: 'access|carol', org, role: 'admin', exp: inAnHour(), ...extra });
 
 /** An identity token as Access would sign it: RS256 with the key the test JWKS publishes. */
-function accessToken(payload: Record<string, unknown>, jwk: HonoJsonWebKey = privateJwk): Promise<string> {
-  return sign(payload, jwk, 'RS256');
-}
+const accessToken = rsToken;
 
 function assertion(jwt: string): Record<string, string> {
   return { 'cf-access-jwt-assertion': jwt };
@@ -85,7 +79,7 @@ describe('the Access assertion is verified exactly like a Bearer token', () => {
   const refusals: Array<[string, () => Promise<string>]> = [
     ['an expired token', () => accessToken(claimsFor(randomId(), { exp: Math.floor(Date.now() / 1000) - 5 }))],
     ['a token without the org claim', () => accessToken({ sub: 'access|carol', role: 'admin', exp: inAnHour() })],
-    ['a token with a kid the JWKS does not publish', () => accessToken(claimsFor(randomId()), { ...privateJwk, kid: 'not-published' })],
+    ['a token with a kid the JWKS does not publish', () => accessToken(claimsFor(randomId()), { ...TEST_PRIVATE_JWK, kid: 'not-published' })],
     ['an HS256 token signed with JWT_SECRET', () => hsToken(claimsFor(randomId()))],
     ['garbage', async () => 'not.a.jwt'],
   ];

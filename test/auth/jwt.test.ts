@@ -1,26 +1,18 @@
 // Admin JWTs: HS256 with JWT_SECRET, RS256 against the JWKS at JWT_JWKS_URL, and the issuer and
 // audience checks. Requests with JWKS or issuer settings go to the Worker with a modified env.
 import { env } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
 import { verifyAdminJwt } from '../../src/auth/jwt';
 import { configOf, type Config } from '../../src/env';
-import { INVALID_TOKEN_BODY, hsToken } from '../support/auth-suite';
+import { INVALID_TOKEN_BODY, TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/auth-suite';
 import { keyRow } from '../support/db';
 import { bearer, call, randomId, type Reply } from '../support/fixtures';
 import { callWith } from '../support/worker';
 
-const privateJwk = JSON.parse(env.TEST_JWKS_PRIVATE_KEY) as HonoJsonWebKey;
 const withJwks = { JWT_JWKS_URL: env.TEST_JWKS_URL };
 
-const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 const claimsFor = (org: string, extra: Record<string, unknown> = {}) => ({ sub: 'idp|bob', org, role: 'admin', exp: inAnHour(), ...extra });
-
-/** RS256 with the private half of the key the test JWKS publishes (kid test-key-1). */
-function rsToken(payload: Record<string, unknown>, jwk: HonoJsonWebKey = privateJwk): Promise<string> {
-  return sign(payload, jwk, 'RS256');
-}
 
 /** A fresh RS256 private JWK that the test JWKS does not publish. */
 async function strangerJwk(kid: string): Promise<HonoJsonWebKey> {
@@ -91,7 +83,7 @@ describe('RS256 against the JWKS at JWT_JWKS_URL', () => {
   });
 
   it('refuses a token whose kid the JWKS does not have', async () => {
-    const res = await createKey(withJwks, await rsToken(claimsFor(randomId()), { ...privateJwk, kid: 'not-published' }));
+    const res = await createKey(withJwks, await rsToken(claimsFor(randomId()), { ...TEST_PRIVATE_JWK, kid: 'not-published' }));
     expectRefused(res);
   });
 

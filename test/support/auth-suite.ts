@@ -2,6 +2,7 @@
 // foreign key pairs, bad admin JWTs, and the member role. Each refusal must leave D1 untouched.
 import { env } from 'cloudflare:workers';
 import { sign } from 'hono/jwt';
+import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/keys/format';
 import { storageState } from './db';
@@ -52,6 +53,14 @@ export type ProtectedRoute = {
   expectActsOnOwnTenantOnly(res: Reply, tenants: { a: Tenant; b: Tenant; request: PreparedRequest }): Promise<void>;
 };
 
+/** The private half of the key the test JWKS publishes (kid test-key-1, from vitest.config.ts). */
+export const TEST_PRIVATE_JWK = JSON.parse(env.TEST_JWKS_PRIVATE_KEY) as HonoJsonWebKey;
+
+/** An RS256 JWT, as an identity provider publishing the test JWKS (Cloudflare Access, say) signs it. */
+export function rsToken(payload: Record<string, unknown>, jwk: HonoJsonWebKey = TEST_PRIVATE_JWK): Promise<string> {
+  return sign(payload, jwk, 'RS256');
+}
+
 /** A JWT signed as the test JWT_SECRET (or `secret`) would sign it, with any payload and HS* alg. */
 export function hsToken(payload: Record<string, unknown>, secret: string = env.JWT_SECRET, alg: 'HS256' | 'HS512' = 'HS256'): Promise<string> {
   return sign(payload, secret, alg);
@@ -61,7 +70,8 @@ function base64url(value: unknown): string {
   return btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
-const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+/** An `exp` claim an hour from now. */
+export const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
 type Credential = { label: string; headers(t: Tenant): Promise<Record<string, string>> };
 
