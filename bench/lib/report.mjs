@@ -207,19 +207,21 @@ function costTable(runs) {
  */
 function ownCostTable(runs) {
   const lines = [
-    '| scenario | N | compared with | ×baseline req/s | baseline ×no-op req/s | workerd CPU µs/request: scenario − baseline = Keygate |',
-    '|---|---:|---|---:|---:|---|',
+    "| scenario | N | compared with | ×baseline req/s | baseline ×no-op req/s | Keygate's own workerd CPU µs/request |",
+    '|---|---:|---|---:|---:|---:|',
   ];
+  /** @param {number[]} values @param {(n: number) => string} fmt */
+  const med = (values, fmt) => (values.length === 0 ? 'n/a' : fmt(median(values)));
   for (const { id, baseline } of COMPARISONS) {
     for (const run of runs) {
       const s = run.scenarios[id];
       const b = run.scenarios[baseline];
-      const noop = run.scenarios.noop;
-      if (!s || !b || !noop) continue;
-      const cpu = s.median.cpuUsPerRequest;
-      const baseCpu = b.median.cpuUsPerRequest;
-      const cpuText = cpu === null || baseCpu === null ? 'n/a' : `${fmtInt(cpu)} − ${fmtInt(baseCpu)} = ${fmtInt(cpu - baseCpu)}`;
-      lines.push(`| ${s.label} | ${fmtInt(run.n)} | ${b.label} | ${fmtX(rpsRatio(s, b))} | ${fmtX(rpsRatio(b, noop))} | ${cpuText} |`);
+      if (!s || !b) continue;
+      const pairs = paired([run], [id], baseline);
+      const base = paired([run], [baseline], 'noop');
+      lines.push(
+        `| ${s.label} | ${fmtInt(run.n)} | ${b.label} | ${med(pairs.ratios, fmtX)} | ${med(base.ratios, fmtX)} | ${med(pairs.cpuUs, fmtInt)} |`,
+      );
     }
   }
   return lines.join('\n');
@@ -422,7 +424,8 @@ makes Keygate's own storage calls for a cold key (KV get, the D1 SELECT by hash 
 row, KV put after the answer) and the hop, with nothing else of Keygate, for seeded keys of its
 own that nothing sent before. What is left between a scenario and its
 baseline is Keygate's own work: routing, the format check, the isolate tier, building the
-forwarded request, lastUsed.
+forwarded request, lastUsed. Each figure is the median over the ${r.settings.reps} runs of the
+scenario, each paired with the baseline's run of the same round (seconds apart).
 
 ${ownCostTable(r.runs)}
 
