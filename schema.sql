@@ -36,13 +36,18 @@ CREATE TABLE IF NOT EXISTS api_keys (
 -- Counting an organization's active keys against its limit, and listing its active keys of one
 -- kind newest first.
 CREATE INDEX IF NOT EXISTS api_keys_org_status_kind ON api_keys (organization_id, status, kind, seq);
--- Listing one project's keys, newest first, with or without a status filter.
-CREATE INDEX IF NOT EXISTS api_keys_project ON api_keys (organization_id, project_id, seq)
+-- Listing one project's keys, newest first (by creation time, then insertion order), with or
+-- without a status filter. (Earlier versions ordered by seq alone: their indexes are dropped.)
+DROP INDEX IF EXISTS api_keys_project;
+DROP INDEX IF EXISTS api_keys_project_status;
+CREATE INDEX IF NOT EXISTS api_keys_project_created ON api_keys (organization_id, project_id, created_at, seq)
   WHERE kind = 'project';
-CREATE INDEX IF NOT EXISTS api_keys_project_status ON api_keys (organization_id, project_id, status, seq)
+CREATE INDEX IF NOT EXISTS api_keys_project_status_created ON api_keys (organization_id, project_id, status, created_at, seq)
   WHERE kind = 'project';
--- A project key's name is unique within its project.
-CREATE UNIQUE INDEX IF NOT EXISTS api_keys_project_name ON api_keys (organization_id, project_id, name)
+-- A project key's name is unique within its project, whatever the letter case (SQLite's NOCASE
+-- folds A-Z; names are NFC-normalised before they are stored). Replaces the case-sensitive index.
+DROP INDEX IF EXISTS api_keys_project_name;
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_project_name_nocase ON api_keys (organization_id, project_id, name COLLATE NOCASE)
   WHERE kind = 'project';
 
 -- One entry per key change, written in the same batch as the change.
@@ -61,7 +66,8 @@ CREATE TABLE IF NOT EXISTS audit_entries (
   created_at       TEXT NOT NULL
 );
 
--- The organization's audit log, newest first.
-CREATE INDEX IF NOT EXISTS audit_entries_org ON audit_entries (organization_id, seq);
+-- The organization's audit log, newest first (by creation time, then insertion order).
+DROP INDEX IF EXISTS audit_entries_org;
+CREATE INDEX IF NOT EXISTS audit_entries_org_created ON audit_entries (organization_id, created_at, seq);
 -- A key's history.
 CREATE INDEX IF NOT EXISTS audit_entries_key ON audit_entries (key_id, seq);

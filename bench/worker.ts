@@ -135,6 +135,9 @@ function toOrigin(request: Request, env: Env): Promise<Response> {
   return env.ORIGIN.fetch(new Request('https://origin.internal/v1/companies', { headers: request.headers }));
 }
 
+/** The storage deadline Keygate applies (STORAGE_TIMEOUT_MS's default), applied to the floor's KV calls too. */
+const FLOOR_TIMEOUT_MS = 2_000;
+
 /** What the cold-floor route caches: a record of the shape Keygate caches. */
 const FLOOR_RECORD: VerifiedKey = { id: 'floor', kind: 'project', organizationId: 'floor', projectId: 'floor', clientId: null, permissions: [] };
 
@@ -145,9 +148,9 @@ const FLOOR_RECORD: VerifiedKey = { id: 'floor', kind: 'project', organizationId
  */
 async function coldFloor(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const hash = await sha256Hex(request.headers.get('x-api-key') ?? '');
-  if (!(await getCachedKey(env.KEY_CACHE, hash))) {
+  if (!(await getCachedKey(env.KEY_CACHE, hash, FLOOR_TIMEOUT_MS))) {
     await findActiveKeyByHash(env.DB, hash);
-    ctx.waitUntil(putCachedKey(env.KEY_CACHE, hash, FLOOR_RECORD, 60));
+    ctx.waitUntil(putCachedKey(env.KEY_CACHE, hash, FLOOR_RECORD, 60, FLOOR_TIMEOUT_MS));
   }
   return toOrigin(request, env);
 }

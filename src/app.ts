@@ -1,38 +1,33 @@
-// createApp(): request id, body limit, configuration, error handling, and one sub-app per resource.
-import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
+// createApp(): request id, path and body guards, configuration, error handling, and one sub-app
+// per resource; then the gateway, which forwards what no resource answers.
 import { configOf, type AppEnv } from './env';
 import { ApiError, handleError } from './errors';
+import { bodyLimit } from './middleware/body-limit';
+import { refuseHostilePaths } from './middleware/hostile-path';
+import { requestId } from './middleware/request-id';
 import { audit } from './routes/audit';
 import { client } from './routes/client';
 import { clientCors } from './routes/cors';
-import { gateway } from './routes/gateway';
+import { createGateway, ownedPathMatcher } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
 import { projectKeys } from './routes/project-keys';
 import { createRouter } from './routes/router';
 import { securitySchemes } from './routes/schemas';
 
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 16 * 1024;
+/** Prefixes the gateway forwards under; Keygate's own routes below them are never forwarded. */
+const GATEWAY_PREFIXES = ['/v1/', '/app/v1/'];
 
 export function createApp() {
   const app = createRouter();
 
   app.use('*', requestId());
+  app.use('*', refuseHostilePaths());
   app.use('*', async function loadConfig(c, next) {
     c.set('config', configOf(c.env));
     await next();
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use('*', bodyLimit());
 
   app.use('/api/*', clientCors());
 
@@ -42,7 +37,7 @@ export function createApp() {
   app.route('/app/v1', audit);
   app.route('/api/v1', client);
   // Last: whatever Keygate does not answer itself under /v1 and /app/v1 goes to the origin.
-  app.route('/', gateway);
+  app.route('/', createGateway(ownedPathMatcher(ownedRouteTemplates(app.routes))));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clientId', securitySchemes.clientId);
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', securitySchemes.apiKey);
@@ -62,4 +57,10 @@ export function createApp() {
   });
   app.onError(handleError);
   return app;
+}
+
+/** The templates of the routes mounted so far that lie under a gateway prefix (Keygate's own). */
+export function ownedRouteTemplates(routes: ReadonlyArray<{ path: string }>): string[] {
+  const templates = routes.map((r) => r.path).filter((path) => GATEWAY_PREFIXES.some((prefix) => path.startsWith(prefix)));
+  return [...new Set(templates)];
 }

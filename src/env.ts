@@ -31,6 +31,8 @@ const configSchema = z
     ISOLATE_CACHE_TTL_SECONDS: z.coerce.number().min(0).max(60).default(10),
     ISOLATE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
     UNKNOWN_KEY_TTL_SECONDS: z.coerce.number().min(0).max(60).default(5),
+    JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
+    STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
     message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
@@ -51,6 +53,10 @@ export type Config = {
   isolateCacheMaxEntries: number;
   /** How long this isolate remembers that a well-formed key is unknown. */
   unknownKeyTtlMs: number;
+  /** Admin JWTs living longer than this (exp − iat, or exp − now) are refused. */
+  jwtMaxLifetimeSeconds: number;
+  /** Longest wait for one KV or D1 call; past it the call counts as failed. */
+  storageTimeoutMs: number;
 };
 
 // Parsed configuration per env object. An isolate sees one env object for its whole life, so
@@ -80,6 +86,8 @@ export function configOf(env: Env): Config {
     isolateCacheTtlMs: v.ISOLATE_CACHE_TTL_SECONDS * 1000,
     isolateCacheMaxEntries: v.ISOLATE_CACHE_MAX_ENTRIES,
     unknownKeyTtlMs: v.UNKNOWN_KEY_TTL_SECONDS * 1000,
+    jwtMaxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,
+    storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
   };
   parsed.set(env, config);
   return config;

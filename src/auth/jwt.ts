@@ -8,11 +8,20 @@ import type { UserPrincipal } from './principal';
 
 export const ORGANIZATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * A user id Keygate will write into createdBy, the audit log and an origin's x-keygate-user-id:
+ * printable ASCII without spaces, quotes or separators a log or header could misread (OIDC
+ * subjects such as `auth0|5f7c…`, e-mail addresses and UUIDs fit), and never `key:…`, which is
+ * how createdBy names a key.
+ */
+export const USER_ID = /^(?![Kk][Ee][Yy]:)[A-Za-z0-9._@:|+=~-]{1,256}$/;
+
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(256),
+  sub: z.string().regex(USER_ID),
   org: z.string().regex(ORGANIZATION_ID),
   role: z.enum(['admin', 'member']),
-  exp: z.number(),
+  exp: z.number().finite(),
+  iat: z.number().finite().optional(),
 });
 
 /**
@@ -64,7 +73,7 @@ function kidOf(token: string): string | undefined {
   }
 }
 
-export type JwtResult = { ok: true; user: UserPrincipal } | { ok: false; reason: 'invalid' | 'claims' | 'jwks_unavailable' };
+export type JwtResult = { ok: true; user: UserPrincipal } | { ok: false; reason: 'invalid' | 'claims' | 'lifetime' | 'jwks_unavailable' };
 
 /**
  * Verifies an admin JWT and its claims. Never throws for a bad token; a JWKS that cannot be
@@ -96,6 +105,10 @@ export async function verifyAdminJwt(token: string, config: Config): Promise<Jwt
   }
   const claims = claimsSchema.safeParse(claimsOf(payload));
   if (!claims.success) return { ok: false, reason: 'claims' };
+  // A token may live at most JWT_MAX_LIFETIME_SECONDS: from its iat when it has one, and from now.
+  const now = Math.floor(Date.now() / 1000);
+  const issuedAt = claims.data.iat ?? now;
+  if (claims.data.exp - Math.min(issuedAt, now) > config.jwtMaxLifetimeSeconds) return { ok: false, reason: 'lifetime' };
   return {
     ok: true,
     user: { type: 'user', userId: claims.data.sub, organizationId: claims.data.org, role: claims.data.role },

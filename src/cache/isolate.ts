@@ -170,9 +170,17 @@ export type IsolateTier = {
   touched: BoundedTtlMap<string, true>;
   /** Hashes this isolate evicted (revoke, delete, update), so racing loads do not re-cache them. */
   evictions: EvictionLog;
-  /** Key ids used since the last lastUsed write, written together a moment later. */
-  uses: Batcher<string>;
+  /**
+   * Hashes of keys this isolate changed within the last two KV TTLs: a KV entry for them may be
+   * stale (a failed or racing KV delete), so only D1 answers for them here.
+   */
+  distrusted: BoundedTtlMap<string, true>;
+  /** Keys used since the last lastUsed write, with when, written together a moment later. */
+  uses: Batcher<KeyUse>;
 };
+
+/** One verified use of a key: its id and when it was used (ISO 8601). */
+export type KeyUse = { keyId: string; usedAt: string };
 
 // One tier per isolate (per distinct tier settings, of which production has one): module state,
 // shared by the fetch handler and the RPC entrypoint, which may see different env objects, so a
@@ -199,6 +207,7 @@ export function isolateTierOf(config: Config): IsolateTier {
       loads: new Coalescer(SHARED_LOAD_MAX_WAIT_MS),
       touched: new BoundedTtlMap(config.isolateCacheMaxEntries),
       evictions: new EvictionLog(config.isolateCacheMaxEntries),
+      distrusted: new BoundedTtlMap(config.isolateCacheMaxEntries),
       uses: new Batcher(USE_FLUSH_DELAY_MS),
     };
     tiers.set(settings, tier);

@@ -2,6 +2,7 @@
 // written with an expirationTtl (the revocation window) and deleted by the write paths that
 // make it stale (revoke, delete, update of a key).
 import type { KeyKind } from '../auth/principal';
+import { withDeadline } from '../storage/deadline';
 
 /** What verification needs of an active key; never the secret or anything a client could not see. */
 export type VerifiedKey = {
@@ -20,19 +21,24 @@ export const cacheKeys = {
   verifiedKey: (hash: string) => `key:${VERSION}:${hash}`,
 } as const;
 
-/** The cached record for a secret hash, or null on a miss or any KV failure (D1 decides then). */
-export async function getCachedKey(kv: KVNamespace, hash: string): Promise<VerifiedKey | null> {
+/**
+ * The cached record for a secret hash, or null on a miss, any KV failure or no answer within
+ * `timeoutMs` (D1 decides then).
+ */
+export async function getCachedKey(kv: KVNamespace, hash: string, timeoutMs: number): Promise<VerifiedKey | null> {
   try {
-    return await kv.get<VerifiedKey>(cacheKeys.verifiedKey(hash), 'json');
+    return await withDeadline(kv.get<VerifiedKey>(cacheKeys.verifiedKey(hash), 'json'), timeoutMs);
   } catch {
     return null;
   }
 }
 
-export function putCachedKey(kv: KVNamespace, hash: string, key: VerifiedKey, ttlSeconds: number): Promise<void> {
-  return kv.put(cacheKeys.verifiedKey(hash), JSON.stringify(key), { expirationTtl: ttlSeconds });
+/** Caches a verified record for `ttlSeconds`; rejects on a KV failure or after `timeoutMs`. */
+export function putCachedKey(kv: KVNamespace, hash: string, key: VerifiedKey, ttlSeconds: number, timeoutMs: number): Promise<void> {
+  return withDeadline(kv.put(cacheKeys.verifiedKey(hash), JSON.stringify(key), { expirationTtl: ttlSeconds }), timeoutMs);
 }
 
-export function deleteCachedKey(kv: KVNamespace, hash: string): Promise<void> {
-  return kv.delete(cacheKeys.verifiedKey(hash));
+/** Deletes a cached record; rejects on a KV failure or after `timeoutMs`. */
+export function deleteCachedKey(kv: KVNamespace, hash: string, timeoutMs: number): Promise<void> {
+  return withDeadline(kv.delete(cacheKeys.verifiedKey(hash)), timeoutMs);
 }

@@ -2,6 +2,7 @@
 import type { KeyKind } from '../auth/principal';
 import { insertAuditAfterChange, type AuditEntryInput } from './audit';
 import { keyLimitExpression } from './organizations';
+import type { PagePosition } from './page';
 
 export type KeyStatus = 'active' | 'revoked';
 
@@ -166,24 +167,44 @@ export async function setKeyStatus(
   return (updated?.meta.changes ?? 0) === 1;
 }
 
-/** Ids per UPDATE of touchLastUsed (D1 binds at most 100 parameters per statement). */
-const TOUCH_CHUNK = 90;
+/** Uses per UPDATE of touchLastUsed (two parameters each; D1 binds at most 100 per statement). */
+const TOUCH_CHUNK = 45;
 
 /**
- * Records that keys were used, at most once per `interval` ms each: a row is only written when
- * its last_used_at is older than that. One statement per 90 ids, all in one batch.
+ * Records when keys were used, at most once per `intervalMs` each: a row is only written when its
+ * last_used_at is older than that, never moved backwards, and never set to a time at or after the
+ * key's revocation (a use an isolate still accepted inside the revocation window is not recorded
+ * as if the key had worked then). One statement per 45 uses, all in one batch.
  */
-export async function touchLastUsed(db: D1Database, keyIds: readonly string[], now: Date, intervalMs: number): Promise<void> {
-  if (keyIds.length === 0) return;
+export async function touchLastUsed(
+  db: D1Database,
+  uses: ReadonlyArray<{ keyId: string; usedAt: string }>,
+  now: Date,
+  intervalMs: number,
+): Promise<void> {
+  // The latest use of each key.
+  const latest = new Map<string, string>();
+  for (const use of uses) {
+    const seen = latest.get(use.keyId);
+    if (seen === undefined || use.usedAt > seen) latest.set(use.keyId, use.usedAt);
+  }
+  if (latest.size === 0) return;
   const threshold = new Date(now.getTime() - intervalMs).toISOString();
+  const entries = [...latest];
   const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < keyIds.length; i += TOUCH_CHUNK) {
-    const chunk = keyIds.slice(i, i + TOUCH_CHUNK);
-    const ids = chunk.map((_, j) => `?${j + 3}`).join(', ');
+  for (let i = 0; i < entries.length; i += TOUCH_CHUNK) {
+    const chunk = entries.slice(i, i + TOUCH_CHUNK);
+    const rows = chunk.map((_, j) => `(?${2 * j + 2}, ?${2 * j + 3})`).join(', ');
     statements.push(
       db
-        .prepare(`UPDATE api_keys SET last_used_at = ?1 WHERE id IN (${ids}) AND (last_used_at IS NULL OR last_used_at <= ?2)`)
-        .bind(now.toISOString(), threshold, ...chunk),
+        .prepare(
+          `UPDATE api_keys SET last_used_at = u.used_at
+           FROM (SELECT column1 AS id, column2 AS used_at FROM (VALUES ${rows})) AS u
+           WHERE api_keys.id = u.id
+             AND (api_keys.last_used_at IS NULL OR (api_keys.last_used_at <= ?1 AND api_keys.last_used_at < u.used_at))
+             AND (api_keys.revoked_at IS NULL OR api_keys.revoked_at > u.used_at)`,
+        )
+        .bind(threshold, ...chunk.flat()),
     );
   }
   await db.batch(statements);
@@ -213,27 +234,32 @@ export async function findProjectKey(
 }
 
 /**
- * A page of a project's keys, newest first: at most `limit` keys older than `beforeSeq`
- * (null for the first page), optionally of one status.
+ * A page of a project's keys, newest first: at most `limit` keys after the one at `after` (null
+ * for the first page), optionally of one status. Within one millisecond, insertion order decides;
+ * the cursor's key is looked up inside this project only, and a deleted one repeats (never
+ * skips) the keys of its millisecond.
  */
 export async function listProjectKeys(
   db: D1Database,
-  query: { organizationId: string; projectId: string; status: KeyStatus | null; limit: number; beforeSeq: number | null },
+  query: { organizationId: string; projectId: string; status: KeyStatus | null; limit: number; after: PagePosition | null },
 ): Promise<StoredKey[]> {
   const { results } = await db
     .prepare(
       `SELECT * FROM api_keys
        WHERE organization_id = ?1 AND project_id = ?2 AND kind = 'project'
-         AND (?3 IS NULL OR status = ?3) AND seq < ?4
-       ORDER BY seq DESC LIMIT ?5`,
+         AND (?3 IS NULL OR status = ?3)
+         AND (?4 IS NULL OR created_at < ?4 OR (created_at = ?4 AND seq < COALESCE(
+           (SELECT seq FROM api_keys WHERE id = ?5 AND organization_id = ?1 AND project_id = ?2), ${Number.MAX_SAFE_INTEGER})))
+       ORDER BY created_at DESC, seq DESC LIMIT ?6`,
     )
-    .bind(query.organizationId, query.projectId, query.status, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit)
+    .bind(query.organizationId, query.projectId, query.status, query.after?.createdAt ?? null, query.after?.id ?? null, query.limit)
     .all<ApiKeyRow>();
   return results.map(rowToKey);
 }
 
 /**
- * Renames and/or changes the status of a project key that is still in `expectedStatus`, with
+ * Renames and/or changes the status of a project key that still has `expectedStatus` and
+ * `expectedName` (the state the change was computed from), with
  * one audit entry per change, in one batch. Reactivation only happens while the organization is
  * under its key limit. Returns whether the key changed. Throws on a name already taken.
  */
@@ -244,6 +270,7 @@ export async function updateProjectKey(
     projectId: string;
     keyId: string;
     expectedStatus: KeyStatus;
+    expectedName: string;
     name: string | null;
     status: KeyStatus | null;
     now: string;
@@ -259,6 +286,7 @@ export async function updateProjectKey(
          updated_at = ?7,
          revoked_at = CASE WHEN ?6 = 'revoked' THEN ?7 WHEN ?6 = 'active' THEN NULL ELSE revoked_at END
        WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project' AND status = ?4
+         AND name = ?9
          AND (?6 IS NOT 'active' OR ?4 = 'active'
               OR (SELECT count(*) FROM api_keys WHERE organization_id = ?2 AND status = 'active')
                  < ${keyLimitExpression(2, 8)})`,
@@ -272,6 +300,7 @@ export async function updateProjectKey(
       change.status,
       change.now,
       change.defaultLimit,
+      change.expectedName,
     );
   // Each audit INSERT writes only when the statement before it changed one row, so the chain
   // stops at the first statement that did nothing.

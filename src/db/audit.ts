@@ -1,4 +1,5 @@
 // The audit_entries table: one entry per key change, always written in the batch of the change.
+import type { PagePosition } from './page';
 
 export type AuditAction = 'created' | 'updated' | 'revoked' | 'reactivated' | 'deleted';
 
@@ -76,18 +77,26 @@ export function insertAuditAfterChange(db: D1Database, entry: AuditEntryInput): 
     );
 }
 
-/** A page of an organization's audit log, newest first, after the entry with seq `beforeSeq`. */
+/**
+ * A page of an organization's audit log, newest first, after the entry at `after` (null for the
+ * first page). Within one millisecond, insertion order decides; the cursor's entry is looked up
+ * inside this organization only.
+ */
 export async function listAuditEntries(
   db: D1Database,
   organizationId: string,
   limit: number,
-  beforeSeq: number | null,
+  after: PagePosition | null,
 ): Promise<Array<AuditEntry & { seq: number }>> {
   const { results } = await db
     .prepare(
-      `SELECT * FROM audit_entries WHERE organization_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
+      `SELECT * FROM audit_entries
+       WHERE organization_id = ?1
+         AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND seq < COALESCE(
+           (SELECT seq FROM audit_entries WHERE id = ?3 AND organization_id = ?1), ${Number.MAX_SAFE_INTEGER})))
+       ORDER BY created_at DESC, seq DESC LIMIT ?4`,
     )
-    .bind(organizationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit)
+    .bind(organizationId, after?.createdAt ?? null, after?.id ?? null, limit)
     .all<AuditRow>();
   return results.map(rowToAuditEntry);
 }

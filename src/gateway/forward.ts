@@ -4,10 +4,43 @@ import type { Context } from 'hono';
 import type { KeyPrincipal, UserPrincipal } from '../auth/principal';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { BODILESS_METHODS } from '../middleware/body-limit';
 
 /** Headers that carry credentials: never sent on to the origin. */
-const CREDENTIAL_HEADERS = ['x-api-key', 'x-metal-api-key', 'x-metal-client-id', 'authorization', 'cf-access-jwt-assertion'];
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'x-api-key',
+  'x-metal-api-key',
+  'x-metal-client-id',
+  'authorization',
+  'proxy-authorization',
+  'cf-access-jwt-assertion',
+  // Behind Cloudflare Access it holds CF_Authorization, the token whose header copy is stripped.
+  'cookie',
+]);
+/** Headers that ask a server to treat the request as another method: the policy judged the real one. */
+export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+/** Client-address headers: set from CF-Connecting-IP, never passed on as the client wrote them. */
+const CLIENT_ADDRESS_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-for', 'forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-host']);
 const IDENTITY_PREFIX = 'x-keygate-';
+
+/**
+ * A header name as CGI, WSGI, Rack and PHP read it: lower case, `_` and `-` alike. A client's
+ * `x_keygate_org_id` is the origin's `x-keygate-org-id` there, so names are judged in this form.
+ */
+export function canonicalHeaderName(name: string): string {
+  return name.includes('_') ? name.toLowerCase().replace(/_/g, '-') : name.toLowerCase();
+}
+
+/** Whether a client-sent header is dropped before the request reaches the origin. */
+export function isDroppedHeader(name: string): boolean {
+  const canonical = canonicalHeaderName(name);
+  return (
+    canonical.startsWith(IDENTITY_PREFIX) ||
+    CREDENTIAL_HEADERS.has(canonical) ||
+    METHOD_OVERRIDE_HEADERS.has(canonical) ||
+    CLIENT_ADDRESS_HEADERS.has(canonical)
+  );
+}
 
 export type IdentityHeaders = Record<`x-keygate-${string}`, string>;
 
@@ -36,16 +69,55 @@ export function userIdentity(user: UserPrincipal): IdentityHeaders {
 }
 
 /**
- * The headers the origin receives: the client's, minus credentials and x-keygate-*, plus identity.
- * (A native copy, then deletions: cheaper than appending the kept headers one by one.)
+ * The headers the origin receives: the client's, minus every dropped header (credentials,
+ * x-keygate-*, method overrides, client-address claims and framing, in any case and with `_`
+ * for `-`), plus the client address Cloudflare saw and the identity. (A native copy, then
+ * deletions: cheaper than appending the kept headers one by one.) A request sent without its
+ * body (`bodiless`: GET, HEAD) loses the body's framing headers too.
  */
-export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders): Headers {
+export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders, bodiless = false): Headers {
   const headers = new Headers(incoming);
-  for (const name of CREDENTIAL_HEADERS) headers.delete(name);
   // Header names iterate in lower case.
-  for (const name of incoming.keys()) if (name.startsWith(IDENTITY_PREFIX)) headers.delete(name);
+  for (const name of incoming.keys()) if (isDroppedHeader(name)) headers.delete(name);
+  if (bodiless) {
+    headers.delete('content-length');
+    headers.delete('transfer-encoding');
+  }
+  const address = incoming.get('cf-connecting-ip');
+  if (address) {
+    headers.set('x-forwarded-for', address);
+    headers.set('x-real-ip', address);
+    headers.set('forwarded', `for=${forwardedNode(address)}`);
+  }
   for (const [name, value] of Object.entries(identity)) headers.set(name, value);
   return headers;
+}
+
+/** A node of the Forwarded header (RFC 7239): IPv6 addresses quoted and bracketed. */
+function forwardedNode(address: string): string {
+  return address.includes(':') ? `"[${address}]"` : address;
+}
+
+/**
+ * The query without `_method` parameters (any case, percent-encoded or not), which frameworks
+ * such as Rails, Laravel and Express's method-override read as the real method.
+ */
+export function withoutMethodOverride(query: string): string {
+  if (!/method/i.test(query)) return query;
+  const kept = query
+    .slice(1)
+    .split('&')
+    .filter((pair) => {
+      const name = pair.split('=', 1)[0] ?? '';
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // keep the raw name
+      }
+      return decoded.trim().toLowerCase() !== '_method';
+    });
+  return kept.length === 0 ? '' : `?${kept.join('&')}`;
 }
 
 /**
@@ -64,6 +136,13 @@ export function rawPath(url: string): string {
   return query === -1 ? path : path.slice(0, query);
 }
 
+/** The path (as sent: the app refused every ambiguous one) and the query without `_method`. */
+function forwardedPathAndQuery(url: string): string {
+  const full = pathAndQuery(url);
+  const queryAt = full.indexOf('?');
+  return queryAt === -1 ? full : full.slice(0, queryAt) + withoutMethodOverride(full.slice(queryAt));
+}
+
 /** Proof for an origin reached by URL that the request came through Keygate. */
 function withSharedSecret(identity: IdentityHeaders, secret: string | undefined): IdentityHeaders {
   return secret ? { ...identity, 'x-keygate-secret': secret } : identity;
@@ -77,13 +156,14 @@ export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHead
   const origin = c.env.ORIGIN;
   const base = c.env.ORIGIN_URL?.trim();
   if (!origin && !base) throw new ApiError('SERVICE_UNAVAILABLE', 'no origin is configured');
-  const path = pathAndQuery(c.req.url);
+  const path = forwardedPathAndQuery(c.req.url);
   const target = origin ? `https://origin.internal${path}` : new URL(path.slice(1), base!.endsWith('/') ? base : `${base}/`);
   const method = c.req.method;
+  const bodiless = BODILESS_METHODS.has(method);
   const request = new Request(target, {
     method,
-    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, c.get('config').originSharedSecret)),
-    body: method === 'GET' || method === 'HEAD' ? undefined : c.req.raw.body,
+    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, c.get('config').originSharedSecret), bodiless),
+    body: bodiless ? undefined : c.req.raw.body,
     redirect: 'manual',
   });
   try {

@@ -23,6 +23,39 @@ export const GENERATED_KEY_LENGTH = KEY_PREFIXES.orgSecret.length + BODY_LENGTH 
 export const CUSTOM_KEY_PATTERN = /^[A-Za-z0-9_-]{32,128}$/;
 export const RESERVED_PREFIX = 'kg_';
 
+/** Custom values may not look like generated keys in any letter case (`KG_SK_…`, `kg-pk-…`). */
+const LOOKS_GENERATED = /^kg[_-]/i;
+
+/** Bits a custom key must carry by the estimate below: 32 random hex digits score 87 at worst. */
+const MIN_CUSTOM_KEY_BITS = 80;
+
+/**
+ * A conservative estimate of a value's randomness: its length times the Shannon entropy of its
+ * character frequencies, counting zero when it is mostly runs (`aaaa`, `abcd`) or repeats a
+ * short pattern (`Password1234Password1234`). It cannot see a dictionary phrase: the README
+ * tells users to generate custom values, not to invent them.
+ */
+export function estimatedBits(value: string): number {
+  const counts = new Map<string, number>();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let entropy = 0;
+  for (const n of counts.values()) entropy -= (n / value.length) * Math.log2(n / value.length);
+  let runs = 0;
+  for (let i = 1; i < value.length; i++) if (Math.abs(value.charCodeAt(i) - value.charCodeAt(i - 1)) <= 1) runs++;
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= value.length; i++) trigrams.add(value.slice(i, i + 3));
+  const mostlyRuns = runs > 0.7 * (value.length - 1);
+  const repetitive = trigrams.size < 0.75 * (value.length - 2);
+  return mostlyRuns || repetitive ? 0 : entropy * value.length;
+}
+
+/** Why a custom project key value cannot be used, or null when it can (its pattern is checked apart). */
+export function customKeyProblem(value: string): string | null {
+  if (LOOKS_GENERATED.test(value)) return 'must not start with "kg_" in any letter case (reserved for generated keys)';
+  if (estimatedBits(value) < MIN_CUSTOM_KEY_BITS) return 'too predictable: use a random value (e.g. 32 or more random base62 characters)';
+  return null;
+}
+
 /** Uniform base62 characters from crypto.getRandomValues, by rejection sampling. */
 export function randomBase62(length: number): string {
   let out = '';

@@ -77,7 +77,9 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
     // A change handled by this isolate while we read (revoke, delete, update) must win over what
     // we read: remember where the eviction count stood, and cache nothing evicted since.
     const since = tier.evictions.count;
-    const cached = await getCachedKey(deps.kv, hash);
+    // A key this isolate changed lately may have a stale KV entry (its delete failed, or a
+    // racing fill re-created it): D1 alone answers for it until that entry has surely expired.
+    const cached = tier.distrusted.get(hash) ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
     if (cached) {
       if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
       return cached;
@@ -101,8 +103,8 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<Verifie
  * (Changes handled by other isolates are bounded by the documented revocation window.)
  */
 async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey, since: number): Promise<void> {
-  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds);
-  if (isolateTierOf(deps.config).evictions.since(hash, since)) await deleteCachedKey(deps.kv, hash);
+  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds, deps.config.storageTimeoutMs);
+  if (isolateTierOf(deps.config).evictions.since(hash, since)) await deleteCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
 }
 
 function logCacheFailure(err: unknown): void {
@@ -111,15 +113,16 @@ function logCacheFailure(err: unknown): void {
 
 /**
  * Records a use of the key after the response has been sent: at most once a minute per key, and
- * the keys used within a quarter second written in one batch.
+ * the keys used within a quarter second written in one batch. The time stored is the time of
+ * use (now), never the time of the write, and never a time after the key stopped working.
  */
 function recordUse(deps: KeyServiceDeps, keyId: string): void {
   const tier = isolateTierOf(deps.config);
   if (tier.touched.get(keyId)) return;
   tier.touched.set(keyId, true, LAST_USED_INTERVAL_MS);
   deps.waitUntil(
-    tier.uses.add(keyId, (keyIds) =>
-      touchLastUsed(deps.db, keyIds, new Date(), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
+    tier.uses.add({ keyId, usedAt: new Date().toISOString() }, (uses) =>
+      touchLastUsed(deps.db, uses, new Date(), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
         console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
       }),
     ),
@@ -257,24 +260,55 @@ export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promi
   return fromD1(() => listActiveOrgKeys(deps.db, organizationId));
 }
 
-/** Drops what this isolate remembers of a hash, as a valid key or as an unknown one. */
+/** How long this isolate distrusts KV for a key it changed: two KV TTLs, past any entry a racing fill made. */
+function distrustMs(config: Config): number {
+  return 2 * config.keyCacheTtlSeconds * 1000;
+}
+
+/**
+ * Drops what this isolate remembers of a hash, as a valid key or as an unknown one, records the
+ * eviction (so a load already in flight caches nothing) and distrusts KV for the hash.
+ */
 function forgetInIsolate(deps: KeyServiceDeps, secretHash: string): void {
   const tier = isolateTierOf(deps.config);
   tier.keys.delete(secretHash);
   tier.unknown.delete(secretHash);
   tier.evictions.record(secretHash);
+  tier.distrusted.set(secretHash, true, distrustMs(deps.config));
 }
 
+/** Attempts at deleting a KV entry before the failure is left to the KV TTL. */
+const KV_DELETE_ATTEMPTS = 2;
+
 /**
- * Deletes a key's cache entries: this isolate's at once, KV's before returning (a KV failure is
- * logged and bounded by the KV TTL).
+ * Deletes a key's cache entries: this isolate's at once, KV's before returning (tried twice). A
+ * KV failure is logged and does not undo the change: this isolate distrusts KV for the key
+ * (forgetInIsolate), and elsewhere the entry expires within the KV TTL, the documented window.
  */
 export async function evictCachedKey(deps: KeyServiceDeps, secretHash: string): Promise<void> {
   forgetInIsolate(deps, secretHash);
+  for (let attempt = 1; attempt <= KV_DELETE_ATTEMPTS; attempt++) {
+    try {
+      await deleteCachedKey(deps.kv, secretHash, deps.config.storageTimeoutMs);
+      return;
+    } catch (err) {
+      if (attempt === KV_DELETE_ATTEMPTS) logCacheFailure(err);
+    }
+  }
+}
+
+/**
+ * Runs a D1 write that changes (revokes, updates, deletes) the key of `secretHash`, with the
+ * key's cache entries evicted before and after it: before, so that while the write is in flight
+ * this isolate already asks D1 alone; after, whether the write succeeded, failed or timed out
+ * (it may still commit), so nothing this isolate read meanwhile outlives the change.
+ */
+export async function changeKey<T>(deps: KeyServiceDeps, secretHash: string, write: () => Promise<T>): Promise<T> {
+  forgetInIsolate(deps, secretHash);
   try {
-    await deleteCachedKey(deps.kv, secretHash);
-  } catch (err) {
-    logCacheFailure(err);
+    return await write();
+  } finally {
+    await evictCachedKey(deps, secretHash);
   }
 }
 
@@ -289,10 +323,9 @@ export async function revokeOrgKey(
   const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
   if (!key) return null;
   const now = new Date().toISOString();
-  const changed = await fromD1(() =>
-    setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now)),
+  const changed = await changeKey(deps, key.secretHash, () =>
+    fromD1(() => setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now))),
   );
   if (!changed) return null;
-  await evictCachedKey(deps, key.secretHash);
   return { ...key, status: 'revoked', revokedAt: now, updatedAt: now };
 }

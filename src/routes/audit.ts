@@ -1,6 +1,7 @@
 // GET /app/v1/organizations/{organizationId}/audit-log: the organization's key changes, newest
 // first, for admins.
 import { createRoute, z } from '@hono/zod-openapi';
+import { keyServiceDeps } from '../auth/context';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { listAuditEntries } from '../db/audit';
 import { fromD1 } from '../keys/service';
@@ -51,7 +52,7 @@ export const audit = createRouter();
 audit.openapi(auditLogRoute, async (c) => {
   const { organizationId } = c.req.valid('param');
   const { limit, lastKey } = c.req.valid('query');
-  const rows = await fromD1(() => listAuditEntries(c.env.DB, organizationId, limit + 1, decodeCursor(lastKey)));
+  const rows = await fromD1(() => listAuditEntries(keyServiceDeps(c).db, organizationId, limit + 1, decodeCursor(lastKey)));
   const page = pageOf(rows, limit);
   return c.json(
     {

@@ -3,22 +3,23 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { INVALID_PROJECT_KEY, projectKeyAuth } from '../auth/middleware';
 import { ApiError } from '../errors';
-import { forwardToOrigin, projectKeyIdentity, rawPath } from '../gateway/forward';
+import { forwardToOrigin, projectKeyIdentity } from '../gateway/forward';
 import { decideClientRequest, SEGMENT_PERMISSIONS } from '../gateway/policy';
 import { createRouter } from './router';
 import { PROJECT_KEY_SECURITY, projectErrorResponses } from './schemas';
 
 const PREFIX = '/organizations/:organizationId/projects/:projectId';
+/** Segments of `/api/v1/organizations/{o}/projects/{p}`, counting the empty one before the first `/`. */
+const PREFIX_SEGMENTS = 7;
 
 export const client = createRouter();
 
 client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
   const principal = c.get('principal');
   if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
-  // Segments after /projects/{projectId}/, as sent (still percent-encoded), matched exactly.
-  const path = rawPath(c.req.url);
-  const projectPrefix = `/api/v1/organizations/${principal.organizationId}/projects/${principal.projectId}/`;
-  const segments = path.startsWith(projectPrefix) ? path.slice(projectPrefix.length).split('/') : [];
+  // Segments after /projects/{projectId}/ of the decoded path the route matched (the app refused
+  // every path whose decoded and raw forms could be read differently), matched exactly.
+  const segments = c.req.path.split('/').slice(PREFIX_SEGMENTS);
   const decision = decideClientRequest(c.req.method, segments, principal.permissions);
   if (!decision.allowed) throw new ApiError('FORBIDDEN', decision.message);
   return forwardToOrigin(c, projectKeyIdentity(principal));

@@ -1,35 +1,43 @@
-// Opaque list cursors (`lastKey`): the seq of the last item of a page, which never changes and
-// is never reused, so paging newest-first neither skips nor repeats items while new ones arrive.
+// Opaque list cursors (`lastKey`): the creation time and id of the last item of a page, both of
+// which the caller has just been shown, so a cursor reveals nothing about other tenants (no
+// global sequence number). Pages are ordered newest first by (createdAt, then insertion order
+// among items of the same millisecond), so paging neither skips nor repeats items while new
+// ones arrive.
+import type { PagePosition } from '../db/page';
 import { ApiError } from '../errors';
 
-const PREFIX = 'c1.';
+const PREFIX = 'c2.';
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const ITEM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function encodeCursor(seq: number): string {
-  return PREFIX + btoa(`seq:${seq}`).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+const toBase64Url = (text: string) => btoa(text).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+
+export function encodeCursor(cursor: PagePosition): string {
+  return PREFIX + toBase64Url(`${cursor.createdAt}|${cursor.id}`);
 }
 
-/** The seq a cursor stands for; throws VALIDATION_ERROR naming `lastKey` when it is not one of ours. */
-export function decodeCursor(cursor: string | undefined): number | null {
+/** The position a cursor stands for; throws VALIDATION_ERROR naming `lastKey` when it is not one of ours. */
+export function decodeCursor(cursor: string | undefined): PagePosition | null {
   if (cursor === undefined) return null;
   const invalid = () => new ApiError('VALIDATION_ERROR', 'invalid query string', [{ field: 'lastKey', message: 'not a cursor returned by this API' }]);
-  if (!cursor.startsWith(PREFIX) || cursor.length > 64) throw invalid();
+  if (!cursor.startsWith(PREFIX) || cursor.length > 160) throw invalid();
   let decoded: string;
   try {
     decoded = atob(cursor.slice(PREFIX.length).replace(/-/g, '+').replace(/_/g, '/'));
   } catch {
     throw invalid();
   }
-  const match = decoded.match(/^seq:(\d{1,15})$/);
-  if (!match) throw invalid();
-  return Number(match[1]);
+  const [createdAt = '', id = '', ...rest] = decoded.split('|');
+  if (rest.length > 0 || !ISO_TIME.test(createdAt) || !ITEM_ID.test(id)) throw invalid();
+  return { createdAt, id };
 }
 
 /**
  * Cuts rows fetched with `limit + 1` into a page and the cursor of the next one (null when the
  * extra row did not come back, i.e. this is the last page).
  */
-export function pageOf<T extends { seq: number }>(rows: T[], limit: number): { items: T[]; lastKey: string | null } {
+export function pageOf<T extends PagePosition>(rows: T[], limit: number): { items: T[]; lastKey: string | null } {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, lastKey: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  return { items, lastKey: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null };
 }

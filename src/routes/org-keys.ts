@@ -7,11 +7,11 @@ import type { StoredKey } from '../db/api-keys';
 import { ApiError } from '../errors';
 import { createOrgKey, listOrgKeys, revokeOrgKey } from '../keys/service';
 import { createRouter } from './router';
-import { orgErrorResponses, ORG_SECURITY } from './schemas';
+import { KeyName, orgErrorResponses, ORG_SECURITY } from './schemas';
 
 const CreateOrgKeyBody = z
   .object({
-    name: z.string().trim().min(1).max(100).openapi({ example: 'Production sync' }),
+    name: KeyName.openapi({ example: 'Production sync' }),
   })
   .strict()
   .openapi('CreateOrgKeyRequest');

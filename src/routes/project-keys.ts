@@ -5,11 +5,11 @@ import { keyServiceDeps, requestMeta } from '../auth/context';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
 import type { StoredKey } from '../db/api-keys';
-import { CUSTOM_KEY_PATTERN, RESERVED_PREFIX } from '../keys/format';
+import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
 import { decodeCursor, pageOf } from './cursor';
 import { createRouter } from './router';
-import { JWT_SECURITY, projectErrorResponses } from './schemas';
+import { JWT_SECURITY, KeyName, projectErrorResponses } from './schemas';
 
 export const ResourceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of [A-Za-z0-9_-]');
 
@@ -23,7 +23,6 @@ const KeyParams = ProjectParams.extend({
   id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' }, description: "The key's id (a UUID)." }),
 });
 
-const KeyName = z.string().trim().min(1).max(100);
 const KeyStatus = z.enum(['active', 'revoked']);
 
 const CreateProjectKeyBody = z
@@ -32,7 +31,10 @@ const CreateProjectKeyBody = z
     apiKey: z
       .string()
       .regex(CUSTOM_KEY_PATTERN, '32-128 characters of [A-Za-z0-9_-]')
-      .refine((v) => !v.startsWith(RESERVED_PREFIX), `must not start with "${RESERVED_PREFIX}" (reserved for generated keys)`)
+      .superRefine((value, ctx) => {
+        const problem = customKeyProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional()
       .openapi({ description: 'A custom key value; generated (kg_pk_...) when omitted.' }),
   })
@@ -183,7 +185,7 @@ projectKeys.openapi(listKeysRoute, async (c) => {
     projectId,
     status: query.status ?? null,
     limit: query.limit + 1,
-    beforeSeq: decodeCursor(query.lastKey),
+    after: decodeCursor(query.lastKey),
   });
   const page = pageOf(rows, query.limit);
   return c.json({ data: page.items.map(toProjectKey), pagination: { limit: query.limit, lastKey: page.lastKey } }, 200);

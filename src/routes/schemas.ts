@@ -2,6 +2,22 @@
 import { z } from '@hono/zod-openapi';
 import { errorStatus } from '../errors';
 
+/**
+ * Characters a key name may not hold: controls (line breaks among them), format characters
+ * (bidi overrides and isolates, zero-width characters, the BOM), line and paragraph separators,
+ * and lone surrogates. Each can make a name display as another one, or break a log line.
+ */
+const UNSAFE_NAME_CHARACTER = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** A key name: trimmed, NFC-normalised, 1–100 characters, none of them unsafe. */
+export const KeyName = z
+  .string()
+  .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not contain control, format (bidi, zero-width) or unpaired surrogate characters')
+  .trim()
+  .normalize('NFC')
+  .min(1)
+  .max(100);
+
 const FieldIssue = z.object({ field: z.string(), message: z.string() });
 
 export const OrgError = z

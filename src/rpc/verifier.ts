@@ -3,7 +3,8 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { configOf } from '../env';
 import { ApiError } from '../errors';
-import { verifyKeyPair, verifyProjectKey, type KeyServiceDeps, type VerifyFailure } from '../keys/service';
+import { keyServiceDepsOf } from '../auth/context';
+import { verifyKeyPair, verifyProjectKey, type VerifyFailure } from '../keys/service';
 
 export type VerifyRequest =
   | { kind: 'org'; clientId: string; apiKey: string }
@@ -31,12 +32,7 @@ export class KeygateVerifier extends WorkerEntrypoint<Env> {
     if (!request || typeof request !== 'object' || typeof request.apiKey !== 'string') {
       return { valid: false, reason: 'bad_request' };
     }
-    const deps: KeyServiceDeps = {
-      db: this.env.DB,
-      kv: this.env.KEY_CACHE,
-      config: configOf(this.env),
-      waitUntil: (promise) => this.ctx.waitUntil(promise),
-    };
+    const deps = keyServiceDepsOf(this.env, configOf(this.env), (promise) => this.ctx.waitUntil(promise));
     try {
       const result =
         request.kind === 'org'

@@ -148,7 +148,8 @@ describe('lastUsed writes', () => {
       );
     }
     await env.DB.batch(statements);
-    await touchLastUsed(env.DB, ids, new Date(), 60_000);
+    const usedAt = new Date().toISOString();
+    await touchLastUsed(env.DB, ids.map((keyId) => ({ keyId, usedAt })), new Date(), 60_000);
     const row = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND last_used_at IS NOT NULL`)
       .bind(organizationId)
       .first<{ n: number }>();

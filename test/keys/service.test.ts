@@ -326,14 +326,35 @@ describe('lastUsedAt', () => {
   it('is rewritten by the SQL only once the interval has passed, whichever isolate asks', async () => {
     const key = await serviceKey();
     const t0 = new Date('2030-01-01T00:00:00.000Z');
-    await touchLastUsed(env.DB, [key.key.id], t0, LAST_USED_INTERVAL_MS);
+    const useAt = (at: Date) => [{ keyId: key.key.id, usedAt: at.toISOString() }];
+    await touchLastUsed(env.DB, useAt(t0), t0, LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(t0.toISOString());
 
-    await touchLastUsed(env.DB, [key.key.id], new Date(t0.getTime() + LAST_USED_INTERVAL_MS - 1), LAST_USED_INTERVAL_MS);
+    const soon = new Date(t0.getTime() + LAST_USED_INTERVAL_MS - 1);
+    await touchLastUsed(env.DB, useAt(soon), soon, LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(t0.toISOString());
 
     const later = new Date(t0.getTime() + LAST_USED_INTERVAL_MS);
-    await touchLastUsed(env.DB, [key.key.id], later, LAST_USED_INTERVAL_MS);
+    await touchLastUsed(env.DB, useAt(later), later, LAST_USED_INTERVAL_MS);
     expect((await keyRow(key.key.id))!.last_used_at).toBe(later.toISOString());
+  });
+
+  it('stores the time of use, not of the write, and never a use at or after the revocation', async () => {
+    const key = await serviceKey();
+    const usedAt = new Date('2030-02-01T00:00:00.000Z');
+    const flushedAt = new Date(usedAt.getTime() + 250);
+    await touchLastUsed(env.DB, [{ keyId: key.key.id, usedAt: usedAt.toISOString() }], flushedAt, LAST_USED_INTERVAL_MS);
+    expect((await keyRow(key.key.id))!.last_used_at).toBe(usedAt.toISOString());
+
+    const revokedAt = new Date(usedAt.getTime() + 2 * LAST_USED_INTERVAL_MS);
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked', revoked_at = ?2 WHERE id = ?1`).bind(key.key.id, revokedAt.toISOString()).run();
+    // Accepted by an isolate inside the revocation window, flushed later: not recorded.
+    const lateUse = new Date(revokedAt.getTime() + 1);
+    await touchLastUsed(env.DB, [{ keyId: key.key.id, usedAt: lateUse.toISOString() }], new Date(lateUse.getTime() + 250), LAST_USED_INTERVAL_MS);
+    expect((await keyRow(key.key.id))!.last_used_at).toBe(usedAt.toISOString());
+    // A use before the revocation, flushed after it, still is.
+    const lastGoodUse = new Date(revokedAt.getTime() - 1);
+    await touchLastUsed(env.DB, [{ keyId: key.key.id, usedAt: lastGoodUse.toISOString() }], new Date(revokedAt.getTime() + 250), LAST_USED_INTERVAL_MS);
+    expect((await keyRow(key.key.id))!.last_used_at).toBe(lastGoodUse.toISOString());
   });
 });

@@ -2,7 +2,7 @@
 // each answered in the organization surface's shape and leaving nothing half-written in D1.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/app';
+import { MAX_BODY_BYTES } from '../../src/middleware/body-limit';
 import { setKeyLimit } from '../../src/db/organizations';
 import { auditRowsOf, auditRowsOfKey, keyRow, storageState } from '../support/db';
 import { adminHeaders, call, createOrgKey, pairHeaders, randomId } from '../support/fixtures';

@@ -1,0 +1,26 @@
+// Request bodies: at most MAX_BODY_BYTES, and none on GET or HEAD. A GET or HEAD that carries a
+// body is answered as if it had none (the body is never read, and never forwarded).
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Methods whose body, if a client sends one anyway, is ignored. */
+export const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+export function bodyLimit(): MiddlewareHandler<AppEnv> {
+  const limit = honoBodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  return async function bodyLimit(c, next) {
+    // Hono's limit rebuilds a streamed request, which a GET or HEAD cannot be (that was a 500).
+    if (BODILESS_METHODS.has(c.req.method)) return next();
+    return limit(c, next);
+  };
+}

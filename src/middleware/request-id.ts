@@ -1,0 +1,13 @@
+// The request id: always Keygate's own (a client's X-Request-Id is never taken for it), set on the
+// response so a caller can quote it, and in 5xx bodies and the logs.
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestId(c, next) {
+    const id = crypto.randomUUID();
+    c.set('requestId', id);
+    c.header('X-Request-Id', id);
+    await next();
+  };
+}
