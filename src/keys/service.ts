@@ -229,8 +229,9 @@ export async function insertNewKey(deps: KeyServiceDeps, input: NewKeyInput): Pr
     insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),
   );
   if (!inserted) await throwLimitReached(deps, input.organizationId);
-  // A custom key may have been tried (and remembered as unknown) here before it existed.
-  forgetInIsolate(deps, key.secretHash);
+  // A custom key may have been tried (and remembered as unknown) here before it existed. (KV
+  // holds no entry for a hash D1 never had, so there is nothing to distrust.)
+  isolateTierOf(deps.config).unknown.delete(key.secretHash);
   return key;
 }
 

@@ -35,7 +35,7 @@ const auditLogRoute = createRoute({
     params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
-      lastKey: z.string().max(64).optional().openapi({ param: { name: 'lastKey', in: 'query' } }),
+      lastKey: z.string().max(160).optional().openapi({ param: { name: 'lastKey', in: 'query' } }),
     }),
   },
   responses: {

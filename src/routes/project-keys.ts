@@ -30,7 +30,7 @@ const CreateProjectKeyBody = z
     name: KeyName.openapi({ example: 'iOS app' }),
     apiKey: z
       .string()
-      .regex(CUSTOM_KEY_PATTERN, '32-128 characters of [A-Za-z0-9_-]')
+      .regex(CUSTOM_KEY_PATTERN, { message: '32-128 characters of [A-Za-z0-9_-]', abort: true })
       .superRefine((value, ctx) => {
         const problem = customKeyProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -67,7 +67,7 @@ const CreatedProjectKey = ProjectKey.extend({
 const ListQuery = z.object({
   status: KeyStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
-  lastKey: z.string().max(64).optional().openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
+  lastKey: z.string().max(160).optional().openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
 });
 
 export const Pagination = z

@@ -114,7 +114,7 @@ describe('what the origin receives', () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'intact');
     const origin = recordingOrigin();
-    const path = '/v1/companies/cmp%2F1/notes/%C3%A9t%C3%A9';
+    const path = '/v1/companies/cmp%201/notes/%C3%A9t%C3%A9';
     const search = '?b=2&a=1&a=3&q=hello%20world&plus=a+b&empty=&flag';
     const cases: Array<{ method: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; expected: string | null }> = [
       { method: 'GET', expected: null },
@@ -203,7 +203,7 @@ describe('what is never forwarded', () => {
   it('anything under another organization with an admin JWT: 404 NOT_FOUND', async () => {
     const org = randomId();
     const origin = recordingOrigin();
-    for (const rest of ['projects/p/content', 'settings', '']) {
+    for (const rest of ['projects/p/content', 'settings', 'projects']) {
       const res = await callVia(origin.fetcher, 'GET', `/app/v1/organizations/${randomId()}/${rest}`, { headers: await adminHeaders(org) });
       expect(res.status, res.text).toBe(404);
       expect(res.body).toEqual(NOT_FOUND_BODY);
@@ -254,7 +254,7 @@ describe('what is never forwarded', () => {
 });
 
 describe('path variants of Keygate-owned routes', () => {
-  it('refuses paths with an empty segment (404) instead of forwarding them', async () => {
+  it('refuses paths with an empty segment (400, in the surface shape) instead of forwarding them', async () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'variants');
     const admin = await adminHeaders(org);
@@ -267,7 +267,9 @@ describe('path variants of Keygate-owned routes', () => {
     ];
     for (const [path, headers] of cases) {
       const res = await callVia(origin.fetcher, 'GET', path, { headers });
-      expect(res.status, `${path}: ${res.text}`).toBe(404);
+      expect(res.status, `${path}: ${res.text}`).toBe(400);
+      const message = path.startsWith('/app/') ? res.body.error.message : res.body.error;
+      expect(message).toBe('invalid path');
     }
     expect(origin.received, 'a // path reached the origin').toEqual([]);
   });

@@ -31,16 +31,28 @@ describe('POST api-keys: the custom key', () => {
     { label: 'with a slash', value: async () => `${'a'.repeat(20)}/${'b'.repeat(20)}`, message: CUSTOM_KEY_FORMAT },
     { label: 'with a non-ASCII letter', value: async () => `${'a'.repeat(20)}é${'b'.repeat(20)}`, message: CUSTOM_KEY_FORMAT },
     { label: 'with a newline', value: async () => `${'a'.repeat(20)}\n${'b'.repeat(20)}`, message: CUSTOM_KEY_FORMAT },
-    {
-      label: 'starting with kg_ (reserved for generated keys)',
-      value: async () => `kg_${'a'.repeat(37)}`,
-      message: 'must not start with "kg_" (reserved for generated keys)',
-    },
-    {
-      label: 'shaped like a generated project key',
-      value: async () => (await customKeyValue(39)).replace(/^./, 'kg_pk_').slice(0, 45),
-      message: 'must not start with "kg_" (reserved for generated keys)',
-    },
+    ...[
+      ['starting with kg_ (reserved for generated keys)', async () => `kg_${await customKeyValue(37)}`],
+      ['shaped like a generated project key', async () => (await customKeyValue(39)).replace(/^./, 'kg_pk_').slice(0, 45)],
+      ['shaped like an organization secret in upper case', async () => `KG_SK_${await customKeyValue(39)}`],
+      ['with a kg- prefix', async () => `Kg-pk-${await customKeyValue(39)}`],
+    ].map(([label, value]) => ({
+      label: label as string,
+      value: value as () => Promise<string>,
+      message: 'must not start with "kg_" in any letter case (reserved for generated keys)',
+    })),
+    // Low entropy: right length and alphabet, but guessable.
+    ...[
+      ['of one repeated character', 'a'.repeat(32)],
+      ['of two alternating characters', 'ab'.repeat(16)],
+      ['of a run of the alphabet', 'abcdefghijklmnopqrstuvwxyzABCDEF'],
+      ['of a repeated word', 'Password1234'.repeat(3)],
+      ['of a few characters in blocks', 'aaaaaaaabbbbbbbbccccccccdddddddd'],
+    ].map(([label, value]) => ({
+      label: label!,
+      value: async () => value!,
+      message: 'too predictable: use a random value (e.g. 32 or more random base62 characters)',
+    })),
   ];
 
   for (const { label, value, message } of invalid) {
