@@ -22,14 +22,14 @@ export function createApp() {
   const app = createRouter();
 
   app.use('*', requestId());
+  // Before the path guard, so that every answer of the client routes, refusals too, is readable by the page.
+  app.use('/api/*', clientCors());
   app.use('*', refuseHostilePaths());
   app.use('*', async function loadConfig(c, next) {
     c.set('config', configOf(c.env));
     await next();
   });
   app.use('*', bodyLimit());
-
-  app.use('/api/*', clientCors());
 
   app.route('/health', health);
   app.route('/v1/keys', orgKeys);
