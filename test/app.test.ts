@@ -142,6 +142,17 @@ describe('request ids', () => {
     });
   }
 
+  it("never takes a client's well-formed X-Request-Id for its own (bodies, headers and logs carry Keygate's)", async () => {
+    const value = crypto.randomUUID();
+    const ok = await call('GET', '/health', { headers: { 'x-request-id': value } });
+    expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ok.headers.get('x-request-id')).not.toBe(value);
+    const failed = await callWith({ DB: unreachableD1() }, 'GET', '/v1/keys', { headers: { ...(await adminHeaders(randomId())), 'x-request-id': value } });
+    expect(failed.status, failed.text).toBe(503);
+    expect(failed.body.requestId).not.toBe(value);
+    expect(failed.body.requestId).toBe(failed.headers.get('x-request-id'));
+  });
+
   it('gives every response an id, different per request', async () => {
     const first = await call('GET', '/health');
     const second = await call('GET', '/health');

@@ -196,3 +196,69 @@ describe('verifyAdminJwt', () => {
     expect(await verifyAdminJwt(jwt, { ...config, jwtSecret: undefined })).toEqual({ ok: false, reason: 'invalid' });
   });
 });
+
+describe('claims Keygate writes into records and headers', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+
+  // Each refused on every surface that reads admin JWTs: the key routes, the project routes and
+  // the /app/v1 gateway (where a newline in sub once became a 500 building x-keygate-user-id).
+  const unsafe: Array<[string, Record<string, unknown>]> = [
+    ['a sub with a newline', { sub: 'alice\nx-keygate-role: admin' }],
+    ['a sub with a carriage return', { sub: 'alice\r' }],
+    ['a sub with a space', { sub: 'alice smith' }],
+    ['a sub with a quote', { sub: 'alice"' }],
+    ['a sub with a non-ASCII letter', { sub: 'ålice' }],
+    ['a sub with a bidi override', { sub: 'alice\u202e' }],
+    ['a sub that reads as a key', { sub: 'key:key_3bXq9v0cTn2LkR8pWm4sYd7e' }],
+    ['a sub that reads as a key, upper case', { sub: 'KEY:key_x' }],
+    ['a sub of 257 characters', { sub: 'u'.repeat(257) }],
+    ['an org with a slash', { org: 'acme/globex' }],
+    ['an exp that is not finite', { exp: 1e308 * 10 }],
+    ['an exp far in the future', { exp: 1e308 }],
+    ['an exp a year away', { exp: now() + 366 * 86_400 }],
+    ['an iat and exp 25 hours apart', { iat: now() - 3600, exp: now() + 24 * 3600 }],
+  ];
+
+  for (const [label, claims] of unsafe) {
+    it(`refuses ${label} with 401 on every surface, and writes nothing`, async () => {
+      const org = randomId();
+      const jwt = await hsToken(claimsFor(org, claims));
+      const before = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1').bind(org).first<{ n: number }>();
+      expectRefused(await call('POST', '/v1/keys', { headers: bearer(jwt), body: { name: 'x' } }));
+      const projectSurface = [
+        await call('POST', `/app/v1/organizations/${org}/projects/p/api-keys`, { headers: bearer(jwt), body: { name: 'x' } }),
+        await call('GET', `/app/v1/organizations/${org}/projects/p/content`, { headers: bearer(jwt) }),
+      ];
+      for (const res of projectSurface) {
+        expect(res.status, res.text).toBe(401);
+        expect(res.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'invalid or expired token' } });
+      }
+      const after = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1').bind(org).first<{ n: number }>();
+      expect(after?.n).toBe(before?.n);
+    });
+  }
+
+  const safe: Array<[string, Record<string, unknown>]> = [
+    ['an OIDC subject with a pipe', { sub: 'auth0|5f7c8ec7c33c6c004bbafe82' }],
+    ['an e-mail address', { sub: 'alice+keys@example.com' }],
+    ['a UUID', { sub: crypto.randomUUID() }],
+    ['a URN', { sub: 'urn:example:user:42' }],
+    ['a sub that merely contains key:', { sub: 'monkey:1' }],
+    ['a 24-hour token', { iat: now(), exp: now() + 24 * 3600 }],
+  ];
+  for (const [label, claims] of safe) {
+    it(`accepts ${label}, recorded as createdBy exactly`, async () => {
+      const org = randomId();
+      const res = await call('POST', '/v1/keys', { headers: bearer(await hsToken(claimsFor(org, claims))), body: { name: 'ok' } });
+      expect(res.status, res.text).toBe(201);
+      expect(res.body.data.createdBy).toBe(claims.sub ?? 'idp|bob');
+    });
+  }
+
+  it('caps the lifetime at JWT_MAX_LIFETIME_SECONDS (configurable)', async () => {
+    const org = randomId();
+    const twoHours = await hsToken(claimsFor(org, { iat: now(), exp: now() + 7200 }));
+    expect((await createKey({ JWT_MAX_LIFETIME_SECONDS: '3600' }, twoHours)).status).toBe(401);
+    expect((await createKey({ JWT_MAX_LIFETIME_SECONDS: '7200' }, twoHours)).status).toBe(201);
+  });
+});

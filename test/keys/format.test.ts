@@ -1,6 +1,7 @@
 // Key format: typed prefixes, length, base62 and the checksum that refuses every typo.
 import { describe, expect, it } from 'vitest';
 import {
+  customKeyProblem,
   GENERATED_KEY_LENGTH,
   KEY_PREFIXES,
   generateKey,
@@ -164,6 +165,37 @@ describe('isWellFormedProjectKey', () => {
       `kg_custom_${'b'.repeat(30)}`,
     ];
     for (const value of invalid) expect(isWellFormedProjectKey(value), value).toBe(false);
+  });
+});
+
+describe('customKeyProblem', () => {
+  /** `length` characters drawn uniformly from `alphabet` with crypto.getRandomValues. */
+  function randomValue(alphabet: string, length: number): string {
+    const bytes = crypto.getRandomValues(new Uint32Array(length));
+    return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+  }
+
+  it('accepts every random value of 32+ characters, even from the 16 hex digits (2,000 draws per alphabet)', () => {
+    const alphabets = {
+      hex: '0123456789abcdef',
+      base62: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+      base64url: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_',
+    };
+    for (const [name, alphabet] of Object.entries(alphabets)) {
+      for (let i = 0; i < 2_000; i++) {
+        const value = randomValue(alphabet, 32 + (i % 97));
+        expect(customKeyProblem(value), `${name}: ${value}`).toBeNull();
+      }
+    }
+    expect(customKeyProblem(crypto.randomUUID())).toBeNull();
+  });
+
+  it('refuses guessable values and the generated formats in any letter case', () => {
+    const guessable = ['a'.repeat(32), 'ab'.repeat(16), 'abcdefghijklmnopqrstuvwxyzABCDEF', 'Password1234'.repeat(3), '0123456789'.repeat(4), 'aaaaaaaabbbbbbbbccccccccdddddddd'];
+    for (const value of guessable) expect(customKeyProblem(value), value).toMatch(/too predictable/);
+    for (const value of [generateKey('project'), generateKey('orgSecret').toUpperCase(), `Kg-${randomValue('abcdef0123456789', 40)}`]) {
+      expect(customKeyProblem(value), value).toMatch(/must not start with "kg_"/);
+    }
   });
 });
 
