@@ -46,8 +46,11 @@ const JWKS_REFRESH_MIN_MS = 30_000;
 // the isolate; one entry per configured URL.
 const jwksCache = new Map<string, { keys: HonoJsonWebKey[]; fetchedAt: number }>();
 
+/** A JWKS that has not answered within this is unavailable (503), never a request that hangs. */
+const JWKS_FETCH_TIMEOUT_MS = 5_000;
+
 async function fetchJwks(url: string): Promise<HonoJsonWebKey[]> {
-  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS) });
   if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
   const body = (await response.json()) as { keys?: unknown };
   if (!Array.isArray(body.keys)) throw new Error('JWKS has no keys');
