@@ -1,14 +1,18 @@
 // A small --flag value parser for the project's scripts.
 
 /**
- * Parses `--name value` and bare `--flag` arguments; an unknown flag or a missing value prints
- * the usage and exits.
+ * Parses `--name value` and bare `--flag` arguments; `--help` (or `-h`) prints the usage and
+ * exits 0; an unknown flag or a missing value prints the usage and exits 2.
  * @param {string[]} argv
  * @param {Record<string, 'string' | 'boolean'>} spec
  * @param {string} usage
  * @returns {Record<string, any>}
  */
 export function parseArgs(argv, spec, usage) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`usage: ${usage}`);
+    process.exit(0);
+  }
   try {
     return parse(argv, spec);
   } catch (err) {

@@ -35,6 +35,20 @@ export function devArgs({ port, host, persistTo, envFile }) {
 }
 
 /**
+ * Whether something listens on `port` at `host` already (binding it fails with EADDRINUSE).
+ * @param {number} port
+ * @param {string} host
+ * @returns {Promise<boolean>}
+ */
+export function portInUse(port, host) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (/** @type {NodeJS.ErrnoException} */ err) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/**
  * A TCP port nobody listens on at this moment (the kernel's choice).
  * @param {string} [host]
  * @returns {Promise<number>}

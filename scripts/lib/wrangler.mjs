@@ -1,6 +1,7 @@
 // Running the project's own wrangler (never through npx, so a signal reaches all its children),
 // offline and quiet.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,4 +32,14 @@ export function runWrangler(args, { quiet = false } = {}) {
 /** Starts a long-running wrangler; the caller owns the child. */
 export function startWrangler(args, options = {}) {
   return spawn(WRANGLER, args, { cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', 'inherit', 'inherit'], ...options });
+}
+
+/**
+ * A string var of wrangler.toml's [vars] (`NAME = "value"`), or undefined.
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+export function wranglerVar(name) {
+  const toml = readFileSync(new URL('../../wrangler.toml', import.meta.url), 'utf8');
+  return toml.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm'))?.[1];
 }
