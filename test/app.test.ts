@@ -13,7 +13,6 @@ const INTERNAL = /D1|SQL|SELECT|secret_hash|api_keys|stack|TypeError|Error:|KEY_
 
 describe('unknown routes', () => {
   for (const [method, path] of [
-    ['GET', '/'],
     ['GET', '/nope'],
     ['POST', '/v2/keys'],
     ['GET', '/healthz'],
@@ -197,5 +196,17 @@ describe('unexpected failures', () => {
     expect(res.status, res.text).toBe(500);
     expect(res.body).toEqual({ error: 'internal error', requestId: expect.any(String) });
     expect(res.text).not.toMatch(/JWT/);
+  });
+});
+
+describe('the first request without credentials', () => {
+  it('names the expected headers when /v1/keys gets no credential, with the same body as every refused pair', async () => {
+    const none = await call('GET', '/v1/keys');
+    expect(none.status).toBe(401);
+    expect(none.body).toEqual({ error: 'invalid api key or clientId' });
+    expect(none.headers.get('www-authenticate')).toBe('ApiKey headers="x-metal-client-id x-metal-api-key", Bearer');
+    const wrong = await call('GET', '/v1/keys', { headers: { 'x-metal-client-id': 'kg_ci_x', 'x-metal-api-key': 'kg_sk_x' } });
+    expect(wrong.body).toEqual({ error: 'invalid api key or clientId' });
+    expect(wrong.headers.get('www-authenticate')).toBeNull();
   });
 });

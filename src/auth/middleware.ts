@@ -23,6 +23,9 @@ const REFUSED_KEY_PAIR = new ApiError('UNAUTHORIZED', INVALID_KEY_PAIR);
 const REFUSED_PROJECT_KEY = new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
 const REFUSED_TOKEN = new ApiError('UNAUTHORIZED', 'invalid or expired token');
 
+/** What a request without credentials is told to send (RFC 9110 WWW-Authenticate). */
+const KEY_PAIR_CHALLENGE = `ApiKey headers="${CLIENT_ID_HEADER} ${SECRET_HEADER}", Bearer`;
+
 /** The token of an `Authorization: Bearer` header, if there is one. */
 function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i);
@@ -48,7 +51,11 @@ function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
 /** Verifies the organization key pair headers and sets the principal; throws the 401 otherwise. */
 export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal> {
   const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER));
-  if (!result.ok) throw REFUSED_KEY_PAIR;
+  if (!result.ok) {
+    // The body stays the same for every refusal; a caller that sent nothing learns what to send.
+    if (result.reason === 'missing') c.header('WWW-Authenticate', KEY_PAIR_CHALLENGE);
+    throw REFUSED_KEY_PAIR;
+  }
   return setKeyPrincipal(c, result.key);
 }
 

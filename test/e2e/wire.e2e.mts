@@ -26,7 +26,7 @@ afterAll(async () => {
   await service?.stop();
 });
 
-type Raw = { status: number; text: string; body: any };
+type Raw = { status: number; text: string; body: any; headers: Record<string, string | string[] | undefined> };
 
 /** One request exactly as written: `path` unnormalised, `body` sent whatever the method. */
 function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
@@ -43,7 +43,7 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
         } catch {
           // not JSON
         }
-        resolve({ status: res.statusCode ?? 0, text, body: parsed });
+        resolve({ status: res.statusCode ?? 0, text, body: parsed, headers: res.headers });
       });
     });
     req.on('error', reject);
@@ -53,6 +53,14 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
 }
 
 const keyPair = () => ({ 'x-metal-client-id': pair.clientId, 'x-metal-api-key': pair.apiKey });
+
+describe('GET /', () => {
+  it('sends whoever opens the address to the console (public/_redirects, static assets)', async () => {
+    const res = await raw('GET', '/', { accept: 'text/html' });
+    expect(res.status, res.text).toBe(302);
+    expect(res.headers.location).toBe('/console');
+  });
+});
 
 describe('a GET that carries a body', () => {
   it('is answered as if it had none, never 500 (chunked, and with Content-Length)', async () => {
