@@ -167,6 +167,25 @@ export async function setKeyStatus(
   return (updated?.meta.changes ?? 0) === 1;
 }
 
+/**
+ * Renames an active key of this organization, with its audit entry, in one batch. Returns whether
+ * it did (false: no such active key, e.g. revoked meanwhile).
+ */
+export async function renameActiveKey(
+  db: D1Database,
+  organizationId: string,
+  keyId: string,
+  name: string,
+  now: string,
+  audit: AuditEntryInput,
+): Promise<boolean> {
+  const update = db
+    .prepare(`UPDATE api_keys SET name = ?3, updated_at = ?4 WHERE id = ?1 AND organization_id = ?2 AND status = 'active'`)
+    .bind(keyId, organizationId, name, now);
+  const [updated] = await db.batch([update, insertAuditAfterChange(db, audit)]);
+  return (updated?.meta.changes ?? 0) === 1;
+}
+
 /** Uses per UPDATE of touchLastUsed (two parameters each; D1 binds at most 100 per statement). */
 const TOUCH_CHUNK = 45;
 

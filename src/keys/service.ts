@@ -4,7 +4,7 @@ import type { Actor } from '../auth/principal';
 import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, putCachedKey, type VerifiedKey } from '../cache/kv';
 import type { AuditAction, AuditEntryInput } from '../db/audit';
-import { findActiveKeyByHash, findActiveOrgKey, insertKeyWithinLimit, listActiveOrgKeys, setKeyStatus, touchLastUsed, type StoredKey } from '../db/api-keys';
+import { findActiveKeyByHash, findActiveOrgKey, insertKeyWithinLimit, listActiveOrgKeys, renameActiveKey, setKeyStatus, touchLastUsed, type StoredKey } from '../db/api-keys';
 import { getKeyLimit } from '../db/organizations';
 import type { Config } from '../env';
 import { ApiError } from '../errors';
@@ -329,4 +329,25 @@ export async function revokeOrgKey(
   );
   if (!changed) return null;
   return { ...key, status: 'revoked', revokedAt: now, updatedAt: now };
+}
+
+/**
+ * Updates an active organization key of this organization, by id or client ID: today its name
+ * (audited as 'updated'; nothing asked or nothing different changes nothing). Returns null when
+ * there is no such active key (unknown, foreign or revoked). The name is not part of what
+ * verification caches, so no cache entry changes.
+ */
+export async function updateOrgKey(
+  deps: KeyServiceDeps,
+  input: { organizationId: string; idOrClientId: string; name?: string; actor: Actor; meta: RequestMeta },
+): Promise<StoredKey | null> {
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  if (!key) return null;
+  if (input.name === undefined || key.name === input.name) return key;
+  const name = input.name;
+  const now = new Date().toISOString();
+  const renamed = await fromD1(() =>
+    renameActiveKey(deps.db, input.organizationId, key.id, name, now, auditEntry(key, 'updated', input.actor, input.meta, now)),
+  );
+  return renamed ? { ...key, name, updatedAt: now } : null;
 }

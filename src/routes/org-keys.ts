@@ -5,7 +5,7 @@ import { keyServiceDeps, requestMeta } from '../auth/context';
 import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
 import type { StoredKey } from '../db/api-keys';
 import { ApiError } from '../errors';
-import { createOrgKey, listOrgKeys, revokeOrgKey } from '../keys/service';
+import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/service';
 import { createRouter } from './router';
 import { KeyName, orgErrorResponses, ORG_SECURITY } from './schemas';
 
@@ -15,6 +15,8 @@ const CreateOrgKeyBody = z
   })
   .strict()
   .openapi('CreateOrgKeyRequest');
+
+const UpdateOrgKeyBody = z.object({ name: KeyName.optional() }).strict().openapi('UpdateOrgKeyRequest');
 
 const OrgKey = z
   .object({
@@ -97,6 +99,21 @@ const revokeKeyRoute = createRoute({
   },
 });
 
+const updateKeyRoute = createRoute({
+  method: 'patch',
+  path: '/{key}',
+  tags: ['Organization keys'],
+  summary: 'Rename an organization key',
+  description: 'Audited as `updated`. The secret and the client ID do not change.',
+  security: ORG_SECURITY,
+  middleware: [requireAdmin()] as const,
+  request: { params: KeyParam, body: { required: true, content: { 'application/json': { schema: UpdateOrgKeyBody } } } },
+  responses: {
+    200: { description: 'The updated key', content: { 'application/json': { schema: z.object({ data: OrgKey }) } } },
+    ...orgErrorResponses(400, 401, 403, 404, 413, 503),
+  },
+});
+
 export const orgKeys = createRouter();
 
 orgKeys.use('*', orgKeyOrJwtAuth());
@@ -128,4 +145,19 @@ orgKeys.openapi(revokeKeyRoute, async (c) => {
   });
   if (!revoked) throw new ApiError('NOT_FOUND', 'key not found');
   return c.json({ data: { id: revoked.id, revokedAt: revoked.revokedAt ?? '' } }, 200);
+});
+
+orgKeys.openapi(updateKeyRoute, async (c) => {
+  const principal = c.get('principal');
+  const { key: idOrClientId } = c.req.valid('param');
+  const { name } = c.req.valid('json');
+  const key = await updateOrgKey(keyServiceDeps(c), {
+    organizationId: principal.organizationId,
+    idOrClientId,
+    name,
+    actor: actorOf(principal),
+    meta: requestMeta(c),
+  });
+  if (!key) throw new ApiError('NOT_FOUND', 'key not found');
+  return c.json({ data: toOrgKey(key) }, 200);
 });

@@ -216,3 +216,63 @@ describe('/v1/keys happy paths', () => {
     expect(JSON.stringify(everything.results)).not.toContain(pair.apiKey);
   });
 });
+
+describe('PATCH /v1/keys/{key}', () => {
+  it('renames by id or client ID, answers the list row, audits "updated", and the pair keeps working', async () => {
+    const org = randomId();
+    const pair = await createOrgKey(org, 'before');
+    for (const [ref, name] of [[pair.id, 'after'], [pair.clientId, 'after again']] as const) {
+      const res = await call('PATCH', `/v1/keys/${ref}`, { headers: await adminHeaders(org), body: { name } });
+      expect(res.status, res.text).toBe(200);
+      expect(Object.keys(res.body.data).sort()).toEqual(LISTED_FIELDS);
+      expect(res.body.data).toMatchObject({ id: pair.id, clientId: pair.clientId, name });
+    }
+    expect((await keyRow(pair.id))?.name).toBe('after again');
+    expect((await auditRowsOfKey(pair.id)).map((a) => a.action)).toEqual(['created', 'updated', 'updated']);
+    expect((await call('GET', '/v1/keys', { headers: pairHeaders(pair) })).status).toBe(200);
+  });
+
+  it('a key pair may rename itself; the same name or an empty body changes nothing and writes no audit entry', async () => {
+    const org = randomId();
+    const pair = await createOrgKey(org, 'self');
+    const renamed = await call('PATCH', `/v1/keys/${pair.id}`, { headers: pairHeaders(pair), body: { name: 'renamed by itself' } });
+    expect(renamed.status, renamed.text).toBe(200);
+    for (const body of [{ name: 'renamed by itself' }, {}]) {
+      const res = await call('PATCH', `/v1/keys/${pair.id}`, { headers: pairHeaders(pair), body });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.data.name).toBe('renamed by itself');
+    }
+    const audits = await auditRowsOfKey(pair.id);
+    expect(audits.map((a) => [a.action, a.actor_type, a.actor_id])).toEqual([
+      ['created', 'user', 'alice'],
+      ['updated', 'key', pair.id],
+    ]);
+  });
+
+  it('answers 404 "key not found" for unknown, foreign and revoked keys, writing nothing', async () => {
+    const org = randomId();
+    const mine = await createOrgKey(org, 'mine');
+    const foreign = await createOrgKey(randomId(), 'foreign');
+    const revoked = await createOrgKey(org, 'revoked');
+    await call('DELETE', `/v1/keys/${revoked.id}`, { headers: await adminHeaders(org) });
+    for (const ref of ['key_unknown', foreign.id, foreign.clientId, revoked.id]) {
+      const res = await call('PATCH', `/v1/keys/${ref}`, { headers: pairHeaders(mine), body: { name: 'stolen' } });
+      expect(res.status, `${ref}: ${res.text}`).toBe(404);
+      expect(res.body).toEqual({ error: 'key not found' });
+    }
+    expect((await keyRow(foreign.id))?.name).toBe('foreign');
+    expect((await auditRowsOfKey(foreign.id)).map((a) => a.action)).toEqual(['created']);
+  });
+
+  it('refuses a member token (403) and an invalid name (400 naming it)', async () => {
+    const org = randomId();
+    const pair = await createOrgKey(org, 'guarded');
+    const member = await call('PATCH', `/v1/keys/${pair.id}`, { headers: await adminHeaders(org, { role: 'member' }), body: { name: 'x' } });
+    expect(member.status).toBe(403);
+    for (const body of [{ name: '' }, { name: 'x'.repeat(101) }, { name: 42 }, { name: 'ok', clientId: 'kg_ci_x' }]) {
+      const res = await call('PATCH', `/v1/keys/${pair.id}`, { headers: await adminHeaders(org), body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await keyRow(pair.id))?.name).toBe('guarded');
+  });
+});
