@@ -12,6 +12,7 @@ import { createGateway, ownedPathMatcher } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
 import { projectKeys } from './routes/project-keys';
+import { projects } from './routes/projects';
 import { createRouter } from './routes/router';
 import { securitySchemes } from './routes/schemas';
 
@@ -33,6 +34,7 @@ export function createApp() {
 
   app.route('/health', health);
   app.route('/v1/keys', orgKeys);
+  app.route('/app/v1', projects);
   app.route('/app/v1', projectKeys);
   app.route('/app/v1', audit);
   app.route('/api/v1', client);

@@ -167,6 +167,22 @@ export async function setKeyStatus(
   return (updated?.meta.changes ?? 0) === 1;
 }
 
+/** A project of an organization that holds keys, with how many of them are active and revoked. */
+export type ProjectKeyCounts = { projectId: string; activeKeys: number; revokedKeys: number };
+
+/** The projects of an organization that hold project keys, by project id. */
+export async function listProjectsWithKeys(db: D1Database, organizationId: string): Promise<ProjectKeyCounts[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT project_id, SUM(status = 'active') AS active_keys, SUM(status = 'revoked') AS revoked_keys
+       FROM api_keys WHERE organization_id = ?1 AND kind = 'project'
+       GROUP BY project_id ORDER BY project_id`,
+    )
+    .bind(organizationId)
+    .all<{ project_id: string; active_keys: number; revoked_keys: number }>();
+  return results.map((row) => ({ projectId: row.project_id, activeKeys: row.active_keys, revokedKeys: row.revoked_keys }));
+}
+
 /**
  * Renames an active key of this organization, with its audit entry, in one batch. Returns whether
  * it did (false: no such active key, e.g. revoked meanwhile).

@@ -1,7 +1,7 @@
 // Project keys (x-api-key) managed by admins: create, list, read, rename, revoke, reactivate and
 // delete, each with its audit entry in the same batch and its cache entry evicted.
 import type { Actor } from '../auth/principal';
-import { deleteProjectKey as deleteProjectKeyRow, findProjectKey, listProjectKeys as listProjectKeyRows, updateProjectKey as updateProjectKeyRow, type KeyStatus, type StoredKey } from '../db/api-keys';
+import { deleteProjectKey as deleteProjectKeyRow, findProjectKey, listProjectsWithKeys, type ProjectKeyCounts, listProjectKeys as listProjectKeyRows, updateProjectKey as updateProjectKeyRow, type KeyStatus, type StoredKey } from '../db/api-keys';
 import { ApiError } from '../errors';
 import { generateKey } from './format';
 import { auditEntry, changeKey, fromD1, insertNewKey, isUniqueViolation, PROJECT_KEY_PERMISSIONS, throwLimitReached, type KeyServiceDeps, type RequestMeta } from './service';
@@ -60,6 +60,11 @@ export function listProjectKeys(
   query: ProjectScope & { status: KeyStatus | null; limit: number; after: PagePosition | null },
 ): Promise<StoredKey[]> {
   return fromD1(() => listProjectKeyRows(deps.db, query));
+}
+
+/** The organization's projects that hold keys, with their active and revoked key counts. */
+export function listProjects(deps: KeyServiceDeps, organizationId: string): Promise<ProjectKeyCounts[]> {
+  return fromD1(() => listProjectsWithKeys(deps.db, organizationId));
 }
 
 /** One key of the project; throws APIKEY_NOT_FOUND for unknown and foreign ids alike. */

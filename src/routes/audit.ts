@@ -30,7 +30,7 @@ const auditLogRoute = createRoute({
   tags: ['Audit'],
   summary: "Page through the organization's audit log, newest first",
   security: JWT_SECURITY,
-  middleware: [jwtAuth(), sameOrganization(), requireAdmin()],
+  middleware: [requireAdmin()] as const,
   request: {
     params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
     query: z.object({
@@ -48,6 +48,9 @@ const auditLogRoute = createRoute({
 });
 
 export const audit = createRouter();
+
+// The whole subtree is Keygate's: never forwarded, and authenticated before any route.
+audit.use('/organizations/:organizationId/audit-log/*', jwtAuth(), sameOrganization());
 
 audit.openapi(auditLogRoute, async (c) => {
   const { organizationId } = c.req.valid('param');

@@ -9,18 +9,21 @@ import { JWT_SECURITY, orgErrorResponses, projectErrorResponses } from './schema
 
 /**
  * A matcher for the paths Keygate answers itself, built from the route templates the app
- * registered (`/v1/keys/*`, `/app/v1/organizations/:organizationId/audit-log`, ...): a path is
- * owned when it is a template or lies below one, in any letter case. Deriving it from the routes
- * means a new route can never be forgotten here and forwarded.
+ * registered, in any letter case: a template is owned exactly
+ * (`/app/v1/organizations/:organizationId/projects`), a wildcard one with everything below it
+ * (`/v1/keys/*`, `.../api-keys/*`, `.../audit-log/*`, registered by their authentication
+ * middleware). Deriving it from the routes means a new route can never be forgotten here and
+ * forwarded.
  */
 export function ownedPathMatcher(templates: readonly string[]): (path: string) => boolean {
   const patterns = templates.map((template) => {
-    const base = template.replace(/\/\*$/, '');
-    const source = base
+    const subtree = template.endsWith('/*');
+    const source = template
+      .replace(/\/\*$/, '')
       .split('/')
       .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('/');
-    return new RegExp(`^${source}(?:/|$)`, 'i');
+    return new RegExp(`^${source}${subtree ? '(?:/|$)' : '$'}`, 'i');
   });
   return (path) => patterns.some((pattern) => pattern.test(path));
 }

@@ -89,8 +89,9 @@ function toProjectKey(key: StoredKey) {
 
 const BASE = '/organizations/{organizationId}/projects/{projectId}/api-keys';
 const tags = ['Project keys'];
-const readAccess = [jwtAuth(), sameOrganization()];
-const writeAccess = [jwtAuth(), sameOrganization(), requireAdmin()];
+// Authentication is the subtree's (projectKeys.use below): every path under api-keys is
+// Keygate's, so the gateway never forwards one of them.
+const writeAccess = [requireAdmin()];
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const createKeyRoute = createRoute({
@@ -114,7 +115,6 @@ const listKeysRoute = createRoute({
   tags,
   summary: "List a project's keys, newest first",
   security: JWT_SECURITY,
-  middleware: readAccess,
   request: { params: ProjectParams, query: ListQuery },
   responses: {
     200: { description: 'A page of keys', content: json(z.object({ data: z.array(ProjectKey), pagination: Pagination })) },
@@ -128,7 +128,6 @@ const getKeyRoute = createRoute({
   tags,
   summary: 'Read a project key',
   security: JWT_SECURITY,
-  middleware: readAccess,
   request: { params: KeyParams },
   responses: { 200: { description: 'The key', content: json(ProjectKey) }, ...projectErrorResponses(400, 401, 404, 503) },
 });
@@ -162,6 +161,8 @@ const deleteKeyRoute = createRoute({
 });
 
 export const projectKeys = createRouter();
+
+projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*', jwtAuth(), sameOrganization());
 
 projectKeys.openapi(createKeyRoute, async (c) => {
   const { organizationId, projectId } = c.req.valid('param');

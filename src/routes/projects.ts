@@ -1,0 +1,38 @@
+// GET /app/v1/organizations/{organizationId}/projects: the projects of the organization that hold
+// keys (Keygate keeps no other list of projects), for admins and members.
+import { createRoute, z } from '@hono/zod-openapi';
+import { keyServiceDeps } from '../auth/context';
+import { jwtAuth, sameOrganization } from '../auth/middleware';
+import { listProjects } from '../keys/project-keys';
+import { ResourceId } from './project-keys';
+import { createRouter } from './router';
+import { JWT_SECURITY, projectErrorResponses } from './schemas';
+
+const ProjectSummary = z
+  .object({
+    projectId: z.string(),
+    activeKeys: z.number().int(),
+    revokedKeys: z.number().int(),
+  })
+  .openapi('ProjectSummary');
+
+const listProjectsRoute = createRoute({
+  method: 'get',
+  path: '/organizations/{organizationId}/projects',
+  tags: ['Project keys'],
+  summary: 'The projects of the organization that hold keys, with their key counts',
+  security: JWT_SECURITY,
+  middleware: [jwtAuth(), sameOrganization()],
+  request: { params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }) },
+  responses: {
+    200: { description: 'Projects by id', content: { 'application/json': { schema: z.object({ data: z.array(ProjectSummary) }) } } },
+    ...projectErrorResponses(400, 401, 404, 503),
+  },
+});
+
+export const projects = createRouter();
+
+projects.openapi(listProjectsRoute, async (c) => {
+  const { organizationId } = c.req.valid('param');
+  return c.json({ data: await listProjects(keyServiceDeps(c), organizationId) }, 200);
+});
