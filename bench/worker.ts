@@ -6,7 +6,8 @@
 // Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
 // uses RPC, so its storage is not counted.
 import { findActiveKeyByHash } from '../src/db/api-keys';
-import { getCachedKey, putCachedKey, type VerifiedKey } from '../src/cache/kv';
+import { getCachedKey, putCachedKey } from '../src/cache/kv';
+import type { VerifiedKey } from '../src/keys/types';
 import keygate from '../src/index';
 import { sha256Hex } from '../src/keys/hash';
 

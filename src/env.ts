@@ -24,6 +24,7 @@ const configSchema = z
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
     ORIGIN_SHARED_SECRET: optionalString,
+    ORIGIN_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     DEFAULT_KEY_LIMIT: z.coerce.number().int().min(0).default(100),
     // KV refuses an expirationTtl under 60 seconds.
     KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(60).default(60),
@@ -45,6 +46,8 @@ export type Config = {
   jwtAudience?: string;
   /** Sent to the origin as x-keygate-secret, for origins reached by URL. */
   originSharedSecret?: string;
+  /** The origin by URL (http or https), when there is no ORIGIN service binding; always ends with `/`. */
+  originUrl?: string;
   defaultKeyLimit: number;
   keyCacheTtlSeconds: number;
   /** How long this isolate trusts a verified key without asking KV. */
@@ -81,6 +84,7 @@ export function configOf(env: Env): Config {
     jwtIssuer: v.JWT_ISSUER,
     jwtAudience: v.JWT_AUDIENCE,
     originSharedSecret: v.ORIGIN_SHARED_SECRET,
+    originUrl: v.ORIGIN_URL === undefined ? undefined : v.ORIGIN_URL.endsWith('/') ? v.ORIGIN_URL : `${v.ORIGIN_URL}/`,
     defaultKeyLimit: v.DEFAULT_KEY_LIMIT,
     keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
     isolateCacheTtlMs: v.ISOLATE_CACHE_TTL_SECONDS * 1000,

@@ -41,7 +41,7 @@ export async function buildKeyFormat() {
     stdin: {
       contents: [
         "export { generateKey, randomBase62, lastFour } from './src/keys/format';",
-        "export { PROJECT_KEY_PERMISSIONS, ORG_KEY_PERMISSIONS } from './src/keys/service';",
+        "export { PROJECT_KEY_PERMISSIONS, ORG_KEY_PERMISSIONS } from './src/keys/types';",
       ].join('\n'),
       resolveDir: ROOT,
       loader: 'ts',

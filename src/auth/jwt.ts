@@ -4,9 +4,9 @@ import { decode, verify, verifyWithJwks } from 'hono/jwt';
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { z } from 'zod';
 import type { Config } from '../env';
+import { RESOURCE_ID } from '../ids';
 import type { UserPrincipal } from './principal';
 
-export const ORGANIZATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A user id Keygate will write into createdBy, the audit log and an origin's x-keygate-user-id:
@@ -18,7 +18,7 @@ export const USER_ID = /^(?![Kk][Ee][Yy]:)[A-Za-z0-9._@:|+=~-]{1,256}$/;
 
 const claimsSchema = z.object({
   sub: z.string().regex(USER_ID),
-  org: z.string().regex(ORGANIZATION_ID),
+  org: z.string().regex(RESOURCE_ID),
   role: z.enum(['admin', 'member']),
   exp: z.number().finite(),
   iat: z.number().finite().optional(),

@@ -2,17 +2,12 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError, INVALID_KEY_PAIR } from '../errors';
-import type { VerifiedKey } from '../cache/kv';
-import { verifyKeyPair, verifyProjectKey } from '../keys/service';
+import type { VerifiedKey } from '../keys/types';
+import { verifyKeyPair, verifyProjectKey } from '../keys/verify';
+import { keyServiceDeps } from '../middleware/context';
+import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from './headers';
 import type { KeyPrincipal, UserPrincipal } from './principal';
-import { keyServiceDeps } from './context';
 import { verifyAdminJwt } from './jwt';
-
-export const CLIENT_ID_HEADER = 'x-metal-client-id';
-export const SECRET_HEADER = 'x-metal-api-key';
-export const PROJECT_KEY_HEADER = 'x-api-key';
-/** The identity token Cloudflare Access adds to every request it lets through to the Worker. */
-export const ACCESS_JWT_HEADER = 'cf-access-jwt-assertion';
 
 /** The refusal of every bad x-api-key, whatever the reason. */
 export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
@@ -36,14 +31,9 @@ type AuthContext = Parameters<MiddlewareHandler<AppEnv>>[0];
 
 /** Sets the principal from a verified key. */
 function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
-  const principal: KeyPrincipal = {
-    type: 'key',
-    keyId: key.id,
-    kind: key.kind,
-    organizationId: key.organizationId,
-    projectId: key.projectId,
-    permissions: key.permissions,
-  };
+  const common = { type: 'key', keyId: key.id, organizationId: key.organizationId, permissions: key.permissions } as const;
+  const principal: KeyPrincipal =
+    key.kind === 'org' ? { ...common, kind: 'org', projectId: null } : { ...common, kind: 'project', projectId: key.projectId };
   c.set('principal', principal);
   return principal;
 }

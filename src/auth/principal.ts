@@ -1,15 +1,10 @@
 // Who is calling: an API key (either kind) or a user holding an admin JWT.
 
-export type KeyKind = 'org' | 'project';
-
-export type KeyPrincipal = {
-  type: 'key';
-  keyId: string;
-  kind: KeyKind;
-  organizationId: string;
-  projectId: string | null;
-  permissions: string[];
-};
+/** A caller authenticated by a key: an organization key (no project) or a project key. */
+export type KeyPrincipal = { type: 'key'; keyId: string; organizationId: string; permissions: string[] } & (
+  | { kind: 'org'; projectId: null }
+  | { kind: 'project'; projectId: string }
+);
 
 export type UserPrincipal = {
   type: 'user';

@@ -1,7 +1,7 @@
 // The in-isolate tier in front of KV: bounded, TTL-expiring maps that live as long as the
 // isolate. They answer repeated verifications without waiting on any storage.
 import type { Config } from '../env';
-import type { VerifiedKey } from './kv';
+import type { VerifiedKey } from '../keys/types';
 
 /** A bounded map whose entries expire; when full, the oldest entry gives way to the new one. */
 export class BoundedTtlMap<K, V> {

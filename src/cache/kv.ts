@@ -1,18 +1,8 @@
 // The KV cache: one typed namespace of verified key records by secret hash. Every entry is
 // written with an expirationTtl (the revocation window) and deleted by the write paths that
 // make it stale (revoke, delete, update of a key).
-import type { KeyKind } from '../auth/principal';
+import type { VerifiedKey } from '../keys/types';
 import { withDeadline } from '../storage/deadline';
-
-/** What verification needs of an active key; never the secret or anything a client could not see. */
-export type VerifiedKey = {
-  id: string;
-  kind: KeyKind;
-  organizationId: string;
-  projectId: string | null;
-  clientId: string | null;
-  permissions: string[];
-};
 
 const VERSION = 'v1';
 
@@ -36,6 +26,11 @@ export async function getCachedKey(kv: KVNamespace, hash: string, timeoutMs: num
 /** Caches a verified record for `ttlSeconds`; rejects on a KV failure or after `timeoutMs`. */
 export function putCachedKey(kv: KVNamespace, hash: string, key: VerifiedKey, ttlSeconds: number, timeoutMs: number): Promise<void> {
   return withDeadline(kv.put(cacheKeys.verifiedKey(hash), JSON.stringify(key), { expirationTtl: ttlSeconds }), timeoutMs);
+}
+
+/** Logs a failed KV call by its operation and the error's class only (never keys or values). */
+export function logKvFailure(operation: 'write' | 'delete', err: unknown): void {
+  console.error(`KV ${operation} failed: ${err instanceof Error ? err.name : 'error'}`);
 }
 
 /** Deletes a cached record; rejects on a KV failure or after `timeoutMs`. */

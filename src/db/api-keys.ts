@@ -1,20 +1,18 @@
 // The api_keys table: both kinds of key, their metadata and the SHA-256 of their secret.
-import type { KeyKind } from '../auth/principal';
+import type { KeyKind } from '../keys/types';
 import { insertAuditAfterChange, type AuditEntryInput } from './audit';
+import { uniqueConflictOf, type UniqueConflict } from './errors';
 import { keyLimitExpression } from './organizations';
 import type { PagePosition } from './page';
 
 export type KeyStatus = 'active' | 'revoked';
 
-/** A stored key. secretHash never leaves the key service. */
-export type StoredKey = {
+/** What both kinds of stored key have. secretHash never leaves the key service. */
+type StoredKeyFields = {
   seq: number;
   id: string;
-  kind: KeyKind;
   organizationId: string;
-  projectId: string | null;
   name: string;
-  clientId: string | null;
   secretHash: string;
   keyLastFour: string;
   permissions: string[];
@@ -26,7 +24,15 @@ export type StoredKey = {
   lastUsedAt: string | null;
 };
 
-export type NewKey = Omit<StoredKey, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'>;
+/** An organization key: a client ID, no project (the schema's CHECK says the same). */
+export type StoredOrgKey = StoredKeyFields & { kind: 'org'; clientId: string; projectId: null };
+/** A project key: a project, no client ID. */
+export type StoredProjectKey = StoredKeyFields & { kind: 'project'; clientId: null; projectId: string };
+/** A stored key of either kind. */
+export type StoredKey = StoredOrgKey | StoredProjectKey;
+
+/** A key about to be inserted: either kind, without what the database or later changes set. */
+export type NewKey = StoredKey extends infer K ? (K extends StoredKey ? Omit<K, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'> : never) : never;
 
 /** A row of api_keys as D1 returns it. */
 export type ApiKeyRow = {
@@ -49,14 +55,11 @@ export type ApiKeyRow = {
 };
 
 export function rowToKey(row: ApiKeyRow): StoredKey {
-  return {
+  const fields: StoredKeyFields = {
     seq: row.seq,
     id: row.id,
-    kind: row.kind,
     organizationId: row.organization_id,
-    projectId: row.project_id,
     name: row.name,
-    clientId: row.client_id,
     secretHash: row.secret_hash,
     keyLastFour: row.key_last_four,
     permissions: JSON.parse(row.permissions) as string[],
@@ -67,20 +70,37 @@ export function rowToKey(row: ApiKeyRow): StoredKey {
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
   };
+  // The schema's CHECK guarantees the pairing; a row breaking it is corrupt.
+  if (row.kind === 'org' && row.client_id !== null && row.project_id === null) return { ...fields, kind: 'org', clientId: row.client_id, projectId: null };
+  if (row.kind === 'project' && row.project_id !== null && row.client_id === null) return { ...fields, kind: 'project', clientId: null, projectId: row.project_id };
+  throw new Error(`api_keys row ${row.id} breaks the kind CHECK`);
 }
+
+function rowToOrgKey(row: ApiKeyRow): StoredOrgKey {
+  const key = rowToKey(row);
+  if (key.kind !== 'org') throw new Error(`api_keys row ${row.id} is not an organization key`);
+  return key;
+}
+
+function rowToProjectKey(row: ApiKeyRow): StoredProjectKey {
+  const key = rowToKey(row);
+  if (key.kind !== 'project') throw new Error(`api_keys row ${row.id} is not a project key`);
+  return key;
+}
+
+/** How an insert ended: stored, stopped by the key limit, or by a taken name or value. */
+export type InsertOutcome = 'inserted' | 'limit_reached' | UniqueConflict;
 
 /**
  * Inserts a key only while its organization has fewer active keys than its limit, and its audit
  * entry with it, in one batch (one transaction): concurrent creates cannot overshoot the limit.
- * Returns false when the limit stopped the insert. Throws on constraint violations (e.g. a
- * project key name already taken).
  */
 export async function insertKeyWithinLimit(
   db: D1Database,
   key: NewKey,
   defaultLimit: number,
   audit: AuditEntryInput,
-): Promise<boolean> {
+): Promise<InsertOutcome> {
   const insert = db
     .prepare(
       `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
@@ -103,8 +123,14 @@ export async function insertKeyWithinLimit(
       key.createdAt,
       defaultLimit,
     );
-  const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
-  return (inserted?.meta.changes ?? 0) === 1;
+  try {
+    const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
+    return (inserted?.meta.changes ?? 0) === 1 ? 'inserted' : 'limit_reached';
+  } catch (err) {
+    const conflict = uniqueConflictOf(err);
+    if (conflict) return conflict;
+    throw err;
+  }
 }
 
 /** The active key whose secret hashes to `secretHash`, if any. */
@@ -117,7 +143,7 @@ export async function findActiveKeyByHash(db: D1Database, secretHash: string): P
 }
 
 /** An organization's active organization keys, newest first. */
-export async function listActiveOrgKeys(db: D1Database, organizationId: string): Promise<StoredKey[]> {
+export async function listActiveOrgKeys(db: D1Database, organizationId: string): Promise<StoredOrgKey[]> {
   const { results } = await db
     .prepare(
       `SELECT * FROM api_keys WHERE organization_id = ?1 AND kind = 'org' AND status = 'active'
@@ -125,7 +151,7 @@ export async function listActiveOrgKeys(db: D1Database, organizationId: string):
     )
     .bind(organizationId)
     .all<ApiKeyRow>();
-  return results.map(rowToKey);
+  return results.map(rowToOrgKey);
 }
 
 /** An active organization key of this organization, by its id or its client ID. */
@@ -133,7 +159,7 @@ export async function findActiveOrgKey(
   db: D1Database,
   organizationId: string,
   idOrClientId: string,
-): Promise<StoredKey | null> {
+): Promise<StoredOrgKey | null> {
   const row = await db
     .prepare(
       `SELECT * FROM api_keys WHERE kind = 'org' AND status = 'active' AND organization_id = ?1
@@ -141,7 +167,7 @@ export async function findActiveOrgKey(
     )
     .bind(organizationId, idOrClientId)
     .first<ApiKeyRow>();
-  return row ? rowToKey(row) : null;
+  return row ? rowToOrgKey(row) : null;
 }
 
 /**
@@ -245,27 +271,18 @@ export async function touchLastUsed(
   await db.batch(statements);
 }
 
-/** Count of an organization's active keys of both kinds. */
-export async function countActiveKeys(db: D1Database, organizationId: string): Promise<number> {
-  const row = await db
-    .prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`)
-    .bind(organizationId)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
 /** One key of one project (any status), or null; the organization and project must match. */
 export async function findProjectKey(
   db: D1Database,
   organizationId: string,
   projectId: string,
   keyId: string,
-): Promise<StoredKey | null> {
+): Promise<StoredProjectKey | null> {
   const row = await db
     .prepare(`SELECT * FROM api_keys WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project'`)
     .bind(keyId, organizationId, projectId)
     .first<ApiKeyRow>();
-  return row ? rowToKey(row) : null;
+  return row ? rowToProjectKey(row) : null;
 }
 
 /**
@@ -277,7 +294,7 @@ export async function findProjectKey(
 export async function listProjectKeys(
   db: D1Database,
   query: { organizationId: string; projectId: string; status: KeyStatus | null; limit: number; after: PagePosition | null },
-): Promise<StoredKey[]> {
+): Promise<StoredProjectKey[]> {
   const { results } = await db
     .prepare(
       `SELECT * FROM api_keys
@@ -289,14 +306,14 @@ export async function listProjectKeys(
     )
     .bind(query.organizationId, query.projectId, query.status, query.after?.createdAt ?? null, query.after?.id ?? null, query.limit)
     .all<ApiKeyRow>();
-  return results.map(rowToKey);
+  return results.map(rowToProjectKey);
 }
 
 /**
  * Renames and/or changes the status of a project key that still has `expectedStatus` and
  * `expectedName` (the state the change was computed from), with
  * one audit entry per change, in one batch. Reactivation only happens while the organization is
- * under its key limit. Returns whether the key changed. Throws on a name already taken.
+ * under its key limit. 'not_applied': the key was not in that state, or the limit stopped it.
  */
 export async function updateProjectKey(
   db: D1Database,
@@ -312,7 +329,7 @@ export async function updateProjectKey(
     defaultLimit: number;
   },
   audits: AuditEntryInput[],
-): Promise<boolean> {
+): Promise<'updated' | 'not_applied' | 'name_taken'> {
   const update = db
     .prepare(
       `UPDATE api_keys SET
@@ -339,8 +356,13 @@ export async function updateProjectKey(
     );
   // Each audit INSERT writes only when the statement before it changed one row, so the chain
   // stops at the first statement that did nothing.
-  const [updated] = await db.batch([update, ...audits.map((entry) => insertAuditAfterChange(db, entry))]);
-  return (updated?.meta.changes ?? 0) === 1;
+  try {
+    const [updated] = await db.batch([update, ...audits.map((entry) => insertAuditAfterChange(db, entry))]);
+    return (updated?.meta.changes ?? 0) === 1 ? 'updated' : 'not_applied';
+  } catch (err) {
+    if (uniqueConflictOf(err) === 'name') return 'name_taken';
+    throw err;
+  }
 }
 
 /** Deletes a project key and writes its audit entry, in one batch. Returns whether it existed. */

@@ -100,12 +100,3 @@ export async function listAuditEntries(
     .all<AuditRow>();
   return results.map(rowToAuditEntry);
 }
-
-/** Every audit entry of one key, oldest first. */
-export async function listAuditEntriesOfKey(db: D1Database, keyId: string): Promise<AuditEntry[]> {
-  const { results } = await db
-    .prepare(`SELECT * FROM audit_entries WHERE key_id = ?1 ORDER BY seq`)
-    .bind(keyId)
-    .all<AuditRow>();
-  return results.map(rowToAuditEntry);
-}

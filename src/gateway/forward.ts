@@ -1,6 +1,7 @@
 // Forwarding authorized requests to the operator's origin (service binding ORIGIN, else
 // ORIGIN_URL) with the caller's identity, credentials stripped and client-sent x-keygate-* dropped.
 import type { Context } from 'hono';
+import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from '../auth/headers';
 import type { KeyPrincipal, UserPrincipal } from '../auth/principal';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -8,12 +9,12 @@ import { BODILESS_METHODS } from '../middleware/body-limit';
 
 /** Headers that carry credentials: never sent on to the origin. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
-  'x-api-key',
-  'x-metal-api-key',
-  'x-metal-client-id',
+  PROJECT_KEY_HEADER,
+  SECRET_HEADER,
+  CLIENT_ID_HEADER,
   'authorization',
   'proxy-authorization',
-  'cf-access-jwt-assertion',
+  ACCESS_JWT_HEADER,
   // Behind Cloudflare Access it holds CF_Authorization, the token whose header copy is stripped.
   'cookie',
 ]);
@@ -48,10 +49,10 @@ export function orgKeyIdentity(key: KeyPrincipal): IdentityHeaders {
   return { 'x-keygate-org-id': key.organizationId, 'x-keygate-key-id': key.keyId, 'x-keygate-key-kind': 'org' };
 }
 
-export function projectKeyIdentity(key: KeyPrincipal): IdentityHeaders {
+export function projectKeyIdentity(key: KeyPrincipal & { kind: 'project' }): IdentityHeaders {
   return {
     'x-keygate-org-id': key.organizationId,
-    'x-keygate-project-id': key.projectId ?? '',
+    'x-keygate-project-id': key.projectId,
     'x-keygate-key-id': key.keyId,
     'x-keygate-key-kind': 'project',
     'x-keygate-permissions': key.permissions.join(','),
@@ -154,15 +155,17 @@ function withSharedSecret(identity: IdentityHeaders, secret: string | undefined)
  */
 export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHeaders): Promise<Response> {
   const origin = c.env.ORIGIN;
-  const base = c.env.ORIGIN_URL?.trim();
+  const config = c.get('config');
+  const base = config.originUrl;
   if (!origin && !base) throw new ApiError('SERVICE_UNAVAILABLE', 'no origin is configured');
   const path = forwardedPathAndQuery(c.req.url);
-  const target = origin ? `https://origin.internal${path}` : new URL(path.slice(1), base!.endsWith('/') ? base : `${base}/`);
+  // The path has no dot segments or encoded slashes (the app refused them), so it stays below the base.
+  const target = origin ? `https://origin.internal${path}` : `${base}${path.slice(1)}`;
   const method = c.req.method;
   const bodiless = BODILESS_METHODS.has(method);
   const request = new Request(target, {
     method,
-    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, c.get('config').originSharedSecret), bodiless),
+    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, config.originSharedSecret), bodiless),
     body: bodiless ? undefined : c.req.raw.body,
     redirect: 'manual',
   });

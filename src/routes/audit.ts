@@ -1,14 +1,13 @@
 // GET /app/v1/organizations/{organizationId}/audit-log: the organization's key changes, newest
 // first, for admins.
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps } from '../auth/context';
+import { keyServiceDeps } from '../middleware/context';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { listAuditEntries } from '../db/audit';
-import { fromD1 } from '../keys/service';
+import { fromD1 } from '../db/errors';
 import { decodeCursor, pageOf } from './cursor';
-import { Pagination, ResourceId } from './project-keys';
 import { createRouter } from './router';
-import { JWT_SECURITY, projectErrorResponses } from './schemas';
+import { JWT_SECURITY, Pagination, projectErrorResponses, ResourceId } from './schemas';
 
 const AuditEntry = z
   .object({

@@ -16,7 +16,7 @@ export const client = createRouter();
 
 client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
   const principal = c.get('principal');
-  if (principal.type !== 'key') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
+  if (principal.type !== 'key' || principal.kind !== 'project') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
   // Segments after /projects/{projectId}/ of the decoded path the route matched (the app refused
   // every path whose decoded and raw forms could be read differently), matched exactly.
   const segments = c.req.path.split('/').slice(PREFIX_SEGMENTS);

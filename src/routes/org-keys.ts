@@ -1,11 +1,12 @@
 // /v1/keys: organization keys, managed with an organization key pair or an admin JWT.
 import { createRoute, z } from '@hono/zod-openapi';
 import { actorOf } from '../auth/principal';
-import { keyServiceDeps, requestMeta } from '../auth/context';
+import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
-import type { StoredKey } from '../db/api-keys';
+import type { StoredOrgKey } from '../db/api-keys';
 import { ApiError } from '../errors';
-import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/service';
+import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/org-keys';
+import { orgKeyValue } from './failures';
 import { createRouter } from './router';
 import { KeyName, orgErrorResponses, ORG_SECURITY } from './schemas';
 
@@ -46,11 +47,11 @@ const KeyParam = z.object({
     .openapi({ param: { name: 'key', in: 'path' }, description: "The key's id or its client ID." }),
 });
 
-function toOrgKey(key: StoredKey) {
+function toOrgKey(key: StoredOrgKey) {
   return {
     id: key.id,
     name: key.name,
-    clientId: key.clientId ?? '',
+    clientId: key.clientId,
     keyLastFour: key.keyLastFour,
     createdAt: key.createdAt,
     createdBy: key.createdBy,
@@ -120,12 +121,12 @@ orgKeys.use('*', orgKeyOrJwtAuth());
 
 orgKeys.openapi(createKeyRoute, async (c) => {
   const principal = c.get('principal');
-  const { key, secret } = await createOrgKey(keyServiceDeps(c), {
+  const { key, secret } = orgKeyValue(await createOrgKey(keyServiceDeps(c), {
     organizationId: principal.organizationId,
     name: c.req.valid('json').name,
     actor: actorOf(principal),
     meta: requestMeta(c),
-  });
+  }));
   const { lastUsedAt: _unused, ...created } = toOrgKey(key);
   return c.json({ data: { ...created, apiKey: secret } }, 201);
 });
@@ -137,27 +138,25 @@ orgKeys.openapi(listKeysRoute, async (c) => {
 
 orgKeys.openapi(revokeKeyRoute, async (c) => {
   const principal = c.get('principal');
-  const revoked = await revokeOrgKey(keyServiceDeps(c), {
+  const revoked = orgKeyValue(await revokeOrgKey(keyServiceDeps(c), {
     organizationId: principal.organizationId,
     idOrClientId: c.req.valid('param').key,
     actor: actorOf(principal),
     meta: requestMeta(c),
-  });
-  if (!revoked) throw new ApiError('NOT_FOUND', 'key not found');
-  return c.json({ data: { id: revoked.id, revokedAt: revoked.revokedAt ?? '' } }, 200);
+  }));
+  return c.json({ data: { id: revoked.id, revokedAt: revoked.revokedAt } }, 200);
 });
 
 orgKeys.openapi(updateKeyRoute, async (c) => {
   const principal = c.get('principal');
   const { key: idOrClientId } = c.req.valid('param');
   const { name } = c.req.valid('json');
-  const key = await updateOrgKey(keyServiceDeps(c), {
+  const key = orgKeyValue(await updateOrgKey(keyServiceDeps(c), {
     organizationId: principal.organizationId,
     idOrClientId,
     name,
     actor: actorOf(principal),
     meta: requestMeta(c),
-  });
-  if (!key) throw new ApiError('NOT_FOUND', 'key not found');
+  }));
   return c.json({ data: toOrgKey(key) }, 200);
 });

@@ -1,17 +1,17 @@
 // /app/v1/organizations/{organizationId}/projects/{projectId}/api-keys: project keys, managed
 // with an admin JWT of the organization (members may list and read).
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps, requestMeta } from '../auth/context';
+import { keyServiceDeps, requestMeta } from '../middleware/context';
+import { projectKeyValue } from './failures';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
-import type { StoredKey } from '../db/api-keys';
+import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
 import { decodeCursor, pageOf } from './cursor';
 import { createRouter } from './router';
-import { JWT_SECURITY, KeyName, projectErrorResponses } from './schemas';
+import { JWT_SECURITY, KeyName, Pagination, projectErrorResponses, ResourceId } from './schemas';
 
-export const ResourceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of [A-Za-z0-9_-]');
 
 const ProjectParams = z.object({
   organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
@@ -70,14 +70,11 @@ const ListQuery = z.object({
   lastKey: z.string().max(160).optional().openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
 });
 
-export const Pagination = z
-  .object({ limit: z.number().int(), lastKey: z.string().nullable().openapi({ description: 'Cursor of the next page; null on the last page.' }) })
-  .openapi('Pagination');
 
-function toProjectKey(key: StoredKey) {
+function toProjectKey(key: StoredProjectKey) {
   return {
     id: key.id,
-    projectId: key.projectId ?? '',
+    projectId: key.projectId,
     name: key.name,
     status: key.status,
     lastUsed: key.lastUsedAt,
@@ -167,14 +164,14 @@ projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*',
 projectKeys.openapi(createKeyRoute, async (c) => {
   const { organizationId, projectId } = c.req.valid('param');
   const body = c.req.valid('json');
-  const { key, secret } = await createProjectKey(keyServiceDeps(c), {
+  const { key, secret } = projectKeyValue(await createProjectKey(keyServiceDeps(c), {
     organizationId,
     projectId,
     name: body.name,
     customKey: body.apiKey,
     actor: actorOf(c.get('principal')),
     meta: requestMeta(c),
-  });
+  }));
   return c.json({ ...toProjectKey(key), key: secret }, 201);
 });
 
@@ -194,25 +191,25 @@ projectKeys.openapi(listKeysRoute, async (c) => {
 
 projectKeys.openapi(getKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
-  return c.json(toProjectKey(await getProjectKey(keyServiceDeps(c), scope, id)), 200);
+  return c.json(toProjectKey(projectKeyValue(await getProjectKey(keyServiceDeps(c), scope, id))), 200);
 });
 
 projectKeys.openapi(updateKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   const body = c.req.valid('json');
-  const key = await updateProjectKey(keyServiceDeps(c), {
+  const key = projectKeyValue(await updateProjectKey(keyServiceDeps(c), {
     ...scope,
     keyId: id,
     name: body.name,
     status: body.status,
     actor: actorOf(c.get('principal')),
     meta: requestMeta(c),
-  });
+  }));
   return c.json(toProjectKey(key), 200);
 });
 
 projectKeys.openapi(deleteKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
-  await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) });
+  projectKeyValue(await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }));
   return c.json({ message: 'API key successfully deleted' as const, id }, 200);
 });

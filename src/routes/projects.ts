@@ -1,12 +1,11 @@
 // GET /app/v1/organizations/{organizationId}/projects: the projects of the organization that hold
 // keys (Keygate keeps no other list of projects), for admins and members.
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps } from '../auth/context';
+import { keyServiceDeps } from '../middleware/context';
 import { jwtAuth, sameOrganization } from '../auth/middleware';
 import { listProjects } from '../keys/project-keys';
-import { ResourceId } from './project-keys';
 import { createRouter } from './router';
-import { JWT_SECURITY, projectErrorResponses } from './schemas';
+import { JWT_SECURITY, projectErrorResponses, ResourceId } from './schemas';
 
 const ProjectSummary = z
   .object({

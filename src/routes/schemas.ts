@@ -1,6 +1,8 @@
 // OpenAPI pieces shared by the routes: the two error shapes and the security schemes.
 import { z } from '@hono/zod-openapi';
+import { CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from '../auth/headers';
 import { errorStatus } from '../errors';
+import { RESOURCE_ID, RESOURCE_ID_RULE } from '../ids';
 
 /**
  * Characters a key name may not hold: controls (line breaks among them), format characters
@@ -17,6 +19,14 @@ export const KeyName = z
   .normalize('NFC')
   .min(1)
   .max(100);
+
+/** An organization or project id in a path. */
+export const ResourceId = z.string().regex(RESOURCE_ID, RESOURCE_ID_RULE);
+
+/** The pagination of the paged lists (project keys, audit log). */
+export const Pagination = z
+  .object({ limit: z.number().int(), lastKey: z.string().nullable().openapi({ description: 'Cursor of the next page; null on the last page.' }) })
+  .openapi('Pagination');
 
 const FieldIssue = z.object({ field: z.string(), message: z.string() });
 
@@ -71,8 +81,8 @@ export const JWT_SECURITY: SecurityRequirement[] = [{ adminJwt: [] }];
 export const PROJECT_KEY_SECURITY: SecurityRequirement[] = [{ projectKey: [] }];
 
 export const securitySchemes = {
-  clientId: { type: 'apiKey', in: 'header', name: 'x-metal-client-id', description: 'Organization key: Client ID' },
-  apiKey: { type: 'apiKey', in: 'header', name: 'x-metal-api-key', description: 'Organization key: secret' },
+  clientId: { type: 'apiKey', in: 'header', name: CLIENT_ID_HEADER, description: 'Organization key: Client ID' },
+  apiKey: { type: 'apiKey', in: 'header', name: SECRET_HEADER, description: 'Organization key: secret' },
   adminJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Admin JWT (sub, org, role, exp)' },
-  projectKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Project key for client apps' },
+  projectKey: { type: 'apiKey', in: 'header', name: PROJECT_KEY_HEADER, description: 'Project key for client apps' },
 } as const;

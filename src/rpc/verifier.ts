@@ -3,8 +3,8 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { configOf } from '../env';
 import { ApiError } from '../errors';
-import { keyServiceDepsOf } from '../auth/context';
-import { verifyKeyPair, verifyProjectKey, type VerifyFailure } from '../keys/service';
+import { keyServiceDepsOf } from '../keys/deps';
+import { verifyKeyPair, verifyProjectKey, type VerifyFailure } from '../keys/verify';
 
 export type VerifyRequest =
   | { kind: 'org'; clientId: string; apiKey: string }

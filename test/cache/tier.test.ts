@@ -8,7 +8,9 @@ import { configOf, type Config } from '../../src/env';
 import { touchLastUsed } from '../../src/db/api-keys';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
-import { createOrgKey, revokeOrgKey, verifyKeyPair, verifyProjectKey, type KeyServiceDeps } from '../../src/keys/service';
+import { createOrgKey as createOrgKeyResult, revokeOrgKey } from '../../src/keys/org-keys';
+import type { KeyServiceDeps } from '../../src/keys/types';
+import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { randomId, remember } from '../support/fixtures';
 
 /** Service deps whose D1 and KV count the key look-ups they serve. */
@@ -40,6 +42,13 @@ function countingDeps(config: Config = configOf(env)) {
 }
 
 const actor = { type: 'user' as const, id: 'alice', label: 'alice' };
+
+/** Creates an organization key through the service; the test fails if it could not. */
+async function createOrgKey(...args: Parameters<typeof createOrgKeyResult>) {
+  const created = await createOrgKeyResult(...args);
+  if (!created.ok) throw new Error(`createOrgKey: ${created.reason}`);
+  return created.value;
+}
 const meta = { ip: null, userAgent: null };
 
 afterEach(() => {
@@ -51,10 +60,10 @@ describe('the in-isolate tier', () => {
     const { deps, counts, settle } = countingDeps();
     const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'hot', actor, meta });
     await remember('organization secret', secret);
-    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     await settle();
     const before = { ...counts };
-    for (let i = 0; i < 50; i++) expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    for (let i = 0; i < 50; i++) expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     expect(counts).toEqual(before);
   });
 
@@ -69,7 +78,7 @@ describe('the in-isolate tier', () => {
     const { deps, counts, settle } = countingDeps();
     const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'cold', actor, meta });
     await remember('organization secret', secret);
-    const results = await Promise.all(Array.from({ length: 20 }, () => verifyKeyPair(deps, key.clientId!, secret)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifyKeyPair(deps, key.clientId, secret)));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(counts.kvGets).toBe(1);
     expect(counts.d1KeyReads).toBe(1);
@@ -109,10 +118,10 @@ describe('the in-isolate tier', () => {
     const organizationId = randomId();
     const { key, secret } = await createOrgKey(deps, { organizationId, name: 'to revoke', actor, meta });
     await remember('organization secret', secret);
-    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     await settle();
     await revokeOrgKey(deps, { organizationId, idOrClientId: key.id, actor, meta });
-    expect(await verifyKeyPair(deps, key.clientId!, secret)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await verifyKeyPair(deps, key.clientId, secret)).toEqual({ ok: false, reason: 'unknown' });
   });
 
   it('trusts a key revoked elsewhere for at most the isolate TTL, then asks KV and D1 again', async () => {
@@ -120,15 +129,15 @@ describe('the in-isolate tier', () => {
     const organizationId = randomId();
     const { key, secret } = await createOrgKey(deps, { organizationId, name: 'revoked elsewhere', actor, meta });
     await remember('organization secret', secret);
-    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     await settle();
     // Another instance revokes it: D1 changes and KV's entry goes, this isolate is not told.
     await env.DB.prepare(`UPDATE api_keys SET status = 'revoked' WHERE id = ?1`).bind(key.id).run();
     await env.KEY_CACHE.delete(`key:v1:${key.secretHash}`);
-    expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + deps.config.isolateCacheTtlMs + 1);
-    expect(await verifyKeyPair(deps, key.clientId!, secret)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await verifyKeyPair(deps, key.clientId, secret)).toEqual({ ok: false, reason: 'unknown' });
   });
 });
 
@@ -169,7 +178,7 @@ describe('lastUsed writes', () => {
     const tier = isolateTierOf(deps.config);
     const before = tier.uses.size;
     const firstUse = new Date().toISOString();
-    for (const { key, secret } of pairs) expect((await verifyKeyPair(deps, key.clientId!, secret)).ok).toBe(true);
+    for (const { key, secret } of pairs) expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     const lastUse = new Date().toISOString();
     expect(tier.uses.size - before).toBe(3);
     const batchesBefore = counts.d1Batches;

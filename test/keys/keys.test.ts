@@ -1,23 +1,19 @@
-// The key service called directly: format checks before storage, the KV cache and its eviction,
-// the key limit under concurrency, and the once-a-minute lastUsedAt write.
+// The key modules called directly (src/keys/verify.ts, org-keys.ts, writes.ts; src/db/errors.ts):
+// format checks before storage, the KV cache and its eviction, the key limit under concurrency,
+// and the once-a-minute lastUsedAt write.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { cacheKeys, type VerifiedKey } from '../../src/cache/kv';
+import { cacheKeys } from '../../src/cache/kv';
 import { touchLastUsed } from '../../src/db/api-keys';
 import { setKeyLimit } from '../../src/db/organizations';
 import { configOf } from '../../src/env';
 import { ApiError } from '../../src/errors';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
-import {
-  LAST_USED_INTERVAL_MS,
-  createOrgKey,
-  fromD1,
-  revokeOrgKey,
-  verifyKeyPair,
-  verifyProjectKey,
-  type KeyServiceDeps,
-} from '../../src/keys/service';
+import { fromD1, uniqueConflictOf } from '../../src/db/errors';
+import { createOrgKey, revokeOrgKey } from '../../src/keys/org-keys';
+import type { KeyServiceDeps, VerifiedKey } from '../../src/keys/types';
+import { LAST_USED_INTERVAL_MS, verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { auditRowsOf, keyRow, keyRowsOf, poll } from '../support/db';
 import { adminHeaders, call, createOrgKey as createOrgKeyOverHttp, pairHeaders, randomId, remember, withAlteredChecksum } from '../support/fixtures';
 import { brokenBinding, callWith } from '../support/worker';
@@ -42,8 +38,9 @@ const meta = { ip: '198.51.100.1', userAgent: 'service-test' };
 async function serviceKey(organizationId = randomId(), name = 'service key') {
   const { deps } = serviceDeps();
   const created = await createOrgKey(deps, { organizationId, name, actor, meta });
-  await remember('organization secret', created.secret);
-  return { ...created, organizationId };
+  if (!created.ok) throw new Error(`createOrgKey: ${created.reason}`);
+  await remember('organization secret', created.value.secret);
+  return { ...created.value, organizationId };
 }
 
 describe('verification before storage', () => {
@@ -114,7 +111,7 @@ describe('the KV cache', () => {
       },
     });
     const { deps, settle } = serviceDeps({ kv: recordingKv });
-    const result = await verifyKeyPair(deps, key.key.clientId!, key.secret);
+    const result = await verifyKeyPair(deps, key.key.clientId, key.secret);
     expect(result).toEqual({
       ok: true,
       key: { id: key.key.id, kind: 'org', organizationId: key.organizationId, projectId: null, clientId: key.key.clientId, permissions: ['*'] },
@@ -137,12 +134,12 @@ describe('the KV cache', () => {
   it('answers from KV once cached, without reading D1', async () => {
     const key = await serviceKey();
     const first = serviceDeps();
-    expect((await verifyKeyPair(first.deps, key.key.clientId!, key.secret)).ok).toBe(true);
+    expect((await verifyKeyPair(first.deps, key.key.clientId, key.secret)).ok).toBe(true);
     await first.settle();
 
     const calls: string[] = [];
     const { deps, settle } = serviceDeps({ db: brokenBinding<D1Database>('db', calls, 'reject') });
-    expect(await verifyKeyPair(deps, key.key.clientId!, key.secret)).toMatchObject({ ok: true, key: { id: key.key.id } });
+    expect(await verifyKeyPair(deps, key.key.clientId, key.secret)).toMatchObject({ ok: true, key: { id: key.key.id } });
     await settle();
     // Not even the lastUsedAt write: this isolate recorded a use of the key within the minute.
     expect(calls).toEqual([]);
@@ -151,7 +148,7 @@ describe('the KV cache', () => {
   it('still checks the client ID against a cached record', async () => {
     const key = await serviceKey();
     const first = serviceDeps();
-    expect((await verifyKeyPair(first.deps, key.key.clientId!, key.secret)).ok).toBe(true);
+    expect((await verifyKeyPair(first.deps, key.key.clientId, key.secret)).ok).toBe(true);
     await first.settle();
     const { deps } = serviceDeps();
     expect(await verifyKeyPair(deps, generateKey('clientId'), key.secret)).toEqual({ ok: false, reason: 'client_id_mismatch' });
@@ -161,16 +158,16 @@ describe('the KV cache', () => {
     const key = await serviceKey();
     const hash = await sha256Hex(key.secret);
     const first = serviceDeps();
-    expect((await verifyKeyPair(first.deps, key.key.clientId!, key.secret)).ok).toBe(true);
+    expect((await verifyKeyPair(first.deps, key.key.clientId, key.secret)).ok).toBe(true);
     await first.settle();
     expect(await env.KEY_CACHE.get(`key:v1:${hash}`)).not.toBeNull();
 
     const { deps, settle } = serviceDeps();
     const revoked = await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta });
-    expect(revoked).toMatchObject({ id: key.key.id, status: 'revoked', revokedAt: expect.any(String) });
+    expect(revoked).toMatchObject({ ok: true, value: { id: key.key.id, status: 'revoked', revokedAt: expect.any(String) } });
     expect(await env.KEY_CACHE.get(`key:v1:${hash}`)).toBeNull();
 
-    expect(await verifyKeyPair(deps, key.key.clientId!, key.secret)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await verifyKeyPair(deps, key.key.clientId, key.secret)).toEqual({ ok: false, reason: 'unknown' });
     await settle();
     expect(await env.KEY_CACHE.get(`key:v1:${hash}`), 'a refused key was cached').toBeNull();
   });
@@ -194,14 +191,14 @@ describe('the KV cache', () => {
       },
     });
     const slow = serviceDeps({ kv: slowKv });
-    expect((await verifyKeyPair(slow.deps, key.key.clientId!, key.secret)).ok).toBe(true);
+    expect((await verifyKeyPair(slow.deps, key.key.clientId, key.secret)).ok).toBe(true);
 
     const { deps } = serviceDeps();
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).not.toBeNull();
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toMatchObject({ ok: true });
     release();
     await slow.settle();
 
-    expect(await verifyKeyPair(deps, key.key.clientId!, key.secret), 'the revoked key was accepted from a stale cache entry').toEqual({
+    expect(await verifyKeyPair(deps, key.key.clientId, key.secret), 'the revoked key was accepted from a stale cache entry').toEqual({
       ok: false,
       reason: 'unknown',
     });
@@ -221,13 +218,14 @@ describe('the KV cache', () => {
     expect(after.status, after.text).toBe(401);
   });
 
-  it('returns null for a revoke of an unknown, foreign or revoked key, writing nothing', async () => {
+  it('answers not_found for a revoke of an unknown, foreign or revoked key, writing nothing', async () => {
     const key = await serviceKey();
     const { deps } = serviceDeps();
-    expect(await revokeOrgKey(deps, { organizationId: randomId(), idOrClientId: key.key.id, actor, meta })).toBeNull();
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: 'key_unknown', actor, meta })).toBeNull();
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.clientId!, actor, meta })).not.toBeNull();
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toBeNull();
+    const notFound = { ok: false, reason: 'not_found' };
+    expect(await revokeOrgKey(deps, { organizationId: randomId(), idOrClientId: key.key.id, actor, meta })).toEqual(notFound);
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: 'key_unknown', actor, meta })).toEqual(notFound);
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.clientId, actor, meta })).toMatchObject({ ok: true });
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toEqual(notFound);
     expect((await auditRowsOf(key.organizationId)).map((e) => e.action)).toEqual(['created', 'revoked']);
   });
 });
@@ -239,11 +237,18 @@ describe('fromD1', () => {
     await expect(failure).rejects.toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', message: 'service temporarily unavailable' });
   });
 
-  it('passes our own errors and unique violations through unchanged', async () => {
+  it('passes our own errors through unchanged', async () => {
     const ours = new ApiError('KEY_LIMIT_REACHED', 'full');
     await expect(fromD1(() => Promise.reject(ours))).rejects.toBe(ours);
-    const unique = new Error('D1_ERROR: UNIQUE constraint failed: api_keys.name');
-    await expect(fromD1(() => Promise.reject(unique))).rejects.toBe(unique);
+  });
+
+  it('reads which uniqueness a write ran into, and nothing else, from D1 error text', () => {
+    const unique = (columns: string) => new Error(`D1_ERROR: UNIQUE constraint failed: ${columns}: SQLITE_CONSTRAINT`);
+    expect(uniqueConflictOf(unique('api_keys.secret_hash'))).toBe('value');
+    expect(uniqueConflictOf(unique('api_keys.organization_id, api_keys.project_id, api_keys.name'))).toBe('name');
+    expect(uniqueConflictOf(unique('api_keys.client_id'))).toBeNull();
+    expect(uniqueConflictOf(new Error('D1_ERROR: no such table: api_keys'))).toBeNull();
+    expect(uniqueConflictOf('UNIQUE constraint failed: api_keys.name')).toBeNull();
   });
 });
 
@@ -278,16 +283,12 @@ describe('the key limit under concurrency', () => {
     expect(created.at(-1)).toMatchObject({ key_id: winner.body.data.id });
   });
 
-  it('refuses through the service with KEY_LIMIT_REACHED (422) and no row or audit entry', async () => {
+  it('answers limit_reached through the service, naming the limit, with no row or audit entry', async () => {
     const org = randomId();
     await setKeyLimit(env.DB, org, 1, new Date().toISOString());
     await serviceKey(org, 'only');
     const { deps } = serviceDeps();
-    await expect(createOrgKey(deps, { organizationId: org, name: 'too many', actor, meta })).rejects.toMatchObject({
-      status: 422,
-      code: 'KEY_LIMIT_REACHED',
-      details: { limit: 1 },
-    });
+    expect(await createOrgKey(deps, { organizationId: org, name: 'too many', actor, meta })).toEqual({ ok: false, reason: 'limit_reached', limit: 1 });
     expect(await keyRowsOf(org)).toHaveLength(1);
     expect(await auditRowsOf(org)).toHaveLength(1);
   });

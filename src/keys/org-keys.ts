@@ -1,0 +1,71 @@
+// Organization keys (key pairs) managed at /v1/keys: create, list, rename and revoke, each
+// change with its audit entry in the same batch and its cache entries evicted.
+import type { Actor } from '../auth/principal';
+import { findActiveOrgKey, listActiveOrgKeys, renameActiveKey, setKeyStatus, type StoredOrgKey } from '../db/api-keys';
+import { fromD1 } from '../db/errors';
+import { generateKey, randomBase62 } from './format';
+import { ORG_KEY_PERMISSIONS, type ChangeResult, type KeyServiceDeps, type RequestMeta } from './types';
+import { auditEntry, changeKey, insertNewKey } from './writes';
+
+type OrgKeyRef = { organizationId: string; idOrClientId: string; actor: Actor; meta: RequestMeta };
+
+const NOT_FOUND = { ok: false, reason: 'not_found' } as const;
+
+/**
+ * Creates an organization key pair. Its secret is in the result and never available again.
+ * Fails with limit_reached at the organization's key limit.
+ */
+export async function createOrgKey(
+  deps: KeyServiceDeps,
+  input: { organizationId: string; name: string; actor: Actor; meta: RequestMeta },
+): Promise<ChangeResult<{ key: StoredOrgKey; secret: string }>> {
+  const secret = generateKey('orgSecret');
+  const created = await insertNewKey<StoredOrgKey>(deps, {
+    ...input,
+    id: `key_${randomBase62(24)}`,
+    kind: 'org',
+    projectId: null,
+    clientId: generateKey('clientId'),
+    permissions: ORG_KEY_PERMISSIONS,
+    secret,
+  });
+  return created.ok ? { ok: true, value: { key: created.value, secret } } : created;
+}
+
+/** The organization's active organization keys, newest first. */
+export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promise<StoredOrgKey[]> {
+  return fromD1(() => listActiveOrgKeys(deps.db, organizationId));
+}
+
+/**
+ * Revokes an active organization key of this organization, by id or client ID, and evicts its
+ * cache entries. Fails with not_found for unknown, foreign and already revoked keys.
+ */
+export async function revokeOrgKey(deps: KeyServiceDeps, input: OrgKeyRef): Promise<ChangeResult<StoredOrgKey & { revokedAt: string }>> {
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  if (!key) return NOT_FOUND;
+  const now = new Date().toISOString();
+  const changed = await changeKey(deps, key.secretHash, () =>
+    fromD1(() => setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now))),
+  );
+  if (!changed) return NOT_FOUND;
+  return { ok: true, value: { ...key, status: 'revoked', revokedAt: now, updatedAt: now } };
+}
+
+/**
+ * Updates an active organization key of this organization, by id or client ID: today its name
+ * (audited as 'updated'; nothing asked or nothing different changes nothing). Fails with
+ * not_found for unknown, foreign and revoked keys. The name is not part of what verification
+ * caches, so no cache entry changes.
+ */
+export async function updateOrgKey(deps: KeyServiceDeps, input: OrgKeyRef & { name?: string }): Promise<ChangeResult<StoredOrgKey>> {
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  if (!key) return NOT_FOUND;
+  const name = input.name;
+  if (name === undefined || key.name === name) return { ok: true, value: key };
+  const now = new Date().toISOString();
+  const renamed = await fromD1(() =>
+    renameActiveKey(deps.db, input.organizationId, key.id, name, now, auditEntry(key, 'updated', input.actor, input.meta, now)),
+  );
+  return renamed ? { ok: true, value: { ...key, name, updatedAt: now } } : NOT_FOUND;
+}

@@ -1,0 +1,42 @@
+// What the key modules share: the two kinds of key, what verification knows of an active key,
+// what every key operation needs, and the failures management answers with as values.
+import type { Config } from '../env';
+
+export type KeyKind = 'org' | 'project';
+
+/** What verification needs of an active organization key; never the secret. */
+export type VerifiedOrgKey = { id: string; kind: 'org'; organizationId: string; projectId: null; clientId: string; permissions: string[] };
+/** What verification needs of an active project key; never the secret. */
+export type VerifiedProjectKey = { id: string; kind: 'project'; organizationId: string; projectId: string; clientId: null; permissions: string[] };
+/** An active key as verification (and the caches) know it. */
+export type VerifiedKey = VerifiedOrgKey | VerifiedProjectKey;
+
+export type KeyServiceDeps = {
+  db: D1Database;
+  kv: KVNamespace;
+  config: Config;
+  /** Runs work after the response (ExecutionContext.waitUntil). */
+  waitUntil: (promise: Promise<unknown>) => void;
+};
+
+/** Where a change came from, for the audit log. */
+export type RequestMeta = { ip: string | null; userAgent: string | null };
+
+/** Permissions every new project key holds. */
+export const PROJECT_KEY_PERMISSIONS = ['content.read', 'packages.read', 'assets.read'];
+/** An organization key may do everything its organization may. */
+export const ORG_KEY_PERMISSIONS = ['*'];
+
+/**
+ * The expected ways a key change does not happen. The routes turn each into their surface's
+ * HTTP error; storage outages are not among them (they throw, and answer 503).
+ */
+export type ChangeFailure =
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'name_taken'; name: string }
+  | { ok: false; reason: 'value_taken' }
+  | { ok: false; reason: 'limit_reached'; limit: number }
+  | { ok: false; reason: 'conflict' };
+
+/** A key change: what it produced, or why it did not happen. */
+export type ChangeResult<T> = { ok: true; value: T } | ChangeFailure;

@@ -1,0 +1,117 @@
+// Verification: is this credential an active key, and whose? Format and checksum first (no
+// storage for a malformed key), then this isolate's memory, KV and D1 (src/cache/isolate.ts,
+// src/cache/kv.ts). Refusals are values; only a D1 outage throws (503: fails closed).
+import { isolateTierOf } from '../cache/isolate';
+import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
+import { findActiveKeyByHash, touchLastUsed, type StoredKey } from '../db/api-keys';
+import { fromD1 } from '../db/errors';
+import { isWellFormedKey, isWellFormedProjectKey } from './format';
+import { sha256Hex, timingSafeEqualString } from './hash';
+import type { KeyServiceDeps, VerifiedKey, VerifiedOrgKey, VerifiedProjectKey } from './types';
+
+export type VerifyFailure = 'missing' | 'malformed' | 'unknown' | 'client_id_mismatch' | 'wrong_kind';
+export type VerifyResult<K extends VerifiedKey = VerifiedKey> = { ok: true; key: K } | { ok: false; reason: VerifyFailure };
+
+/** lastUsedAt is written at most this often per key. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+
+function toVerified(key: StoredKey): VerifiedKey {
+  const { id, organizationId, permissions } = key;
+  return key.kind === 'org'
+    ? { id, kind: 'org', organizationId, projectId: null, clientId: key.clientId, permissions }
+    : { id, kind: 'project', organizationId, projectId: key.projectId, clientId: null, permissions };
+}
+
+/**
+ * The active key for a secret hash (null: no such active key). The isolate tier first, then KV,
+ * then D1; concurrent misses of one hash share a single KV/D1 read. Found keys fill the isolate
+ * tier and, after the response, KV; unknown hashes are remembered in the isolate tier briefly.
+ */
+async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
+  const tier = isolateTierOf(deps.config);
+  const remembered = tier.keys.get(hash);
+  if (remembered) return remembered;
+  if (tier.unknown.get(hash)) return null;
+  return tier.loads.load(hash, async () => {
+    // A change handled by this isolate while we read (revoke, delete, update) must win over what
+    // we read: remember where the eviction count stood, and cache nothing evicted since.
+    const since = tier.evictions.count;
+    // A key this isolate changed lately may have a stale KV entry (its delete failed, or a
+    // racing fill re-created it): D1 alone answers for it until that entry has surely expired.
+    const cached = tier.distrusted.get(hash) ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
+    if (cached) {
+      if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
+      return cached;
+    }
+    const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
+    if (!stored) {
+      tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
+      return null;
+    }
+    const verified = toVerified(stored);
+    if (tier.evictions.since(hash, since)) return verified;
+    tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
+    deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
+    return verified;
+  });
+}
+
+/**
+ * Caches a verified record in KV after the response. A change this isolate handled while the
+ * write was in flight found nothing in KV to evict yet, so the entry is deleted again here.
+ * (Changes handled by other isolates are bounded by the documented revocation window.)
+ */
+async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey, since: number): Promise<void> {
+  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds, deps.config.storageTimeoutMs);
+  if (isolateTierOf(deps.config).evictions.since(hash, since)) await deleteCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
+}
+
+/**
+ * Records a use of the key after the response has been sent: at most once a minute per key, and
+ * the keys used within a quarter second written in one batch. The time stored is the time of
+ * use (now), never the time of the write, and never a time after the key stopped working.
+ */
+function recordUse(deps: KeyServiceDeps, keyId: string): void {
+  const tier = isolateTierOf(deps.config);
+  if (tier.touched.get(keyId)) return;
+  tier.touched.set(keyId, true, LAST_USED_INTERVAL_MS);
+  deps.waitUntil(
+    tier.uses.add({ keyId, usedAt: new Date().toISOString() }, (uses) =>
+      touchLastUsed(deps.db, uses, new Date(), LAST_USED_INTERVAL_MS).catch((err: unknown) => {
+        console.error(`lastUsed write failed: ${err instanceof Error ? err.name : 'error'}`);
+      }),
+    ),
+  );
+}
+
+/**
+ * Verifies an organization key pair. The secret is checked by format and checksum before any
+ * storage is read; the client ID is compared in constant time.
+ */
+export async function verifyKeyPair(
+  deps: KeyServiceDeps,
+  clientId: string | undefined,
+  secret: string | undefined,
+): Promise<VerifyResult<VerifiedOrgKey>> {
+  if (!clientId || !secret) return { ok: false, reason: 'missing' };
+  if (!isWellFormedKey(secret, 'orgSecret') || !isWellFormedKey(clientId, 'clientId')) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const key = await lookupByHash(deps, await sha256Hex(secret));
+  if (!key) return { ok: false, reason: 'unknown' };
+  if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
+  if (!timingSafeEqualString(key.clientId, clientId)) return { ok: false, reason: 'client_id_mismatch' };
+  recordUse(deps, key.id);
+  return { ok: true, key };
+}
+
+/** Verifies a project key (x-api-key); format first, then cache and D1. */
+export async function verifyProjectKey(deps: KeyServiceDeps, apiKey: string | undefined): Promise<VerifyResult<VerifiedProjectKey>> {
+  if (!apiKey) return { ok: false, reason: 'missing' };
+  if (!isWellFormedProjectKey(apiKey)) return { ok: false, reason: 'malformed' };
+  const key = await lookupByHash(deps, await sha256Hex(apiKey));
+  if (!key) return { ok: false, reason: 'unknown' };
+  if (key.kind !== 'project') return { ok: false, reason: 'wrong_kind' };
+  recordUse(deps, key.id);
+  return { ok: true, key };
+}

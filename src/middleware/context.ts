@@ -1,0 +1,22 @@
+// What the key service needs from an HTTP request: its dependencies (bindings, configuration,
+// waitUntil) and where the request came from (for the audit log).
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
+import { keyServiceDepsOf } from '../keys/deps';
+import type { KeyServiceDeps, RequestMeta } from '../keys/types';
+
+/** Longest user agent kept in the audit log; longer ones are cut. */
+const MAX_USER_AGENT = 512;
+
+export function keyServiceDeps(c: Context<AppEnv>): KeyServiceDeps {
+  return keyServiceDepsOf(c.env, c.get('config'), (promise) => c.executionCtx.waitUntil(promise));
+}
+
+export function requestMeta(c: Context<AppEnv>): RequestMeta {
+  const ip = c.req.header('cf-connecting-ip');
+  const userAgent = c.req.header('user-agent');
+  return {
+    ip: ip && ip.length <= 64 ? ip : null,
+    userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null,
+  };
+}
