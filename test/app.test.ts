@@ -169,6 +169,17 @@ describe('request ids', () => {
 });
 
 describe('unexpected failures', () => {
+  it('answers 500 with a request id and nothing internal when ORIGIN_URL is malformed (parsed with the configuration)', async () => {
+    const org = randomId();
+    const pair = await createOrgKey(org);
+    for (const bad of ['not a url', 'ftp://origin.example/', 'javascript:alert(1)']) {
+      const forwarded = await callWith({ ORIGIN: undefined, ORIGIN_URL: bad }, 'GET', '/v1/companies', { headers: pairHeaders(pair) });
+      expect(forwarded.status, forwarded.text).toBe(500);
+      expect(forwarded.body).toEqual({ error: 'internal error', requestId: forwarded.headers.get('x-request-id') });
+      expect(forwarded.text).not.toContain(bad);
+    }
+  });
+
   it('answers 500 with a request id and nothing internal when the configuration is invalid', async () => {
     const pair = await createOrgKey(randomId());
     const res = await callWith({ KEY_CACHE_TTL_SECONDS: '5' }, 'GET', '/v1/keys', { headers: pairHeaders(pair) });
