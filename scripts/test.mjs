@@ -28,6 +28,7 @@ const checks = [
     args: ['scripts/check-types.mjs'],
   },
   { name: 'wrangler deploy --dry-run', cmd: WRANGLER, args: ['deploy', '--dry-run', '--outdir', 'dist'] },
+  { name: 'OpenAPI document lints clean (Redocly recommended rules)', cmd: process.execPath, args: ['scripts/check-openapi.mjs'] },
 ];
 
 let passed = 0;

@@ -51,7 +51,12 @@ export function createApp() {
       title: 'Keygate',
       version: '0.1.0',
       description: 'API keys at the edge: organization keys for servers, project keys for client apps.',
+      license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
     },
+    servers: [
+      { url: '/', description: 'This Keygate instance' },
+      { url: 'http://127.0.0.1:8787', description: 'Local (npm start)' },
+    ],
   });
 
   app.notFound(() => {

@@ -38,7 +38,7 @@ describe('GET /openapi.json', () => {
   it('documents the statuses and security of the key routes', async () => {
     const { body } = await call('GET', '/openapi.json');
     const post = body.paths['/v1/keys'].post;
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '413', '422', '503']);
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '413', '422', '500', '503']);
     expect(Object.keys(body.paths['/v1/keys/{key}'].delete.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
     expect(post.security).toEqual([{ clientId: [], apiKey: [] }, { adminJwt: [] }]);
     expect(body.components.securitySchemes).toMatchObject({
@@ -46,6 +46,25 @@ describe('GET /openapi.json', () => {
       apiKey: { type: 'apiKey', in: 'header', name: 'x-metal-api-key' },
       adminJwt: { type: 'http', scheme: 'bearer' },
     });
+  });
+
+  it('names every operation, lists servers and a license, and documents every gateway method and multi-segment path', async () => {
+    const { body } = await call('GET', '/openapi.json');
+    expect(body.info.license.name).toBe('MIT');
+    expect(body.servers.length).toBeGreaterThan(0);
+    const operations = Object.entries(body.paths).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, { operationId?: string }>).map(([method, op]) => ({ path, method, id: op.operationId })),
+    );
+    expect(operations.filter((o) => !o.id)).toEqual([]);
+    expect(new Set(operations.map((o) => o.id)).size).toBe(operations.length);
+    expect(body.paths['/health'].get.security).toEqual([]);
+    for (const prefix of ['/v1/{path}', '/app/v1/{path}']) {
+      expect(Object.keys(body.paths[prefix]).sort()).toEqual(['delete', 'get', 'head', 'patch', 'post', 'put']);
+    }
+    const client = '/api/v1/organizations/{organizationId}/projects/{projectId}';
+    expect(Object.keys(body.paths[`${client}/{resource}/{rest}`]).sort()).toEqual(['get', 'head']);
+    expect(Object.keys(body.paths[`${client}/saved-searches/{id}/execute`])).toEqual(['post']);
+    expect(Object.keys(body.paths['/v1/keys/{key}']).sort()).toEqual(['delete', 'patch']);
   });
 
   it('takes the request body from the zod schema that validates it (name of 1–100 characters, nothing else)', async () => {

@@ -26,6 +26,7 @@ const AuditEntry = z
 const auditLogRoute = createRoute({
   method: 'get',
   path: '/organizations/{organizationId}/audit-log',
+  operationId: 'listAuditEntries',
   tags: ['Audit'],
   summary: "Page through the organization's audit log, newest first",
   security: JWT_SECURITY,

@@ -25,28 +25,71 @@ client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
   return forwardToOrigin(c, projectKeyIdentity(principal));
 });
 
-// Documentation of the forwarded client routes (the handler above serves them all).
+// Documentation of the forwarded client routes (the handler above serves them all): every method
+// and path shape a project key may use, and the 403 for the rest.
+const clientParams = {
+  organizationId: z.string().openapi({ param: { name: 'organizationId', in: 'path' } }),
+  projectId: z.string().openapi({ param: { name: 'projectId', in: 'path' } }),
+  resource: z.enum(Object.keys(SEGMENT_PERMISSIONS) as [string, ...string[]]).openapi({ param: { name: 'resource', in: 'path' } }),
+};
+const rest = z.string().openapi({
+  param: { name: 'rest', in: 'path' },
+  description: 'One or more further path segments, as the origin defines them (e.g. an item id): `a` or `a/b/c`.',
+});
+const clientDescription =
+  'Forwarded to the origin with x-keygate-* identity headers and x-keygate-visibility: published. ' +
+  'The permission is decided by the resource (content, content-types, tags, saved-searches: content.read; ' +
+  'packages: packages.read; assets: assets.read). Any other method or resource: 403.';
+const clientResponses = {
+  200: { description: "The origin's answer, e.g. {\"data\": [...]}" },
+  ...projectErrorResponses(400, 401, 403, 413, 502, 503),
+};
+const CLIENT_BASE = '/organizations/{organizationId}/projects/{projectId}';
+
+for (const [method, verb] of [['get', 'Read'], ['head', 'Check']] as const) {
+  client.openAPIRegistry.registerPath(
+    createRoute({
+      method,
+      path: `${CLIENT_BASE}/{resource}`,
+      operationId: `${method}ClientResource`,
+      tags: ['Client (project key)'],
+      summary: `${verb} a resource list of the project's published content`,
+      description: clientDescription,
+      security: PROJECT_KEY_SECURITY,
+      request: { params: z.object(clientParams) },
+      responses: clientResponses,
+    }),
+  );
+  client.openAPIRegistry.registerPath(
+    createRoute({
+      method,
+      path: `${CLIENT_BASE}/{resource}/{rest}`,
+      operationId: `${method}ClientResourceItem`,
+      tags: ['Client (project key)'],
+      summary: `${verb} anything below a resource (an item, a sub-collection)`,
+      description: clientDescription,
+      security: PROJECT_KEY_SECURITY,
+      request: { params: z.object({ ...clientParams, rest }) },
+      responses: clientResponses,
+    }),
+  );
+}
 client.openAPIRegistry.registerPath(
   createRoute({
-    method: 'get',
-    path: '/organizations/{organizationId}/projects/{projectId}/{resource}',
+    method: 'post',
+    path: `${CLIENT_BASE}/saved-searches/{id}/execute`,
+    operationId: 'executeSavedSearch',
     tags: ['Client (project key)'],
-    summary: "Read the project's published content through the origin",
-    description:
-      `Forwarded to the origin with x-keygate-* identity headers and x-keygate-visibility: published. ` +
-      `resource is one of ${Object.keys(SEGMENT_PERMISSIONS).join(', ')} (and /{id} below it); HEAD too, and ` +
-      `POST .../saved-searches/{id}/execute. Any other method or resource: 403.`,
+    summary: 'Run a saved search (the one write a project key may send)',
+    description: 'Forwarded with its body. Needs content.read. Every other non-read method under /api/v1: 403 "API keys are read-only".',
     security: PROJECT_KEY_SECURITY,
     request: {
       params: z.object({
-        organizationId: z.string().openapi({ param: { name: 'organizationId', in: 'path' } }),
-        projectId: z.string().openapi({ param: { name: 'projectId', in: 'path' } }),
-        resource: z.enum(Object.keys(SEGMENT_PERMISSIONS) as [string, ...string[]]).openapi({ param: { name: 'resource', in: 'path' } }),
+        organizationId: clientParams.organizationId,
+        projectId: clientParams.projectId,
+        id: z.string().openapi({ param: { name: 'id', in: 'path' } }),
       }),
     },
-    responses: {
-      200: { description: "The origin's answer, e.g. {\"data\": [...]}" },
-      ...projectErrorResponses(401, 403, 502, 503),
-    },
+    responses: clientResponses,
   }),
 );

@@ -50,36 +50,51 @@ export function createGateway(isOwned: (path: string) => boolean) {
     return forwardToOrigin(c, userIdentity(principal));
   });
 
-  // Documentation of the forwarded routes (the handlers above serve them all).
-  const forwarded = (path: string, summary: string, security: Array<Record<string, string[]>>, errors: object) =>
-    createRoute({
-      method: 'get',
-      path,
-      tags: ['Gateway'],
-      summary,
-      description:
-        'Any method. Credentials, cookies, method overrides and client-sent x-keygate-* headers are removed, identity headers added. ' +
-        'Paths with an encoded slash or backslash, a dot segment, a semicolon, a control character or an empty segment are refused (400).',
-      security,
-      request: { params: z.object({ path: z.string().openapi({ param: { name: 'path', in: 'path' } }) }) },
-      responses: { 200: { description: "The origin's answer" }, ...errors },
-    });
-
-  gateway.openAPIRegistry.registerPath(
-    forwarded(
-      '/v1/{path}',
-      'Forwarded to the origin with x-keygate-org-id, x-keygate-key-id, x-keygate-key-kind: org',
-      [{ clientId: [], apiKey: [] }],
-      orgErrorResponses(400, 401, 502, 503),
-    ),
-  );
-  gateway.openAPIRegistry.registerPath(
-    forwarded(
-      '/app/v1/{path}',
-      'Forwarded to the origin with x-keygate-org-id, x-keygate-user-id, x-keygate-role, x-keygate-visibility: all',
-      JWT_SECURITY,
-      projectErrorResponses(400, 401, 404, 502, 503),
-    ),
-  );
+  // Documentation of the forwarded routes (the handlers above serve them all): every method, and
+  // any number of segments below the prefix.
+  const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;
+  const forwardedPath = z.string().openapi({
+    param: { name: 'path', in: 'path' },
+    description: 'One or more path segments, as the origin defines them: `companies` or `companies/cmp_1/notes`.',
+  });
+  const description =
+    'Credentials, cookies, method overrides, client-address claims and client-sent x-keygate-* headers are removed (also ' +
+    'when written with `_` for `-`), identity headers added. Paths with an encoded slash or backslash, a dot segment, a ' +
+    'semicolon, a control character, an empty segment or a `%25` are refused (400).';
+  const surfaces = [
+    {
+      path: '/v1/{path}',
+      operationId: 'OrgGateway',
+      tag: 'Gateway (organization key)',
+      summary: 'Forwarded to the origin with x-keygate-org-id, x-keygate-key-id, x-keygate-key-kind: org',
+      security: [{ clientId: [], apiKey: [] }],
+      errors: orgErrorResponses(400, 401, 413, 502, 503),
+    },
+    {
+      path: '/app/v1/{path}',
+      operationId: 'AppGateway',
+      tag: 'Gateway (admin JWT)',
+      summary: 'Forwarded to the origin with x-keygate-org-id, x-keygate-user-id, x-keygate-role, x-keygate-visibility: all',
+      security: JWT_SECURITY,
+      errors: projectErrorResponses(400, 401, 404, 413, 502, 503),
+    },
+  ];
+  for (const surface of surfaces) {
+    for (const method of METHODS) {
+      gateway.openAPIRegistry.registerPath(
+        createRoute({
+          method,
+          path: surface.path,
+          operationId: `${method}${surface.operationId}`,
+          tags: [surface.tag],
+          summary: surface.summary,
+          description,
+          security: surface.security,
+          request: { params: z.object({ path: forwardedPath }) },
+          responses: { 200: { description: "The origin's answer, as it is" }, ...surface.errors },
+        }),
+      );
+    }
+  }
   return gateway;
 }

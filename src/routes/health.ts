@@ -5,8 +5,10 @@ import { createRouter } from './router';
 const healthRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'health',
   tags: ['Service'],
   summary: 'Liveness check',
+  security: [],
   responses: {
     200: { description: 'The Worker is running', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } },
   },

@@ -62,6 +62,7 @@ function toOrgKey(key: StoredOrgKey) {
 const createKeyRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'createOrgKey',
   tags: ['Organization keys'],
   summary: 'Create an organization key',
   description: 'Creates a key pair. The secret (`apiKey`) is returned in this response only.',
@@ -77,6 +78,7 @@ const createKeyRoute = createRoute({
 const listKeysRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'listOrgKeys',
   tags: ['Organization keys'],
   summary: "List the organization's active keys",
   security: ORG_SECURITY,
@@ -89,6 +91,7 @@ const listKeysRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/{key}',
+  operationId: 'revokeOrgKey',
   tags: ['Organization keys'],
   summary: 'Revoke an organization key',
   security: ORG_SECURITY,
@@ -103,6 +106,7 @@ const revokeKeyRoute = createRoute({
 const updateKeyRoute = createRoute({
   method: 'patch',
   path: '/{key}',
+  operationId: 'updateOrgKey',
   tags: ['Organization keys'],
   summary: 'Rename an organization key',
   description: 'Audited as `updated`. The secret and the client ID do not change.',

@@ -94,6 +94,7 @@ const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema
 const createKeyRoute = createRoute({
   method: 'post',
   path: BASE,
+  operationId: 'createProjectKey',
   tags,
   summary: 'Create a project key',
   description: 'The key is returned in this response only.',
@@ -109,6 +110,7 @@ const createKeyRoute = createRoute({
 const listKeysRoute = createRoute({
   method: 'get',
   path: BASE,
+  operationId: 'listProjectKeys',
   tags,
   summary: "List a project's keys, newest first",
   security: JWT_SECURITY,
@@ -122,6 +124,7 @@ const listKeysRoute = createRoute({
 const getKeyRoute = createRoute({
   method: 'get',
   path: `${BASE}/{id}`,
+  operationId: 'getProjectKey',
   tags,
   summary: 'Read a project key',
   security: JWT_SECURITY,
@@ -132,6 +135,7 @@ const getKeyRoute = createRoute({
 const updateKeyRoute = createRoute({
   method: 'put',
   path: `${BASE}/{id}`,
+  operationId: 'updateProjectKey',
   tags,
   summary: 'Rename, revoke or reactivate a project key',
   security: JWT_SECURITY,
@@ -146,6 +150,7 @@ const updateKeyRoute = createRoute({
 const deleteKeyRoute = createRoute({
   method: 'delete',
   path: `${BASE}/{id}`,
+  operationId: 'deleteProjectKey',
   tags,
   summary: 'Delete a project key',
   security: JWT_SECURITY,

@@ -18,6 +18,7 @@ const ProjectSummary = z
 const listProjectsRoute = createRoute({
   method: 'get',
   path: '/organizations/{organizationId}/projects',
+  operationId: 'listProjects',
   tags: ['Project keys'],
   summary: 'The projects of the organization that hold keys, with their key counts',
   security: JWT_SECURITY,

@@ -60,6 +60,7 @@ const descriptions: Record<number, string> = {
   413: 'Request body over 16 KiB',
   422: 'Key limit of the plan reached',
   429: 'Rate limited',
+  500: 'Unexpected failure: a generic message and a requestId (also in X-Request-Id)',
   502: 'The origin could not be reached',
   503: 'Storage unavailable; the request was refused (fails closed)',
 };
@@ -70,10 +71,13 @@ function errorResponses(schema: z.ZodType, statuses: number[]) {
   ) as Record<number, { description: string; content: { 'application/json': { schema: z.ZodType } } }>;
 }
 
-/** Error responses of the organization surface: {"error": "message"}. */
-export const orgErrorResponses = (...statuses: number[]) => errorResponses(OrgError, statuses);
-/** Error responses of the project surface: {"error": {code, message, details?}}. */
-export const projectErrorResponses = (...statuses: number[]) => errorResponses(ProjectError, statuses);
+/** Every route can answer 500 (an unexpected failure, with a request id). */
+const ALWAYS = [500];
+
+/** Error responses of the organization surface: {"error": "message"}; 500 always included. */
+export const orgErrorResponses = (...statuses: number[]) => errorResponses(OrgError, [...statuses, ...ALWAYS]);
+/** Error responses of the project surface: {"error": {code, message, details?}}; 500 always included. */
+export const projectErrorResponses = (...statuses: number[]) => errorResponses(ProjectError, [...statuses, ...ALWAYS]);
 
 type SecurityRequirement = Record<string, string[]>;
 export const ORG_SECURITY: SecurityRequirement[] = [{ clientId: [], apiKey: [] }, { adminJwt: [] }];
