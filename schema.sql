@@ -1,9 +1,13 @@
--- Keygate D1 schema. Idempotent: apply it as often as you like (npm start does, on every start).
+-- Keygate's D1 schema as it stands: what the files in migrations/ leave, applied in order to an
+-- empty database, written out whole for reading (and for tests and the benchmark, which apply it
+-- to empty databases). Databases are changed only through migrations/: `wrangler d1 migrations
+-- apply DB` (npm start runs it locally). A change is a new migration, mirrored here;
+-- test/db/migrations.test.ts fails when the two disagree.
 -- Times are ISO 8601 UTC text; secrets are never stored, only their SHA-256 and last four characters.
 
 -- One row per organization whose plan differs from DEFAULT_KEY_LIMIT; organizations without a
 -- row use the default. Raised by operators (README: "Key limits").
-CREATE TABLE IF NOT EXISTS organizations (
+CREATE TABLE organizations (
   id          TEXT PRIMARY KEY,
   key_limit   INTEGER CHECK (key_limit IS NULL OR key_limit >= 0),
   created_at  TEXT NOT NULL,
@@ -12,7 +16,7 @@ CREATE TABLE IF NOT EXISTS organizations (
 
 -- Both kinds of key. seq orders keys by creation and backs the opaque list cursors
 -- (AUTOINCREMENT: a seq is never reused, so a cursor never skips or repeats a key).
-CREATE TABLE IF NOT EXISTS api_keys (
+CREATE TABLE api_keys (
   seq              INTEGER PRIMARY KEY AUTOINCREMENT,
   id               TEXT NOT NULL UNIQUE,
   kind             TEXT NOT NULL CHECK (kind IN ('org', 'project')),
@@ -35,23 +39,20 @@ CREATE TABLE IF NOT EXISTS api_keys (
 
 -- Counting an organization's active keys against its limit, and listing its active keys of one
 -- kind newest first.
-CREATE INDEX IF NOT EXISTS api_keys_org_status_kind ON api_keys (organization_id, status, kind, seq);
+CREATE INDEX api_keys_org_status_kind ON api_keys (organization_id, status, kind, seq);
 -- Listing one project's keys, newest first (by creation time, then insertion order), with or
--- without a status filter. (Earlier versions ordered by seq alone: their indexes are dropped.)
-DROP INDEX IF EXISTS api_keys_project;
-DROP INDEX IF EXISTS api_keys_project_status;
-CREATE INDEX IF NOT EXISTS api_keys_project_created ON api_keys (organization_id, project_id, created_at, seq)
+-- without a status filter.
+CREATE INDEX api_keys_project_created ON api_keys (organization_id, project_id, created_at, seq)
   WHERE kind = 'project';
-CREATE INDEX IF NOT EXISTS api_keys_project_status_created ON api_keys (organization_id, project_id, status, created_at, seq)
+CREATE INDEX api_keys_project_status_created ON api_keys (organization_id, project_id, status, created_at, seq)
   WHERE kind = 'project';
 -- A project key's name is unique within its project, whatever the letter case (SQLite's NOCASE
--- folds A-Z; names are NFC-normalised before they are stored). Replaces the case-sensitive index.
-DROP INDEX IF EXISTS api_keys_project_name;
-CREATE UNIQUE INDEX IF NOT EXISTS api_keys_project_name_nocase ON api_keys (organization_id, project_id, name COLLATE NOCASE)
+-- folds A-Z; names are NFC-normalised before they are stored).
+CREATE UNIQUE INDEX api_keys_project_name_nocase ON api_keys (organization_id, project_id, name COLLATE NOCASE)
   WHERE kind = 'project';
 
 -- One entry per key change, written in the same batch as the change.
-CREATE TABLE IF NOT EXISTS audit_entries (
+CREATE TABLE audit_entries (
   seq              INTEGER PRIMARY KEY AUTOINCREMENT,
   id               TEXT NOT NULL UNIQUE,
   organization_id  TEXT NOT NULL,
@@ -67,7 +68,6 @@ CREATE TABLE IF NOT EXISTS audit_entries (
 );
 
 -- The organization's audit log, newest first (by creation time, then insertion order).
-DROP INDEX IF EXISTS audit_entries_org;
-CREATE INDEX IF NOT EXISTS audit_entries_org_created ON audit_entries (organization_id, created_at, seq);
+CREATE INDEX audit_entries_org_created ON audit_entries (organization_id, created_at, seq);
 -- A key's history.
-CREATE INDEX IF NOT EXISTS audit_entries_key ON audit_entries (key_id, seq);
+CREATE INDEX audit_entries_key ON audit_entries (key_id, seq);

@@ -1,7 +1,7 @@
 // Tests run inside workerd through the Workers Vitest pool, against wrangler.toml's bindings
-// (D1 and KV in memory, isolated per test file). schema.sql is applied by test/support/setup.ts.
+// (D1 and KV in memory, isolated per test file). test/support/setup.ts applies migrations/ to DB.
 import { readFileSync } from 'node:fs';
-import { cloudflareTest, getRunnerName } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, getRunnerName, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { rs256KeyPair } from './scripts/lib/rs256.mjs';
 import { splitSqlStatements } from './scripts/lib/sql.mjs';
@@ -41,7 +41,12 @@ export default defineConfig({
       miniflare: {
         bindings: {
           JWT_SECRET: 'test-only-jwt-secret-0123456789abcdef0123456789abcdef',
+          // migrations/ as wrangler reads them, for applyD1Migrations (test/support/setup.ts).
+          TEST_MIGRATIONS: await readD1Migrations('migrations'),
+          // schema.sql, and schema.sql as deployed before migrations/ (commit a2e59ce), as
+          // statements: test/db/migrations.test.ts holds the migrations to both.
           TEST_SCHEMA: JSON.stringify(splitSqlStatements(readFileSync('schema.sql', 'utf8'))),
+          TEST_LEGACY_SCHEMA: JSON.stringify(splitSqlStatements(readFileSync('test/db/fixtures/schema-a2e59ce.sql', 'utf8'))),
           TEST_JWKS_URL,
           TEST_JWKS_PRIVATE_KEY: JSON.stringify(privateJwk),
           TEST_ORIGIN_URL,
@@ -51,8 +56,14 @@ export default defineConfig({
             ...splitSqlStatements(readFileSync('examples/origin/seed.sql', 'utf8')),
           ]),
         },
-        // The reference origin's database, for tests that run examples/origin in-process.
-        d1Databases: { ORIGIN_DB: 'keygate-origin-test' },
+        // The reference origin's database, for tests that run examples/origin in-process; and three
+        // empty databases for test/db/migrations.test.ts (migrations/, schema.sql, the old schema).
+        d1Databases: {
+          ORIGIN_DB: 'keygate-origin-test',
+          MIGRATIONS_DB: 'keygate-migrations-test',
+          SCHEMA_CHECK_DB: 'keygate-schema-check-test',
+          LEGACY_DB: 'keygate-legacy-test',
+        },
         serviceBindings: { RPC_CLIENT: 'rpc-client' },
         workers: [
           // wrangler.toml binds ORIGIN to the "keygate-origin" Worker. In tests it is this recording

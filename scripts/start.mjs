@@ -1,8 +1,9 @@
 // npm start: local Keygate on embedded D1 and KV, with the reference origin beside it. Brings the
-// local D1 to the current schema, applies the origin's schema and demo data, creates .dev.vars
-// with a fresh JWT_SECRET when missing, starts both Workers in one wrangler dev on PORT (default
-// 8787) and prints the URL and how to get an admin token. SIGINT, SIGTERM and SIGHUP stop
-// wrangler and its workerd children together.
+// local D1 to the current schema (wrangler d1 migrations apply: the migrations it has not had),
+// applies the origin's schema and demo data, creates .dev.vars with a fresh JWT_SECRET when
+// missing, starts both Workers in one wrangler dev on PORT (default 8787) and prints the URL and
+// how to get an admin token. SIGINT, SIGTERM and SIGHUP stop wrangler and its workerd children
+// together.
 import { ensureDevVars } from './lib/dev-vars.mjs';
 import { applyLocalSchemas, devArgs, portInUse } from './lib/local-service.mjs';
 import { startWrangler } from './lib/wrangler.mjs';
@@ -24,7 +25,7 @@ if (await portInUse(port, host)) {
 
 if (ensureDevVars()) console.log('Created .dev.vars with a fresh local JWT_SECRET.');
 const PERSIST_TO = '.wrangler/state';
-console.log('Applying schema.sql to the local D1 database, and the origin demo data...');
+console.log('Applying migrations/ to the local D1 database, and the origin demo data...');
 applyLocalSchemas(PERSIST_TO);
 
 // wrangler runs in a process group of its own, so a signal to npm start reaches it and every

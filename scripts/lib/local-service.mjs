@@ -8,13 +8,16 @@ import { runWrangler, startWrangler } from './wrangler.mjs';
 export const ORIGIN_CONFIG = 'examples/origin/wrangler.toml';
 
 /**
- * Applies schema.sql to Keygate's local D1, and the origin's schema and demo data to its own,
- * under `persistTo` (what npm start does before it starts wrangler dev).
+ * Brings Keygate's local D1 to the current schema (the migrations in migrations/ it has not had
+ * yet; none on a later start) and applies the origin's schema and demo data to its own, under
+ * `persistTo` (what npm start does before it starts wrangler dev).
  * @param {string} persistTo
  */
 export function applyLocalSchemas(persistTo) {
   const persist = ['--persist-to', persistTo];
-  runWrangler(['d1', 'execute', 'DB', '--local', ...persist, '--file', 'schema.sql'], { quiet: true });
+  // `migrations apply` asks "continue?" on a terminal; runWrangler's stdin is none, and CI=true
+  // makes wrangler take the default (yes) without asking even so.
+  runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { quiet: true, env: { CI: 'true' } });
   for (const file of ['examples/origin/schema.sql', 'examples/origin/seed.sql']) {
     runWrangler(['d1', 'execute', 'ORIGIN_DB', '--local', ...persist, '-c', ORIGIN_CONFIG, '--file', file], { quiet: true });
   }
@@ -69,7 +72,7 @@ export function freePort(host = '127.0.0.1') {
  * Starts the service and resolves once GET /health answers 200. wrangler runs in a process group
  * of its own, so stop() ends it and its workerd children together; they are also killed when
  * this process exits, whatever the reason, so no server outlives its caller.
- * `sql` (optional) is applied to Keygate's D1 after the schema, before the service starts.
+ * `sql` (optional) is applied to Keygate's D1 after the migrations, before the service starts.
  * @param {{ persistTo: string, envFile?: string, port?: number, host?: string, logFile: string, sql?: string, timeoutMs?: number }} options
  * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
  */

@@ -19,9 +19,14 @@ export function wranglerEnv(extra = {}) {
   };
 }
 
-/** Runs wrangler to completion; throws with its output when it fails. */
-export function runWrangler(args, { quiet = false } = {}) {
-  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: wranglerEnv(), encoding: 'utf8' });
+/**
+ * Runs wrangler to completion; throws with its output when it fails. Its stdin is a pipe, never a
+ * terminal, so wrangler asks nothing (a confirmation takes its default); `env` adds variables.
+ * @param {string[]} args
+ * @param {{ quiet?: boolean, env?: Record<string, string> }} [options]
+ */
+export function runWrangler(args, { quiet = false, env = {} } = {}) {
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: wranglerEnv(env), encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`wrangler ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
   }

@@ -1,5 +1,7 @@
-// Runs before every test file: applies schema.sql to this file's D1, and records everything the
-// code logs so the file can prove that no secret or hash was ever logged.
+// Runs before every test file: applies migrations/ to this file's D1 (as wrangler d1 migrations
+// apply does; test/db/migrations.test.ts holds them equal to schema.sql), and records everything
+// the code logs so the file can prove that no secret or hash was ever logged.
+import { applyD1Migrations } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { issuedSecrets } from './fixtures';
@@ -8,8 +10,7 @@ const logged: string[] = [];
 const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
 
 beforeAll(async () => {
-  const statements = JSON.parse(env.TEST_SCHEMA) as string[];
-  await env.DB.batch(statements.map((sql) => env.DB.prepare(sql)));
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
   for (const method of methods) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
