@@ -3,13 +3,14 @@
 // header means nothing. Requests go to the Worker with a modified env (callWith).
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { INVALID_PAIR_BODY, INVALID_TOKEN_BODY, TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/auth-suite';
+import { INVALID_PAIR_BODY, INVALID_TOKEN_ORG_BODY } from '../support/auth-suite';
+import { TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/tokens';
 import { keyRow } from '../support/db';
 import { bearer, createOrgKey, pairHeaders, randomId, remember, type Reply } from '../support/fixtures';
 import { recordingOrigin } from '../support/origin';
 import {
   ADMIN_REQUIRED_BODY,
-  INVALID_TOKEN_BODY as PROJECT_INVALID_TOKEN_BODY,
+  INVALID_TOKEN_PROJECT_BODY,
   keysPath,
   newProject,
   NOT_FOUND_BODY,
@@ -89,12 +90,12 @@ describe('the Access assertion is verified exactly like a Bearer token', () => {
       const asHeader = await callWith(withJwks, 'GET', '/v1/keys', { headers: assertion(jwt) });
       const asBearer = await callWith(withJwks, 'GET', '/v1/keys', { headers: bearer(jwt) });
       expect(asHeader.status, asHeader.text).toBe(401);
-      expect(asHeader.body).toEqual(INVALID_TOKEN_BODY);
+      expect(asHeader.body).toEqual(INVALID_TOKEN_ORG_BODY);
       expect(asHeader.body).toEqual(asBearer.body);
 
       const project = await callWith(withJwks, 'GET', keysPath(newProject()), { headers: assertion(jwt) });
       expect(project.status, project.text).toBe(401);
-      expect(project.body).toEqual(PROJECT_INVALID_TOKEN_BODY);
+      expect(project.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
     });
   }
 
@@ -144,7 +145,7 @@ describe('which credential a request is judged by', () => {
     expectPairRefused(await callWith({}, 'POST', '/v1/keys', { headers: assertion(jwt), body: { name: 'x' } }));
     const project = await callWith({}, 'GET', keysPath(p), { headers: assertion(jwt) });
     expect(project.status, project.text).toBe(401);
-    expect(project.body).toEqual(PROJECT_INVALID_TOKEN_BODY);
+    expect(project.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
   });
 
   it('judges a request with an Authorization header by that header alone', async () => {

@@ -5,7 +5,8 @@ import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
 import { verifyAdminJwt } from '../../src/auth/jwt';
 import { configOf, type Config } from '../../src/env';
-import { INVALID_TOKEN_BODY, TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/auth-suite';
+import { INVALID_TOKEN_ORG_BODY } from '../support/auth-suite';
+import { TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/tokens';
 import { keyRow } from '../support/db';
 import { bearer, call, randomId, type Reply } from '../support/fixtures';
 import { callWith } from '../support/worker';
@@ -30,7 +31,7 @@ function createKey(overrides: Partial<Env>, jwt: string): Promise<Reply> {
 
 function expectRefused(res: Reply) {
   expect(res.status, res.text).toBe(401);
-  expect(res.body).toEqual(INVALID_TOKEN_BODY);
+  expect(res.body).toEqual(INVALID_TOKEN_ORG_BODY);
 }
 
 describe('HS256 with JWT_SECRET', () => {

@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, remember, revokeOrgKey, type Reply } from '../support/fixtures';
 import { callVia, recordingOrigin, throwingOrigin } from '../support/origin';
-import { apiKeyHeaders, clientPath, createProjectKey, INVALID_TOKEN_BODY, keysPath, newProject, NOT_FOUND_BODY } from '../support/project';
+import { apiKeyHeaders, clientPath, createProjectKey, INVALID_TOKEN_PROJECT_BODY, keysPath, newProject, NOT_FOUND_BODY } from '../support/project';
 import { callWith } from '../support/worker';
 
 /** Credentials and spoofed identity a hostile client adds to every request. */
@@ -247,7 +247,7 @@ describe('what is never forwarded', () => {
       const origin = recordingOrigin();
       const res = await callVia(origin.fetcher, 'GET', `/app/v1/organizations/${org}/projects/p/content`, { headers: await headers(org) });
       expect(res.status, res.text).toBe(401);
-      expect(res.body).toEqual(INVALID_TOKEN_BODY);
+      expect(res.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
       expect(origin.received).toEqual([]);
     });
   }

@@ -6,7 +6,7 @@ import {
   ADMIN_REQUIRED_BODY,
   createProjectKey,
   deleteProjectKey,
-  INVALID_TOKEN_BODY,
+  INVALID_TOKEN_PROJECT_BODY,
   ISO,
   newProject,
   NOT_FOUND_BODY,
@@ -167,7 +167,7 @@ describe('GET audit-log: access and input', () => {
       const org = randomId();
       const res = await call('GET', auditPath(org), { headers: await headers(org) });
       expect(res.status, res.text).toBe(401);
-      expect(res.body).toEqual(INVALID_TOKEN_BODY);
+      expect(res.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
     });
   }
 

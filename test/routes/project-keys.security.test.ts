@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/keys/hash';
 import { storageState } from '../support/db';
 import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, remember, token } from '../support/fixtures';
+import { inAnHour } from '../support/tokens';
 import {
   ADMIN_REQUIRED_BODY,
   createProjectKey,
-  INVALID_TOKEN_BODY,
+  INVALID_TOKEN_PROJECT_BODY,
   keysPath,
   newProject,
   NOT_FOUND_BODY,
@@ -33,7 +34,6 @@ const routes: Route[] = [
   { method: 'DELETE', label: 'DELETE {base}/{id}', write: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
 ];
 
-const hourFromNow = () => Math.floor(Date.now() / 1000) + 3600;
 
 type BadCredential = { label: string; headers(p: Project, target: CreatedProjectKey): Promise<Record<string, string>> };
 
@@ -42,7 +42,7 @@ const badCredentials: BadCredential[] = [
   { label: 'an expired admin token', headers: async (p) => bearer(await token({ org: p.org, exp: Math.floor(Date.now() / 1000) - 60 })) },
   {
     label: 'an admin token signed with another secret (forged)',
-    headers: async (p) => bearer(await token({ org: p.org, exp: hourFromNow() }, 'forged-secret-0123456789abcdef0123456789abcdef')),
+    headers: async (p) => bearer(await token({ org: p.org, exp: inAnHour() }, 'forged-secret-0123456789abcdef0123456789abcdef')),
   },
   { label: 'a garbage bearer token', headers: async () => bearer('not.a.jwt') },
   { label: 'an empty bearer', headers: async () => ({ authorization: 'Bearer ' }) },
@@ -72,7 +72,7 @@ for (const route of routes) {
         const before = await storageState(p.org);
         const res = await call(route.method, path, { headers, body });
         expect(res.status, res.text).toBe(401);
-        expect(res.body).toEqual(INVALID_TOKEN_BODY);
+        expect(res.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
         expect(await storageState(p.org), 'a refused request changed D1').toEqual(before);
       });
     }

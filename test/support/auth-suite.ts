@@ -1,8 +1,6 @@
 // The security suite every protected /v1/keys route runs: missing, malformed, wrong, revoked and
 // foreign key pairs, bad admin JWTs, and the member role. Each refusal must leave D1 untouched.
 import { env } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
-import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/keys/format';
 import { storageState } from './db';
@@ -19,12 +17,13 @@ import {
   type OrgKeyPair,
   type Reply,
 } from './fixtures';
+import { hsToken, inAnHour } from './tokens';
 import { callWith } from './worker';
 
 /** The one body of every refused key pair. */
 export const INVALID_PAIR_BODY = { error: 'invalid api key or clientId' };
-/** The body of every refused admin JWT. */
-export const INVALID_TOKEN_BODY = { error: 'invalid or expired token' };
+/** The body of every refused admin JWT on the organization surface. */
+export const INVALID_TOKEN_ORG_BODY = { error: 'invalid or expired token' };
 
 /** An organization with one key pair to call with. */
 export type Tenant = { org: string; pair: OrgKeyPair };
@@ -53,25 +52,10 @@ export type ProtectedRoute = {
   expectActsOnOwnTenantOnly(res: Reply, tenants: { a: Tenant; b: Tenant; request: PreparedRequest }): Promise<void>;
 };
 
-/** The private half of the key the test JWKS publishes (kid test-key-1, from vitest.config.ts). */
-export const TEST_PRIVATE_JWK = JSON.parse(env.TEST_JWKS_PRIVATE_KEY) as HonoJsonWebKey;
-
-/** An RS256 JWT, as an identity provider publishing the test JWKS (Cloudflare Access, say) signs it. */
-export function rsToken(payload: Record<string, unknown>, jwk: HonoJsonWebKey = TEST_PRIVATE_JWK): Promise<string> {
-  return sign(payload, jwk, 'RS256');
-}
-
-/** A JWT signed as the test JWT_SECRET (or `secret`) would sign it, with any payload and HS* alg. */
-export function hsToken(payload: Record<string, unknown>, secret: string = env.JWT_SECRET, alg: 'HS256' | 'HS512' = 'HS256'): Promise<string> {
-  return sign(payload, secret, alg);
-}
-
 function base64url(value: unknown): string {
   return btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
-/** An `exp` claim an hour from now. */
-export const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
 type Credential = { label: string; headers(t: Tenant): Promise<Record<string, string>> };
 
@@ -185,7 +169,7 @@ export function runAuthSuite(route: ProtectedRoute): void {
 
     const refusals = [
       ...refusedPairs.map((credential) => ({ ...credential, expected: INVALID_PAIR_BODY })),
-      ...refusedTokens.map((credential) => ({ ...credential, expected: INVALID_TOKEN_BODY })),
+      ...refusedTokens.map((credential) => ({ ...credential, expected: INVALID_TOKEN_ORG_BODY })),
     ];
     for (const credential of refusals) {
       it(`refuses ${credential.label} with exactly 401 ${JSON.stringify(credential.expected)}`, async () => {

@@ -1,7 +1,7 @@
 // Shared test fixtures: fresh ids, requests through the Worker, tokens and keys.
-import { env, exports } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
+import { exports } from 'cloudflare:workers';
 import { sha256Hex } from '../../src/keys/hash';
+import { adminHeaders, bearer, token } from './tokens';
 
 /** Every secret a test was given, so setup.ts can prove none of them (or their hash) was logged. */
 export const issuedSecrets: Array<{ kind: string; value: string; hash: string }> = [];
@@ -52,28 +52,8 @@ export async function call<T = any>(method: string, path: string, init: CallInit
   return readReply<T>(await exports.default.fetch(buildRequest(method, path, init)));
 }
 
-/** An HS256 admin JWT signed with the test JWT_SECRET. */
-export async function token(claims: { org: string; sub?: string; role?: 'admin' | 'member'; exp?: number }, secret: string = env.JWT_SECRET): Promise<string> {
-  return sign(
-    {
-      sub: claims.sub ?? 'alice',
-      org: claims.org,
-      role: claims.role ?? 'admin',
-      exp: claims.exp ?? Math.floor(Date.now() / 1000) + 3600,
-    },
-    secret,
-    'HS256',
-  );
-}
-
-export function bearer(jwt: string): Record<string, string> {
-  return { authorization: `Bearer ${jwt}` };
-}
-
-/** Authorization headers of an admin (or member) of the organization. */
-export async function adminHeaders(org: string, claims: { sub?: string; role?: 'admin' | 'member' } = {}): Promise<Record<string, string>> {
-  return bearer(await token({ org, ...claims }));
-}
+// Tokens live in ./tokens; re-exported here because almost every test wants them with call().
+export { adminHeaders, bearer, token } from './tokens';
 
 export type OrgKeyPair = { id: string; clientId: string; apiKey: string; organizationId: string };
 

@@ -10,7 +10,7 @@ export const INVALID_API_KEY_BODY = { error: { code: 'UNAUTHORIZED', message: 'I
 /** The exact 404 of an unknown or foreign project key id. */
 export const APIKEY_NOT_FOUND_BODY = { error: { code: 'APIKEY_NOT_FOUND', message: 'API key not found' } };
 /** The 401 of a missing or bad admin JWT on the project surface. */
-export const INVALID_TOKEN_BODY = { error: { code: 'UNAUTHORIZED', message: 'invalid or expired token' } };
+export const INVALID_TOKEN_PROJECT_BODY = { error: { code: 'UNAUTHORIZED', message: 'invalid or expired token' } };
 /** The 404 a token of another organization gets. */
 export const NOT_FOUND_BODY = { error: { code: 'NOT_FOUND', message: 'not found' } };
 /** The 403 a member token gets on a write. */
