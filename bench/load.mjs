@@ -56,7 +56,10 @@ async function requestHook(spec, counters) {
   if (spec.randomKeys) {
     const { header, formatModule } = spec.randomKeys;
     const format = await importKeyFormat(formatModule);
-    return (/** @type {RequestParts} */ request) => ({ ...request, headers: { ...request.headers, [header]: format.generateKey('project') } });
+    return (/** @type {RequestParts} */ request) => ({
+      ...request,
+      headers: { ...request.headers, [header]: format.generateKey('project') },
+    });
   }
   return undefined;
 }
@@ -120,7 +123,7 @@ process.on('message', async (/** @type {{ id: number, spec: LoadSpec }} */ messa
   try {
     process.send?.({ id: message.id, result: await runLoad(message.spec) });
   } catch (err) {
-    process.send?.({ id: message.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    process.send?.({ id: message.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });
 // The orchestrator going away ends the generator.

@@ -8,13 +8,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
+import { hashCostUs } from './lib/cpu.mjs';
 import { LoadGenerator } from './lib/generator.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, renderMarkdown } from './lib/report.mjs';
 import { runScenarios } from './lib/scenarios.mjs';
-import { hashCostUs } from './lib/cpu.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
@@ -98,7 +98,9 @@ async function main() {
   const source = measuredSource();
   const loadBefore = os.loadavg();
   if ((loadBefore[0] ?? 0) > os.cpus().length / 2) {
-    log(`warning: the machine was busy in the last minute (load average ${loadBefore[0]?.toFixed(2)} on ${os.cpus().length} cores); figures may be low and noisy`);
+    log(
+      `warning: the machine was busy in the last minute (load average ${loadBefore[0]?.toFixed(2)} on ${os.cpus().length} cores); figures may be low and noisy`,
+    );
   }
   log(`Keygate bench${quick ? ' (quick)' : ''}: building bench/worker.ts and the key format`);
   const scriptPath = await buildWorker();

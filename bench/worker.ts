@@ -5,11 +5,12 @@
 // /__bench/sha256 times Keygate's key hash alone (below).
 // Everything else is Keygate's. KeygateVerifier is re-exported as it is: no scenario
 // uses RPC, so its storage is not counted.
-import { findActiveKeyByHash } from '../src/db/api-keys';
+
 import { getCachedKey, putCachedKey } from '../src/cache/kv';
-import type { VerifiedKey } from '../src/keys/types';
+import { findActiveKeyByHash } from '../src/db/api-keys';
 import keygate from '../src/index';
 import { sha256Hex } from '../src/keys/hash';
+import type { VerifiedKey } from '../src/keys/types';
 
 export { KeygateVerifier } from '../src/index';
 
@@ -140,7 +141,14 @@ function toOrigin(request: Request, env: Env): Promise<Response> {
 const FLOOR_TIMEOUT_MS = 2_000;
 
 /** What the cold-floor route caches: a record of the shape Keygate caches. */
-const FLOOR_RECORD: VerifiedKey = { id: 'floor', kind: 'project', organizationId: 'floor', projectId: 'floor', clientId: null, permissions: [] };
+const FLOOR_RECORD: VerifiedKey = {
+  id: 'floor',
+  kind: 'project',
+  organizationId: 'floor',
+  projectId: 'floor',
+  clientId: null,
+  permissions: [],
+};
 
 /**
  * GET /__bench/cold-floor: the storage round trips of a cold key without the rest of Keygate.

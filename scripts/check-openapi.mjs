@@ -31,13 +31,21 @@ if (response.status !== 200) {
 const document = join(RESULTS, 'openapi.json');
 writeFileSync(document, JSON.stringify(await response.json(), null, 2));
 
-const lint = spawnSync(join(ROOT, 'node_modules', '.bin', 'redocly'), ['lint', document, '--config', join(ROOT, 'redocly.yaml'), '--format', 'stylish'], {
-  cwd: ROOT,
-  env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
-  encoding: 'utf8',
-});
+const lint = spawnSync(
+  join(ROOT, 'node_modules', '.bin', 'redocly'),
+  ['lint', document, '--config', join(ROOT, 'redocly.yaml'), '--format', 'stylish'],
+  {
+    cwd: ROOT,
+    env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+    encoding: 'utf8',
+  },
+);
 // Redocly prints a Node 20 deprecation box on every run; keep only what concerns the document.
-const output = `${lint.stdout}${lint.stderr}`.split('\n').filter((line) => !/[═║╔╚]/.test(line)).join('\n').trim();
+const output = `${lint.stdout}${lint.stderr}`
+  .split('\n')
+  .filter((line) => !/[═║╔╚]/.test(line))
+  .join('\n')
+  .trim();
 if (lint.status !== 0) {
   console.error(output);
   process.exit(1);

@@ -24,4 +24,6 @@ try {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 }
-console.log(`${args.org}: key limit ${limit === null ? 'reset to DEFAULT_KEY_LIMIT' : `set to ${limit}`} (${args.remote ? 'remote' : 'local'} D1)`);
+console.log(
+  `${args.org}: key limit ${limit === null ? 'reset to DEFAULT_KEY_LIMIT' : `set to ${limit}`} (${args.remote ? 'remote' : 'local'} D1)`,
+);

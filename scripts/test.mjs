@@ -3,7 +3,7 @@
 // service of their own). Ends with one line "N passed, N failed" (also written to
 // test-results/summary.txt for .ci/run).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM, CHROMIUM_MISSING } from './lib/chromium.mjs';
 import { ROOT, WRANGLER, wranglerEnv } from './lib/wrangler.mjs';
@@ -13,6 +13,7 @@ mkdirSync(RESULTS, { recursive: true });
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 
 const checks = [
+  { name: 'lint and format (Biome: src, test, scripts, bench, examples, the console)', cmd: bin('biome'), args: ['check', '--error-on-warnings', '.'] },
   { name: 'typecheck src', cmd: bin('tsc'), args: ['-p', '.'] },
   { name: 'typecheck tests', cmd: bin('tsc'), args: ['-p', 'test'] },
   { name: 'typecheck scripts and test config', cmd: bin('tsc'), args: ['-p', 'tsconfig.node.json'] },

@@ -16,7 +16,9 @@ const ttl = Number(args.ttl ?? 3600);
 if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive whole number of seconds', USAGE);
 ensureDevVars();
 // The lifetime the local service accepts: JWT_MAX_LIFETIME_SECONDS from .dev.vars, else wrangler.toml.
-const maxLifetime = Number(process.env.JWT_MAX_LIFETIME_SECONDS || readDevVars().JWT_MAX_LIFETIME_SECONDS || wranglerVar('JWT_MAX_LIFETIME_SECONDS') || 86_400);
+const maxLifetime = Number(
+  process.env.JWT_MAX_LIFETIME_SECONDS || readDevVars().JWT_MAX_LIFETIME_SECONDS || wranglerVar('JWT_MAX_LIFETIME_SECONDS') || 86_400,
+);
 if (ttl > maxLifetime) fail(`--ttl ${ttl} is longer than JWT_MAX_LIFETIME_SECONDS (${maxLifetime}): Keygate would refuse the token`, USAGE);
 
 const secret = process.env.JWT_SECRET || readDevVars().JWT_SECRET;

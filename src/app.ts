@@ -1,6 +1,6 @@
 // createApp(): request id, path and body guards, configuration, error handling, and one sub-app
 // per resource; then the gateway, which forwards what no resource answers.
-import { configOf, type AppEnv } from './env';
+import { configOf } from './env';
 import { ApiError, handleError } from './errors';
 import { bodyLimit } from './middleware/body-limit';
 import { refuseHostilePaths } from './middleware/hostile-path';

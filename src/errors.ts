@@ -62,9 +62,7 @@ function fromHttpException(err: HTTPException): ApiError {
         { field: 'content-type', message: 'send content-type: application/json' },
       ]);
     default:
-      return err.status >= 500
-        ? new ApiError('INTERNAL_ERROR', 'internal error')
-        : new ApiError('VALIDATION_ERROR', 'bad request');
+      return err.status >= 500 ? new ApiError('INTERNAL_ERROR', 'internal error') : new ApiError('VALIDATION_ERROR', 'bad request');
   }
 }
 

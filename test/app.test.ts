@@ -2,11 +2,11 @@
 // request ids, and unexpected failures answered without internal detail.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { sha256Hex } from '../src/keys/hash';
 import { INVALID_PAIR_BODY } from './support/auth-suite';
 import { storageState } from './support/db';
 import { adminHeaders, call, createOrgKey, pairHeaders, randomId } from './support/fixtures';
 import { brokenBinding, callWith, unreachableD1 } from './support/worker';
-import { sha256Hex } from '../src/keys/hash';
 
 /** Words that would show a client something of the implementation. */
 const INTERNAL = /D1|SQL|SELECT|secret_hash|api_keys|stack|TypeError|Error:|KEY_CACHE|invalid configuration|at \w+ \(/;
@@ -77,7 +77,13 @@ describe('GET /openapi.json', () => {
       additionalProperties: false,
     });
     expect(Object.keys(body.components.schemas.OrgKey.properties).sort()).toEqual([
-      'clientId', 'createdAt', 'createdBy', 'id', 'keyLastFour', 'lastUsedAt', 'name',
+      'clientId',
+      'createdAt',
+      'createdBy',
+      'id',
+      'keyLastFour',
+      'lastUsedAt',
+      'name',
     ]);
   });
 });
@@ -141,14 +147,7 @@ describe('when D1 cannot be reached', () => {
 });
 
 describe('request ids', () => {
-  const hostile = [
-    '<script>alert(1)</script>',
-    'abc def',
-    '../../etc/passwd',
-    'x'.repeat(256),
-    'id;drop table api_keys',
-    '"quoted"',
-  ];
+  const hostile = ['<script>alert(1)</script>', 'abc def', '../../etc/passwd', 'x'.repeat(256), 'id;drop table api_keys', '"quoted"'];
   for (const value of hostile) {
     it(`does not echo the hostile x-request-id ${JSON.stringify(value.slice(0, 30))}`, async () => {
       const res = await call('GET', '/health', { headers: { 'x-request-id': value } });
@@ -165,7 +164,9 @@ describe('request ids', () => {
     const ok = await call('GET', '/health', { headers: { 'x-request-id': value } });
     expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(ok.headers.get('x-request-id')).not.toBe(value);
-    const failed = await callWith({ DB: unreachableD1() }, 'GET', '/v1/keys', { headers: { ...(await adminHeaders(randomId())), 'x-request-id': value } });
+    const failed = await callWith({ DB: unreachableD1() }, 'GET', '/v1/keys', {
+      headers: { ...(await adminHeaders(randomId())), 'x-request-id': value },
+    });
     expect(failed.status, failed.text).toBe(503);
     expect(failed.body.requestId).not.toBe(value);
     expect(failed.body.requestId).toBe(failed.headers.get('x-request-id'));
@@ -180,7 +181,9 @@ describe('request ids', () => {
 
   it('does not echo a hostile id in a 5xx body either', async () => {
     const value = '<img src=x onerror=alert(1)>';
-    const res = await callWith({ DB: unreachableD1() }, 'GET', '/v1/keys', { headers: { ...(await adminHeaders(randomId())), 'x-request-id': value } });
+    const res = await callWith({ DB: unreachableD1() }, 'GET', '/v1/keys', {
+      headers: { ...(await adminHeaders(randomId())), 'x-request-id': value },
+    });
     expect(res.status, res.text).toBe(503);
     expect(res.body.requestId).toBe(res.headers.get('x-request-id'));
     expect(res.text).not.toContain(value);

@@ -20,7 +20,10 @@ export class LoadGenerator {
   constructor() {
     this.#child = fork(join(BENCH, 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#child.on('message', (/** @type {{ id: number, result?: LoadResult, error?: string }} */ message) => {
-      this.#pending.settle(message.id, message.result ? { result: message.result } : { error: new Error(`load generator: ${message.error}`) });
+      this.#pending.settle(
+        message.id,
+        message.result ? { result: message.result } : { error: new Error(`load generator: ${message.error}`) },
+      );
     });
     this.#child.on('exit', (code, signal) => this.#pending.rejectAll(new Error(`load generator exited (${signal ?? code})`)));
   }

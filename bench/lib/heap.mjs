@@ -25,7 +25,10 @@ export class HeapProbe {
     this.#nudge = nudge;
     ws.on('message', (data) => {
       const message = JSON.parse(String(data));
-      this.#pending.settle(message.id, message.error ? { error: new Error(`inspector: ${message.error.message}`) } : { result: message.result });
+      this.#pending.settle(
+        message.id,
+        message.error ? { error: new Error(`inspector: ${message.error.message}`) } : { result: message.result },
+      );
     });
     ws.on('close', () => this.#pending.rejectAll(new Error('inspector connection closed')));
   }

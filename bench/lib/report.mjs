@@ -101,7 +101,9 @@ export function evaluateTargets(runs, memory) {
       const scenario = s[id];
       if (!scenario) continue;
       rows.push(atLeast(`${at}: ${scenario.label} ≥ 0.9× no-op req/s`, scenario, rpsRatio(scenario, noop), 0.9));
-      rows.push(atMost(`${at}: ${scenario.label} ≤ 1 D1 read per 1,000 requests`, scenario, scenario.median.d1ReadsPer1k, 1, (n) => n.toFixed(1)));
+      rows.push(
+        atMost(`${at}: ${scenario.label} ≤ 1 D1 read per 1,000 requests`, scenario, scenario.median.d1ReadsPer1k, 1, (n) => n.toFixed(1)),
+      );
     }
     if (s.cold) rows.push(atLeast(`${at}: ${s.cold.label} ≥ 0.35× no-op req/s`, s.cold, rpsRatio(s.cold, noop), 0.35));
     if (s.revoked) {
@@ -146,7 +148,8 @@ export function evaluateTargets(runs, memory) {
     target: `memory: heap flat over a ${memory.seconds} s flood of distinct random keys (second half grows ≤ ${fmtPct(FLAT_GROWTH)})`,
     measured: `${memory.secondHalfGrowth >= 0 ? '+' : ''}${(memory.secondHalfGrowth * 100).toFixed(1)} %`,
     met: memory.secondHalfGrowth <= FLAT_GROWTH,
-    verdict: memory.secondHalfGrowth <= FLAT_GROWTH ? 'met' : `missed by ${((memory.secondHalfGrowth - FLAT_GROWTH) * 100).toFixed(1)} points`,
+    verdict:
+      memory.secondHalfGrowth <= FLAT_GROWTH ? 'met' : `missed by ${((memory.secondHalfGrowth - FLAT_GROWTH) * 100).toFixed(1)} points`,
     cost: '',
   });
   return rows;
@@ -324,7 +327,9 @@ export function renderMarkdown(r) {
   const first = m.samples[0];
   const last = m.samples[m.samples.length - 1];
   const max = m.samples.reduce((a, b) => (b.usedBytes > a.usedBytes ? b : a), m.samples[0] ?? { atSeconds: 0, usedBytes: 0 });
-  const memoryStatuses = Object.entries(m.load.statuses).map(([code, n]) => `${fmtInt(n)} × ${code}`).join(', ');
+  const memoryStatuses = Object.entries(m.load.statuses)
+    .map(([code, n]) => `${fmtInt(n)} × ${code}`)
+    .join(', ');
   const missed = r.targets.filter((t) => !t.met).length;
 
   return `# Keygate load benchmark
@@ -362,7 +367,9 @@ generator shares the machine with the Worker.
 
 | | |
 |---|---|
-${Object.entries(r.versions).map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
+${Object.entries(r.versions)
+  .map(([name, version]) => `| ${name} | ${version} |`)
+  .join('\n')}
 
 ## Method
 
@@ -371,7 +378,9 @@ ${Object.entries(r.versions).map(([name, version]) => `| ${name} | ${version} |`
   a batch counts; SELECT is a read, anything else a write) and every KV operation. The Worker's own
   code is unchanged.
 - **Runtime**: Miniflare's API (workerd, not \`wrangler dev\`), D1 and KV in memory, the string vars of
-  \`wrangler.toml\` (${Object.entries(r.keygateVars).map(([k, v]) => `\`${k}=${v}\``).join(', ')}) and a bench \`JWT_SECRET\`.
+  \`wrangler.toml\` (${Object.entries(r.keygateVars)
+    .map(([k, v]) => `\`${k}=${v}\``)
+    .join(', ')}) and a bench \`JWT_SECRET\`.
   \`ORIGIN\` is a service binding to a Worker that answers a fixed small JSON, so the figures are Keygate's own.
 - **Keys**: generated with \`src/keys/format.ts\` (bundled for node), SHA-256 hashed, inserted straight
   into D1; half organization keys (10 per organization), half project keys (10 per organization, 5 per

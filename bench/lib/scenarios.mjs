@@ -114,7 +114,9 @@ const keyFlood = (bench, route, apiKey) => flood(bench, { path: contentPath(rout
 function neverSent(bench, pool, rep, pathOf) {
   const { coldRequests, coldWarmup } = bench.settings;
   const start = rep * (coldWarmup + coldRequests);
-  const requests = pool.slice(start, start + coldWarmup + coldRequests).map((key) => ({ path: pathOf(key), headers: { 'x-api-key': key.secret } }));
+  const requests = pool
+    .slice(start, start + coldWarmup + coldRequests)
+    .map((key) => ({ path: pathOf(key), headers: { 'x-api-key': key.secret } }));
   if (requests.length < coldWarmup + coldRequests) throw new Error(`not enough never-sent keys for run ${rep + 1}`);
   return { warmup: { perRequest: requests.slice(0, coldWarmup) }, measure: { perRequest: requests.slice(coldWarmup) } };
 }
@@ -205,14 +207,11 @@ async function revoke(bench, key) {
   }
   const now = Math.floor(Date.now() / 1000);
   const token = await sign({ sub: 'bench', org: key.organizationId, role: 'admin', iat: now, exp: now + 600 }, bench.jwtSecret, 'HS256');
-  const res = await fetch(
-    new URL(`/app/v1/organizations/${key.organizationId}/projects/${key.projectId}/api-keys/${key.id}`, bench.url),
-    {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'revoked' }),
-    },
-  );
+  const res = await fetch(new URL(`/app/v1/organizations/${key.organizationId}/projects/${key.projectId}/api-keys/${key.id}`, bench.url), {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'revoked' }),
+  });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`revoking a key answered ${res.status}: ${body}`);
 }

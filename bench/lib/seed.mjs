@@ -82,12 +82,28 @@ export async function insertKeys(db, format, keys) {
   /** @param {string} secret */
   const hash = (secret) => createHash('sha256').update(secret).digest('hex');
   const rows = [
-    ...keys.orgKeys.map((k, i) =>
-      [k.id, 'org', k.organizationId, null, `bench org key ${i}`, k.clientId, hash(k.secret), format.lastFour(k.secret), orgPermissions],
-    ),
-    ...keys.projectKeys.map((k, i) =>
-      [k.id, 'project', k.organizationId, k.projectId, `bench key ${i}`, null, hash(k.secret), format.lastFour(k.secret), projectPermissions],
-    ),
+    ...keys.orgKeys.map((k, i) => [
+      k.id,
+      'org',
+      k.organizationId,
+      null,
+      `bench org key ${i}`,
+      k.clientId,
+      hash(k.secret),
+      format.lastFour(k.secret),
+      orgPermissions,
+    ]),
+    ...keys.projectKeys.map((k, i) => [
+      k.id,
+      'project',
+      k.organizationId,
+      k.projectId,
+      `bench key ${i}`,
+      null,
+      hash(k.secret),
+      format.lastFour(k.secret),
+      projectPermissions,
+    ]),
   ].map((values) => `(${[...values, 'active', 'bench', now, now].map(sqlLiteral).join(', ')})`);
 
   const statements = [];

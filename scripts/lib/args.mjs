@@ -28,7 +28,12 @@ function parse(argv, spec) {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`unexpected argument: ${arg}`);
     const name = arg.slice(2);
-    if (!(name in spec)) throw new Error(`unknown option --${name} (options: ${Object.keys(spec).map((k) => `--${k}`).join(', ')})`);
+    if (!(name in spec))
+      throw new Error(
+        `unknown option --${name} (options: ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(', ')})`,
+      );
     if (spec[name] === 'boolean') {
       out[name] = true;
     } else {

@@ -1,6 +1,6 @@
 // .dev.vars: the local secrets file wrangler dev reads. Created with a fresh JWT_SECRET when missing.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './wrangler.mjs';
 

@@ -1,7 +1,7 @@
 // The local service as npm start runs it (Keygate and the reference origin in one wrangler dev,
 // D1 and KV embedded), in a state directory and on a port of the caller's choosing: the browser
 // tests start their own, away from the developer's .wrangler/state and .dev.vars.
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { runWrangler, startWrangler } from './wrangler.mjs';
 
@@ -31,8 +31,19 @@ export function applyLocalSchemas(persistTo) {
  */
 export function devArgs({ port, host, persistTo, envFile }) {
   return [
-    'dev', '-c', 'wrangler.toml', '-c', ORIGIN_CONFIG,
-    '--port', String(port), '--ip', host, '--local', '--persist-to', persistTo, '--show-interactive-dev-session=false',
+    'dev',
+    '-c',
+    'wrangler.toml',
+    '-c',
+    ORIGIN_CONFIG,
+    '--port',
+    String(port),
+    '--ip',
+    host,
+    '--local',
+    '--persist-to',
+    persistTo,
+    '--show-interactive-dev-session=false',
     ...(envFile ? ['--env-file', envFile] : []),
   ];
 }

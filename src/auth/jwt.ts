@@ -7,7 +7,6 @@ import type { Config } from '../env';
 import { RESOURCE_ID } from '../ids';
 import type { UserPrincipal } from './principal';
 
-
 /**
  * A user id Keygate will write into createdBy, the audit log and an origin's x-keygate-user-id:
  * printable ASCII without spaces, quotes or separators a log or header could misread (OIDC

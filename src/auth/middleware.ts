@@ -6,8 +6,8 @@ import type { VerifiedKey } from '../keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../keys/verify';
 import { keyServiceDeps } from '../middleware/context';
 import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from './headers';
-import type { KeyPrincipal, UserPrincipal } from './principal';
 import { verifyAdminJwt } from './jwt';
+import type { KeyPrincipal, UserPrincipal } from './principal';
 
 /** The refusal of every bad x-api-key, whatever the reason. */
 export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
@@ -75,7 +75,6 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
     return next();
   };
 }
-
 
 /**
  * Project key (x-api-key) of exactly the project of the path: the same 401 for a missing,

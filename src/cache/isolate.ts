@@ -70,9 +70,9 @@ export class Coalescer<K, V> {
     const giveUp = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.maxWaitMs - waited);
     });
-    return Promise.race([shared.promise, giveUp]).then(
-      (result) => (result === 'timeout' ? this.#start(key, loader) : result),
-    ).finally(() => clearTimeout(timer));
+    return Promise.race([shared.promise, giveUp])
+      .then((result) => (result === 'timeout' ? this.#start(key, loader) : result))
+      .finally(() => clearTimeout(timer));
   }
 
   #start(key: K, loader: () => Promise<V>): Promise<V> {
@@ -119,7 +119,6 @@ export class EvictionLog {
     return at !== undefined && at > count;
   }
 }
-
 
 /**
  * Gathers items for a short while and hands them to one flush: many keys used within the delay

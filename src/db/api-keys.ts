@@ -1,7 +1,7 @@
 // The api_keys table: both kinds of key, their metadata and the SHA-256 of their secret.
 import type { KeyKind } from '../keys/types';
-import { insertAuditAfterChange, type AuditEntryInput } from './audit';
-import { uniqueConflictOf, type UniqueConflict } from './errors';
+import { type AuditEntryInput, insertAuditAfterChange } from './audit';
+import { type UniqueConflict, uniqueConflictOf } from './errors';
 import { keyLimitExpression } from './organizations';
 import type { PagePosition } from './page';
 
@@ -32,7 +32,11 @@ export type StoredProjectKey = StoredKeyFields & { kind: 'project'; clientId: nu
 export type StoredKey = StoredOrgKey | StoredProjectKey;
 
 /** A key about to be inserted: either kind, without what the database or later changes set. */
-export type NewKey = StoredKey extends infer K ? (K extends StoredKey ? Omit<K, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'> : never) : never;
+export type NewKey = StoredKey extends infer K
+  ? K extends StoredKey
+    ? Omit<K, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'>
+    : never
+  : never;
 
 /** A row of api_keys as D1 returns it. */
 export type ApiKeyRow = {
@@ -71,8 +75,10 @@ export function rowToKey(row: ApiKeyRow): StoredKey {
     lastUsedAt: row.last_used_at,
   };
   // The schema's CHECK guarantees the pairing; a row breaking it is corrupt.
-  if (row.kind === 'org' && row.client_id !== null && row.project_id === null) return { ...fields, kind: 'org', clientId: row.client_id, projectId: null };
-  if (row.kind === 'project' && row.project_id !== null && row.client_id === null) return { ...fields, kind: 'project', clientId: null, projectId: row.project_id };
+  if (row.kind === 'org' && row.client_id !== null && row.project_id === null)
+    return { ...fields, kind: 'org', clientId: row.client_id, projectId: null };
+  if (row.kind === 'project' && row.project_id !== null && row.client_id === null)
+    return { ...fields, kind: 'project', clientId: null, projectId: row.project_id };
   throw new Error(`api_keys row ${row.id} breaks the kind CHECK`);
 }
 
@@ -135,10 +141,7 @@ export async function insertKeyWithinLimit(
 
 /** The active key whose secret hashes to `secretHash`, if any. */
 export async function findActiveKeyByHash(db: D1Database, secretHash: string): Promise<StoredKey | null> {
-  const row = await db
-    .prepare(`SELECT * FROM api_keys WHERE secret_hash = ?1 AND status = 'active'`)
-    .bind(secretHash)
-    .first<ApiKeyRow>();
+  const row = await db.prepare(`SELECT * FROM api_keys WHERE secret_hash = ?1 AND status = 'active'`).bind(secretHash).first<ApiKeyRow>();
   return row ? rowToKey(row) : null;
 }
 
@@ -155,11 +158,7 @@ export async function listActiveOrgKeys(db: D1Database, organizationId: string):
 }
 
 /** An active organization key of this organization, by its id or its client ID. */
-export async function findActiveOrgKey(
-  db: D1Database,
-  organizationId: string,
-  idOrClientId: string,
-): Promise<StoredOrgKey | null> {
+export async function findActiveOrgKey(db: D1Database, organizationId: string, idOrClientId: string): Promise<StoredOrgKey | null> {
   const row = await db
     .prepare(
       `SELECT * FROM api_keys WHERE kind = 'org' AND status = 'active' AND organization_id = ?1

@@ -18,12 +18,7 @@ export async function getKeyLimit(db: D1Database, organizationId: string, defaul
 }
 
 /** Sets (or, with null, clears) one organization's key limit. */
-export async function setKeyLimit(
-  db: D1Database,
-  organizationId: string,
-  keyLimit: number | null,
-  now: string,
-): Promise<void> {
+export async function setKeyLimit(db: D1Database, organizationId: string, keyLimit: number | null, now: string): Promise<void> {
   await db
     .prepare(
       `INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)

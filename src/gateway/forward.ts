@@ -21,7 +21,13 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
 /** Headers that ask a server to treat the request as another method: the policy judged the real one. */
 export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
 /** Client-address headers: set from CF-Connecting-IP, never passed on as the client wrote them. */
-const CLIENT_ADDRESS_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-for', 'forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-host']);
+const CLIENT_ADDRESS_HEADERS: ReadonlySet<string> = new Set([
+  'x-forwarded-for',
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-forwarded-host',
+]);
 const IDENTITY_PREFIX = 'x-keygate-';
 
 /**

@@ -14,8 +14,10 @@ export type PathProblem =
   | 'invalid percent-encoding';
 
 /** Anything that could make the path need a closer look: `%`, `;`, `\`, controls, `//`, dots, a trailing `/`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const SUSPECT = /[%;\\\u0000-\u001f\u007f]|\/\/|\/\.|\/$/;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const DOT_SEGMENT = /^\.{1,2}$/;
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;

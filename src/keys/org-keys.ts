@@ -1,10 +1,10 @@
 // Organization keys (key pairs) managed at /v1/keys: create, list, rename and revoke, each
 // change with its audit entry in the same batch and its cache entries evicted.
 import type { Actor } from '../auth/principal';
-import { findActiveOrgKey, listActiveOrgKeys, renameActiveKey, setKeyStatus, type StoredOrgKey } from '../db/api-keys';
+import { findActiveOrgKey, listActiveOrgKeys, renameActiveKey, type StoredOrgKey, setKeyStatus } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import { generateKey, randomBase62 } from './format';
-import { ORG_KEY_PERMISSIONS, type ChangeResult, type KeyServiceDeps, type RequestMeta } from './types';
+import { type ChangeResult, type KeyServiceDeps, ORG_KEY_PERMISSIONS, type RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey } from './writes';
 
 type OrgKeyRef = { organizationId: string; idOrClientId: string; actor: Actor; meta: RequestMeta };
@@ -46,7 +46,9 @@ export async function revokeOrgKey(deps: KeyServiceDeps, input: OrgKeyRef): Prom
   if (!key) return NOT_FOUND;
   const now = new Date().toISOString();
   const changed = await changeKey(deps, key.secretHash, () =>
-    fromD1(() => setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now))),
+    fromD1(() =>
+      setKeyStatus(deps.db, input.organizationId, key.id, 'revoked', now, auditEntry(key, 'revoked', input.actor, input.meta, now)),
+    ),
   );
   if (!changed) return NOT_FOUND;
   return { ok: true, value: { ...key, status: 'revoked', revokedAt: now, updatedAt: now } };

@@ -5,18 +5,18 @@ import type { Actor } from '../auth/principal';
 import {
   deleteProjectKey as deleteProjectKeyRow,
   findProjectKey,
+  type KeyStatus,
   listProjectKeys as listProjectKeyRows,
   listProjectsWithKeys,
-  updateProjectKey as updateProjectKeyRow,
-  type KeyStatus,
   type ProjectKeyCounts,
   type StoredProjectKey,
+  updateProjectKey as updateProjectKeyRow,
 } from '../db/api-keys';
 import type { AuditEntryInput } from '../db/audit';
 import { fromD1 } from '../db/errors';
 import type { PagePosition } from '../db/page';
 import { generateKey } from './format';
-import { PROJECT_KEY_PERMISSIONS, type ChangeResult, type KeyServiceDeps, type RequestMeta } from './types';
+import { type ChangeResult, type KeyServiceDeps, PROJECT_KEY_PERMISSIONS, type RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey, limitReached } from './writes';
 
 export type ProjectScope = { organizationId: string; projectId: string };

@@ -7,7 +7,14 @@ export type KeyKind = 'org' | 'project';
 /** What verification needs of an active organization key; never the secret. */
 export type VerifiedOrgKey = { id: string; kind: 'org'; organizationId: string; projectId: null; clientId: string; permissions: string[] };
 /** What verification needs of an active project key; never the secret. */
-export type VerifiedProjectKey = { id: string; kind: 'project'; organizationId: string; projectId: string; clientId: null; permissions: string[] };
+export type VerifiedProjectKey = {
+  id: string;
+  kind: 'project';
+  organizationId: string;
+  projectId: string;
+  clientId: null;
+  permissions: string[];
+};
 /** An active key as verification (and the caches) know it. */
 export type VerifiedKey = VerifiedOrgKey | VerifiedProjectKey;
 

@@ -3,7 +3,7 @@
 // src/cache/kv.ts). Refusals are values; only a D1 outage throws (503: fails closed).
 import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
-import { findActiveKeyByHash, touchLastUsed, type StoredKey } from '../db/api-keys';
+import { findActiveKeyByHash, type StoredKey, touchLastUsed } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import { isWellFormedKey, isWellFormedProjectKey } from './format';
 import { sha256Hex, timingSafeEqualString } from './hash';

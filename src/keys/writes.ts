@@ -50,7 +50,10 @@ export type NewKeyInput = Omit<NewKey, 'secretHash' | 'keyLastFour' | 'createdBy
  * Stores a new key (its hash and last four, never the secret) with its 'created' audit entry,
  * within the organization's key limit. Fails with limit_reached, name_taken or value_taken.
  */
-export async function insertNewKey<K extends StoredKey>(deps: KeyServiceDeps, input: NewKeyInput & Pick<K, 'kind'>): Promise<ChangeResult<K>> {
+export async function insertNewKey<K extends StoredKey>(
+  deps: KeyServiceDeps,
+  input: NewKeyInput & Pick<K, 'kind'>,
+): Promise<ChangeResult<K>> {
   const now = new Date().toISOString();
   const { secret, actor, meta, ...fields } = input;
   const key = {
@@ -65,7 +68,9 @@ export async function insertNewKey<K extends StoredKey>(deps: KeyServiceDeps, in
     revokedAt: null,
     lastUsedAt: null,
   } as K;
-  const outcome = await fromD1(() => insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)));
+  const outcome = await fromD1(() =>
+    insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),
+  );
   if (outcome === 'limit_reached') return limitReached(deps, key.organizationId);
   if (outcome === 'name') return { ok: false, reason: 'name_taken', name: key.name };
   if (outcome === 'value') return { ok: false, reason: 'value_taken' };

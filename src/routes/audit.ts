@@ -1,10 +1,10 @@
 // GET /app/v1/organizations/{organizationId}/audit-log: the organization's key changes, newest
 // first, for admins.
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps } from '../middleware/context';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { listAuditEntries } from '../db/audit';
 import { fromD1 } from '../db/errors';
+import { keyServiceDeps } from '../middleware/context';
 import { decodeCursor, pageOf } from './cursor';
 import { createRouter } from './router';
 import { JWT_SECURITY, Pagination, projectErrorResponses, ResourceId } from './schemas';
@@ -34,8 +34,18 @@ const auditLogRoute = createRoute({
   request: {
     params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
-      lastKey: z.string().max(160).optional().openapi({ param: { name: 'lastKey', in: 'query' } }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(20)
+        .openapi({ param: { name: 'limit', in: 'query' } }),
+      lastKey: z
+        .string()
+        .max(160)
+        .optional()
+        .openapi({ param: { name: 'lastKey', in: 'query' } }),
     }),
   },
   responses: {

@@ -41,12 +41,15 @@ const clientDescription =
   'The permission is decided by the resource (content, content-types, tags, saved-searches: content.read; ' +
   'packages: packages.read; assets: assets.read). Any other method or resource: 403.';
 const clientResponses = {
-  200: { description: "The origin's answer, e.g. {\"data\": [...]}" },
+  200: { description: 'The origin\'s answer, e.g. {"data": [...]}' },
   ...projectErrorResponses(400, 401, 403, 413, 502, 503),
 };
 const CLIENT_BASE = '/organizations/{organizationId}/projects/{projectId}';
 
-for (const [method, verb] of [['get', 'Read'], ['head', 'Check']] as const) {
+for (const [method, verb] of [
+  ['get', 'Read'],
+  ['head', 'Check'],
+] as const) {
   client.openAPIRegistry.registerPath(
     createRoute({
       method,

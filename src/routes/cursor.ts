@@ -19,7 +19,8 @@ export function encodeCursor(cursor: PagePosition): string {
 /** The position a cursor stands for; throws VALIDATION_ERROR naming `lastKey` when it is not one of ours. */
 export function decodeCursor(cursor: string | undefined): PagePosition | null {
   if (cursor === undefined) return null;
-  const invalid = () => new ApiError('VALIDATION_ERROR', 'invalid query string', [{ field: 'lastKey', message: 'not a cursor returned by this API' }]);
+  const invalid = () =>
+    new ApiError('VALIDATION_ERROR', 'invalid query string', [{ field: 'lastKey', message: 'not a cursor returned by this API' }]);
   if (!cursor.startsWith(PREFIX) || cursor.length > 160) throw invalid();
   let decoded: string;
   try {

@@ -8,7 +8,9 @@ function commonError(failure: Exclude<ChangeFailure, { reason: 'not_found' }>): 
     case 'name_taken':
       return new ApiError('APIKEY_NAME_ALREADY_EXISTS', `API key with name "${failure.name}" already exists`, { name: failure.name });
     case 'value_taken':
-      return new ApiError('VALIDATION_ERROR', 'invalid request body', [{ field: 'apiKey', message: 'this value cannot be used; choose another' }]);
+      return new ApiError('VALIDATION_ERROR', 'invalid request body', [
+        { field: 'apiKey', message: 'this value cannot be used; choose another' },
+      ]);
     case 'limit_reached':
       return new ApiError(
         'KEY_LIMIT_REACHED',

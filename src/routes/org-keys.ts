@@ -1,14 +1,13 @@
 // /v1/keys: organization keys, managed with an organization key pair or an admin JWT.
 import { createRoute, z } from '@hono/zod-openapi';
-import { actorOf } from '../auth/principal';
-import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
+import { actorOf } from '../auth/principal';
 import type { StoredOrgKey } from '../db/api-keys';
-import { ApiError } from '../errors';
 import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/org-keys';
+import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { orgKeyValue } from './failures';
 import { createRouter } from './router';
-import { KeyName, orgErrorResponses, ORG_SECURITY } from './schemas';
+import { KeyName, ORG_SECURITY, orgErrorResponses } from './schemas';
 
 const CreateOrgKeyBody = z
   .object({
@@ -125,12 +124,14 @@ orgKeys.use('*', orgKeyOrJwtAuth());
 
 orgKeys.openapi(createKeyRoute, async (c) => {
   const principal = c.get('principal');
-  const { key, secret } = orgKeyValue(await createOrgKey(keyServiceDeps(c), {
-    organizationId: principal.organizationId,
-    name: c.req.valid('json').name,
-    actor: actorOf(principal),
-    meta: requestMeta(c),
-  }));
+  const { key, secret } = orgKeyValue(
+    await createOrgKey(keyServiceDeps(c), {
+      organizationId: principal.organizationId,
+      name: c.req.valid('json').name,
+      actor: actorOf(principal),
+      meta: requestMeta(c),
+    }),
+  );
   const { lastUsedAt: _unused, ...created } = toOrgKey(key);
   return c.json({ data: { ...created, apiKey: secret } }, 201);
 });
@@ -142,12 +143,14 @@ orgKeys.openapi(listKeysRoute, async (c) => {
 
 orgKeys.openapi(revokeKeyRoute, async (c) => {
   const principal = c.get('principal');
-  const revoked = orgKeyValue(await revokeOrgKey(keyServiceDeps(c), {
-    organizationId: principal.organizationId,
-    idOrClientId: c.req.valid('param').key,
-    actor: actorOf(principal),
-    meta: requestMeta(c),
-  }));
+  const revoked = orgKeyValue(
+    await revokeOrgKey(keyServiceDeps(c), {
+      organizationId: principal.organizationId,
+      idOrClientId: c.req.valid('param').key,
+      actor: actorOf(principal),
+      meta: requestMeta(c),
+    }),
+  );
   return c.json({ data: { id: revoked.id, revokedAt: revoked.revokedAt } }, 200);
 });
 
@@ -155,12 +158,14 @@ orgKeys.openapi(updateKeyRoute, async (c) => {
   const principal = c.get('principal');
   const { key: idOrClientId } = c.req.valid('param');
   const { name } = c.req.valid('json');
-  const key = orgKeyValue(await updateOrgKey(keyServiceDeps(c), {
-    organizationId: principal.organizationId,
-    idOrClientId,
-    name,
-    actor: actorOf(principal),
-    meta: requestMeta(c),
-  }));
+  const key = orgKeyValue(
+    await updateOrgKey(keyServiceDeps(c), {
+      organizationId: principal.organizationId,
+      idOrClientId,
+      name,
+      actor: actorOf(principal),
+      meta: requestMeta(c),
+    }),
+  );
   return c.json({ data: toOrgKey(key) }, 200);
 });

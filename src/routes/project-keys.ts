@@ -1,17 +1,16 @@
 // /app/v1/organizations/{organizationId}/projects/{projectId}/api-keys: project keys, managed
 // with an admin JWT of the organization (members may list and read).
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps, requestMeta } from '../middleware/context';
-import { projectKeyValue } from './failures';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
 import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
+import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { decodeCursor, pageOf } from './cursor';
+import { projectKeyValue } from './failures';
 import { createRouter } from './router';
 import { JWT_SECURITY, KeyName, Pagination, projectErrorResponses, ResourceId } from './schemas';
-
 
 const ProjectParams = z.object({
   organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
@@ -20,7 +19,11 @@ const ProjectParams = z.object({
 
 const KeyParams = ProjectParams.extend({
   // Any other string is simply not found: the same 404 as an unknown or foreign id.
-  id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' }, description: "The key's id (a UUID)." }),
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: 'id', in: 'path' }, description: "The key's id (a UUID)." }),
 });
 
 const KeyStatus = z.enum(['active', 'revoked']);
@@ -66,10 +69,19 @@ const CreatedProjectKey = ProjectKey.extend({
 
 const ListQuery = z.object({
   status: KeyStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
-  lastKey: z.string().max(160).optional().openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  lastKey: z
+    .string()
+    .max(160)
+    .optional()
+    .openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
 });
-
 
 function toProjectKey(key: StoredProjectKey) {
   return {
@@ -169,14 +181,16 @@ projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*',
 projectKeys.openapi(createKeyRoute, async (c) => {
   const { organizationId, projectId } = c.req.valid('param');
   const body = c.req.valid('json');
-  const { key, secret } = projectKeyValue(await createProjectKey(keyServiceDeps(c), {
-    organizationId,
-    projectId,
-    name: body.name,
-    customKey: body.apiKey,
-    actor: actorOf(c.get('principal')),
-    meta: requestMeta(c),
-  }));
+  const { key, secret } = projectKeyValue(
+    await createProjectKey(keyServiceDeps(c), {
+      organizationId,
+      projectId,
+      name: body.name,
+      customKey: body.apiKey,
+      actor: actorOf(c.get('principal')),
+      meta: requestMeta(c),
+    }),
+  );
   return c.json({ ...toProjectKey(key), key: secret }, 201);
 });
 
@@ -202,19 +216,23 @@ projectKeys.openapi(getKeyRoute, async (c) => {
 projectKeys.openapi(updateKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   const body = c.req.valid('json');
-  const key = projectKeyValue(await updateProjectKey(keyServiceDeps(c), {
-    ...scope,
-    keyId: id,
-    name: body.name,
-    status: body.status,
-    actor: actorOf(c.get('principal')),
-    meta: requestMeta(c),
-  }));
+  const key = projectKeyValue(
+    await updateProjectKey(keyServiceDeps(c), {
+      ...scope,
+      keyId: id,
+      name: body.name,
+      status: body.status,
+      actor: actorOf(c.get('principal')),
+      meta: requestMeta(c),
+    }),
+  );
   return c.json(toProjectKey(key), 200);
 });
 
 projectKeys.openapi(deleteKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
-  projectKeyValue(await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }));
+  projectKeyValue(
+    await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }),
+  );
   return c.json({ message: 'API key successfully deleted' as const, id }, 200);
 });

@@ -1,9 +1,9 @@
 // GET /app/v1/organizations/{organizationId}/projects: the projects of the organization that hold
 // keys (Keygate keeps no other list of projects), for admins and members.
 import { createRoute, z } from '@hono/zod-openapi';
-import { keyServiceDeps } from '../middleware/context';
 import { jwtAuth, sameOrganization } from '../auth/middleware';
 import { listProjects } from '../keys/project-keys';
+import { keyServiceDeps } from '../middleware/context';
 import { createRouter } from './router';
 import { JWT_SECURITY, projectErrorResponses, ResourceId } from './schemas';
 

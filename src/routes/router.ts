@@ -1,6 +1,6 @@
 // The project-level router factory: every resource's sub-app validates through the same hook,
 // so a zod failure becomes our VALIDATION_ERROR with details naming the offending fields.
-import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
+import { type Hook, OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
@@ -22,7 +22,7 @@ export function fieldIssues(issues: ReadonlyArray<Issue>): FieldIssue[] {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the hook serves every route's input type
+// biome-ignore lint/suspicious/noExplicitAny: the one hook serves every route's input, param and output types
 const validationHook: Hook<any, AppEnv, any, any> = (result) => {
   if (!result.success) {
     const where = result.target === 'json' ? 'request body' : result.target === 'query' ? 'query string' : 'path';

@@ -14,7 +14,10 @@ const UNSAFE_NAME_CHARACTER = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 /** A key name: trimmed, NFC-normalised, 1–100 characters, none of them unsafe. */
 export const KeyName = z
   .string()
-  .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not contain control, format (bidi, zero-width) or unpaired surrogate characters')
+  .refine(
+    (name) => !UNSAFE_NAME_CHARACTER.test(name),
+    'must not contain control, format (bidi, zero-width) or unpaired surrogate characters',
+  )
   .trim()
   .normalize('NFC')
   .min(1)
@@ -25,7 +28,10 @@ export const ResourceId = z.string().regex(RESOURCE_ID, RESOURCE_ID_RULE);
 
 /** The pagination of the paged lists (project keys, audit log). */
 export const Pagination = z
-  .object({ limit: z.number().int(), lastKey: z.string().nullable().openapi({ description: 'Cursor of the next page; null on the last page.' }) })
+  .object({
+    limit: z.number().int(),
+    lastKey: z.string().nullable().openapi({ description: 'Cursor of the next page; null on the last page.' }),
+  })
   .openapi('Pagination');
 
 const FieldIssue = z.object({ field: z.string(), message: z.string() });

@@ -4,7 +4,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import { configOf } from '../env';
 import { ApiError } from '../errors';
 import { keyServiceDepsOf } from '../keys/deps';
-import { verifyKeyPair, verifyProjectKey, type VerifyFailure } from '../keys/verify';
+import { type VerifyFailure, verifyKeyPair, verifyProjectKey } from '../keys/verify';
 
 export type VerifyRequest =
   | { kind: 'org'; clientId: string; apiKey: string }
@@ -52,7 +52,13 @@ export class KeygateVerifier extends WorkerEntrypoint<Env> {
       }
       return {
         valid: true,
-        identity: { kind: key.kind, keyId: key.id, organizationId: key.organizationId, projectId: key.projectId, permissions: key.permissions },
+        identity: {
+          kind: key.kind,
+          keyId: key.id,
+          organizationId: key.organizationId,
+          projectId: key.projectId,
+          permissions: key.permissions,
+        },
       };
     } catch (err) {
       if (err instanceof ApiError && err.code === 'SERVICE_UNAVAILABLE') return { valid: false, reason: 'unavailable' };

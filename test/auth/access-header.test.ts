@@ -4,22 +4,22 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { INVALID_PAIR_BODY, INVALID_TOKEN_ORG_BODY } from '../support/auth-suite';
-import { TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/tokens';
 import { keyRow } from '../support/db';
-import { bearer, createOrgKey, pairHeaders, randomId, remember, type Reply } from '../support/fixtures';
+import { bearer, createOrgKey, pairHeaders, type Reply, randomId, remember } from '../support/fixtures';
 import { recordingOrigin } from '../support/origin';
-import {
-  ADMIN_REQUIRED_BODY,
-  INVALID_TOKEN_PROJECT_BODY,
-  keysPath,
-  newProject,
-  NOT_FOUND_BODY,
-} from '../support/project';
+import { ADMIN_REQUIRED_BODY, INVALID_TOKEN_PROJECT_BODY, keysPath, NOT_FOUND_BODY, newProject } from '../support/project';
+import { hsToken, inAnHour, rsToken, TEST_PRIVATE_JWK } from '../support/tokens';
 import { callWith } from '../support/worker';
 
 const withJwks: Partial<Env> = { JWT_JWKS_URL: env.TEST_JWKS_URL };
 
-const claimsFor = (org: string, extra: Record<string, unknown> = {}) => ({ sub: 'access|carol', org, role: 'admin', exp: inAnHour(), ...extra });
+const claimsFor = (org: string, extra: Record<string, unknown> = {}) => ({
+  sub: 'access|carol',
+  org,
+  role: 'admin',
+  exp: inAnHour(),
+  ...extra,
+});
 
 /** An identity token as Access would sign it: RS256 with the key the test JWKS publishes. */
 const accessToken = rsToken;
@@ -71,7 +71,11 @@ describe('with JWT_JWKS_URL set, the Access assertion is the admin JWT', () => {
       headers: assertion(await accessToken(claimsFor(org))),
     });
     expect(res.status, res.text).toBe(200);
-    expect(origin.received[0]!.headers).toMatchObject({ 'x-keygate-org-id': org, 'x-keygate-user-id': 'access|carol', 'x-keygate-role': 'admin' });
+    expect(origin.received[0]!.headers).toMatchObject({
+      'x-keygate-org-id': org,
+      'x-keygate-user-id': 'access|carol',
+      'x-keygate-role': 'admin',
+    });
     expect(origin.received[0]!.headers['cf-access-jwt-assertion']).toBeUndefined();
   });
 });
@@ -80,7 +84,10 @@ describe('the Access assertion is verified exactly like a Bearer token', () => {
   const refusals: Array<[string, () => Promise<string>]> = [
     ['an expired token', () => accessToken(claimsFor(randomId(), { exp: Math.floor(Date.now() / 1000) - 5 }))],
     ['a token without the org claim', () => accessToken({ sub: 'access|carol', role: 'admin', exp: inAnHour() })],
-    ['a token with a kid the JWKS does not publish', () => accessToken(claimsFor(randomId()), { ...TEST_PRIVATE_JWK, kid: 'not-published' })],
+    [
+      'a token with a kid the JWKS does not publish',
+      () => accessToken(claimsFor(randomId()), { ...TEST_PRIVATE_JWK, kid: 'not-published' }),
+    ],
     ['an HS256 token signed with JWT_SECRET', () => hsToken(claimsFor(randomId()))],
     ['garbage', async () => 'not.a.jwt'],
   ];
@@ -153,7 +160,9 @@ describe('which credential a request is judged by', () => {
     const good = assertion(await accessToken(claimsFor(org)));
     const badBearer = await callWith(withJwks, 'GET', '/v1/keys', { headers: { ...good, authorization: 'Bearer not.a.jwt' } });
     expect(badBearer.status, badBearer.text).toBe(401);
-    const notBearer = await callWith(withJwks, 'GET', keysPath(newProject(org)), { headers: { ...good, authorization: 'Basic YWxpY2U6cHc=' } });
+    const notBearer = await callWith(withJwks, 'GET', keysPath(newProject(org)), {
+      headers: { ...good, authorization: 'Basic YWxpY2U6cHc=' },
+    });
     expect(notBearer.status, notBearer.text).toBe(401);
     const member = await callWith(withJwks, 'POST', '/v1/keys', {
       headers: { ...good, ...SAME_ORIGIN, authorization: `Bearer ${await accessToken(claimsFor(org, { role: 'member' }))}` },
@@ -192,7 +201,10 @@ describe('cross-site requests (the assertion comes from a cookie the browser sen
     const org = randomId();
     const jwt = await accessToken(claimsFor(org));
     const write = (site?: string) =>
-      callWith(withJwks, 'POST', '/v1/keys', { headers: { ...assertion(jwt), ...(site ? { 'sec-fetch-site': site } : {}) }, body: { name: `w-${site}` } });
+      callWith(withJwks, 'POST', '/v1/keys', {
+        headers: { ...assertion(jwt), ...(site ? { 'sec-fetch-site': site } : {}) },
+        body: { name: `w-${site}` },
+      });
     for (const site of ['same-origin', 'none', undefined]) {
       const res = await write(site);
       expect(res.status, `${site}: ${res.text}`).toBe(201);

@@ -4,11 +4,11 @@ import { env } from 'cloudflare:workers';
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 import { describe, expect, it } from 'vitest';
 import { verifyAdminJwt } from '../../src/auth/jwt';
-import { configOf, type Config } from '../../src/env';
+import { type Config, configOf } from '../../src/env';
 import { INVALID_TOKEN_ORG_BODY } from '../support/auth-suite';
-import { TEST_PRIVATE_JWK, hsToken, inAnHour, rsToken } from '../support/tokens';
 import { keyRow } from '../support/db';
-import { bearer, call, randomId, type Reply } from '../support/fixtures';
+import { bearer, call, type Reply, randomId } from '../support/fixtures';
+import { hsToken, inAnHour, rsToken, TEST_PRIVATE_JWK } from '../support/tokens';
 import { callWith } from '../support/worker';
 
 const withJwks = { JWT_JWKS_URL: env.TEST_JWKS_URL };
@@ -37,7 +37,10 @@ function expectRefused(res: Reply) {
 describe('HS256 with JWT_SECRET', () => {
   it('accepts a token signed with the secret and records its sub as createdBy', async () => {
     const org = randomId();
-    const res = await call('POST', '/v1/keys', { headers: bearer(await hsToken(claimsFor(org, { sub: 'user_42' }))), body: { name: 'hs' } });
+    const res = await call('POST', '/v1/keys', {
+      headers: bearer(await hsToken(claimsFor(org, { sub: 'user_42' }))),
+      body: { name: 'hs' },
+    });
     expect(res.status, res.text).toBe(201);
     expect(res.body.data.createdBy).toBe('user_42');
     expect(await keyRow(res.body.data.id)).toMatchObject({ organization_id: org, created_by: 'user_42' });
@@ -183,7 +186,10 @@ describe('verifyAdminJwt', () => {
   });
 
   it('tells a bad signature from bad claims, and never throws', async () => {
-    expect(await verifyAdminJwt(await hsToken(claimsFor(randomId()), 'another-secret-of-sufficient-length-0000'), config)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await verifyAdminJwt(await hsToken(claimsFor(randomId()), 'another-secret-of-sufficient-length-0000'), config)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     expect(await verifyAdminJwt(await hsToken(claimsFor(randomId(), { role: 'root' })), config)).toEqual({ ok: false, reason: 'claims' });
     expect(await verifyAdminJwt(await hsToken(claimsFor('x'.repeat(65))), config)).toEqual({ ok: false, reason: 'claims' });
     expect(await verifyAdminJwt(await hsToken(claimsFor(randomId(), { sub: '' })), config)).toEqual({ ok: false, reason: 'claims' });
@@ -224,7 +230,9 @@ describe('claims Keygate writes into records and headers', () => {
     it(`refuses ${label} with 401 on every surface, and writes nothing`, async () => {
       const org = randomId();
       const jwt = await hsToken(claimsFor(org, claims));
-      const before = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1').bind(org).first<{ n: number }>();
+      const before = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1')
+        .bind(org)
+        .first<{ n: number }>();
       expectRefused(await call('POST', '/v1/keys', { headers: bearer(jwt), body: { name: 'x' } }));
       const projectSurface = [
         await call('POST', `/app/v1/organizations/${org}/projects/p/api-keys`, { headers: bearer(jwt), body: { name: 'x' } }),
@@ -234,7 +242,9 @@ describe('claims Keygate writes into records and headers', () => {
         expect(res.status, res.text).toBe(401);
         expect(res.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'invalid or expired token' } });
       }
-      const after = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1').bind(org).first<{ n: number }>();
+      const after = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1')
+        .bind(org)
+        .first<{ n: number }>();
       expect(after?.n).toBe(before?.n);
     });
   }

@@ -4,8 +4,8 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isolateTierOf } from '../../src/cache/isolate';
-import { configOf, type Config } from '../../src/env';
 import { touchLastUsed } from '../../src/db/api-keys';
+import { type Config, configOf } from '../../src/env';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
 import { createOrgKey as createOrgKeyResult, revokeOrgKey } from '../../src/keys/org-keys';
@@ -159,7 +159,12 @@ describe('lastUsed writes', () => {
     }
     await env.DB.batch(statements);
     const usedAt = new Date().toISOString();
-    await touchLastUsed(env.DB, ids.map((keyId) => ({ keyId, usedAt })), new Date(), 60_000);
+    await touchLastUsed(
+      env.DB,
+      ids.map((keyId) => ({ keyId, usedAt })),
+      new Date(),
+      60_000,
+    );
     const row = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND last_used_at IS NOT NULL`)
       .bind(organizationId)
       .first<{ n: number }>();
@@ -184,7 +189,9 @@ describe('lastUsed writes', () => {
     const batchesBefore = counts.d1Batches;
     await settle();
     expect(counts.d1Batches - batchesBefore, 'one flush').toBe(1);
-    const { results } = await env.DB.prepare(`SELECT last_used_at FROM api_keys WHERE organization_id = ?1`).bind(organizationId).all<{ last_used_at: string | null }>();
+    const { results } = await env.DB.prepare(`SELECT last_used_at FROM api_keys WHERE organization_id = ?1`)
+      .bind(organizationId)
+      .all<{ last_used_at: string | null }>();
     // Each key's own time of use, not the (later) time of the flush.
     for (const { last_used_at } of results) {
       expect(last_used_at).not.toBeNull();

@@ -22,18 +22,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { errorStatus } from '../../src/errors';
 import {
   applyMutations,
-  isBodiless,
-  PATH_PLACEHOLDERS,
-  requestSpec,
-  VALUE_PLACEHOLDERS,
   type BodyChoice,
   type Credentials,
+  isBodiless,
+  type PATH_PLACEHOLDERS,
   type RequestSpec,
+  requestSpec,
   type Sending,
+  type VALUE_PLACEHOLDERS,
 } from '../support/arbitraries';
-import { createOrgKey, remember, token, withAlteredChecksum, type OrgKeyPair, type Reply } from '../support/fixtures';
-import { recordingOrigin, type ReceivedRequest } from '../support/origin';
-import { createProjectKey, type CreatedProjectKey } from '../support/project';
+import { createOrgKey, type OrgKeyPair, type Reply, remember, token, withAlteredChecksum } from '../support/fixtures';
+import { type ReceivedRequest, recordingOrigin } from '../support/origin';
+import { type CreatedProjectKey, createProjectKey } from '../support/project';
 import { send } from '../support/worker';
 
 /** The seed of every run of this file: change it to explore, keep it fixed to reproduce. */
@@ -133,7 +133,10 @@ async function createWorld(): Promise<World> {
     ]),
     projectKeys: new Map([
       [projectKey.key, { org: ORG, project: PROJECT, keyId: projectKey.id, permissions: await permissionsOf(projectKey.id) }],
-      [otherProjectKey.key, { org: OTHER_ORG, project: OTHER_PROJECT, keyId: otherProjectKey.id, permissions: await permissionsOf(otherProjectKey.id) }],
+      [
+        otherProjectKey.key,
+        { org: OTHER_ORG, project: OTHER_PROJECT, keyId: otherProjectKey.id, permissions: await permissionsOf(otherProjectKey.id) },
+      ],
     ]),
   };
 }
@@ -237,14 +240,24 @@ function buildRequest(spec: RequestSpec, world: World): Request {
 /** The request as a readable line, for failure messages (long header values cut). */
 function describeRequest(request: Request, spec: RequestSpec): string {
   const headers: string[] = [];
-  request.headers.forEach((value, name) => headers.push(`${name}: ${value.length > 60 ? `${value.slice(0, 60)}…(${value.length})` : value}`));
+  request.headers.forEach((value, name) => {
+    headers.push(`${name}: ${value.length > 60 ? `${value.slice(0, 60)}…(${value.length})` : value}`);
+  });
   return `${request.method} ${request.url}\n  headers: ${headers.join(' | ') || '(none)'}\n  body: ${JSON.stringify(spec.body).slice(0, 200)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The invariants.
 
-const CREDENTIAL_HEADERS = new Set(['x-api-key', 'x-metal-api-key', 'x-metal-client-id', 'authorization', 'proxy-authorization', 'cookie', 'cf-access-jwt-assertion']);
+const CREDENTIAL_HEADERS = new Set([
+  'x-api-key',
+  'x-metal-api-key',
+  'x-metal-client-id',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'cf-access-jwt-assertion',
+]);
 const METHOD_OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
 /** The identity headers Keygate itself sets. (x-keygate-secret too when ORIGIN_SHARED_SECRET is set; the tests leave it unset.) */
 const IDENTITY_HEADERS = new Set([
@@ -319,7 +332,8 @@ function expectedIdentity(keygatePath: string, request: Request, world: World): 
     const user = world.bearers.get(h.get('authorization') ?? '');
     if (!user) return 'forwarded under /app/v1 without a valid admin JWT';
     const pathOrg = keygatePath.match(/^\/app\/v1\/organizations\/([^/]+)/i)?.[1];
-    if (pathOrg !== undefined && looselyDecoded(pathOrg) !== user.org) return `forwarded to organization ${pathOrg} with a token of ${user.org}`;
+    if (pathOrg !== undefined && looselyDecoded(pathOrg) !== user.org)
+      return `forwarded to organization ${pathOrg} with a token of ${user.org}`;
     return { 'x-keygate-org-id': user.org, 'x-keygate-user-id': user.sub, 'x-keygate-role': user.role, 'x-keygate-visibility': 'all' };
   }
   if (keygatePath.startsWith('/api/v1/')) {
@@ -388,7 +402,13 @@ async function storageFingerprint(): Promise<string> {
 }
 
 /** What the run did, to prove the generators reach every outcome (not only 401s). */
-type Tally = { forwarded: Record<string, number>; keygateSuccess: number; refusedPath: number; refusedOther: number; byStatus: Record<number, number> };
+type Tally = {
+  forwarded: Record<string, number>;
+  keygateSuccess: number;
+  refusedPath: number;
+  refusedOther: number;
+  byStatus: Record<number, number>;
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -399,67 +419,65 @@ describe(`route fuzz (fast-check seed ${SEED}, ${NUM_RUNS} runs)`, () => {
     world = await createWorld();
   });
 
-  it(
-    'no 5xx, errors in the surface shape, nothing forwarded or written when refused, nothing leaked when forwarded',
-    async () => {
-      const origin = recordingOrigin();
-      const tally: Tally = { forwarded: {}, keygateSuccess: 0, refusedPath: 0, refusedOther: 0, byStatus: {} };
+  it('no 5xx, errors in the surface shape, nothing forwarded or written when refused, nothing leaked when forwarded', async () => {
+    const origin = recordingOrigin();
+    const tally: Tally = { forwarded: {}, keygateSuccess: 0, refusedPath: 0, refusedOther: 0, byStatus: {} };
 
-      await fc.assert(
-        fc.asyncProperty(requestSpec, async (spec) => {
-          const request = buildRequest(spec, world);
-          // The path Keygate routes on: the URL parser's (dot segments resolved), decoded.
-          const keygatePath = looselyDecoded(new URL(request.url).pathname);
-          const described = describeRequest(request, spec);
-          const storageBefore = await storageFingerprint();
-          const receivedBefore = origin.received.length;
+    await fc.assert(
+      fc.asyncProperty(requestSpec, async (spec) => {
+        const request = buildRequest(spec, world);
+        // The path Keygate routes on: the URL parser's (dot segments resolved), decoded.
+        const keygatePath = looselyDecoded(new URL(request.url).pathname);
+        const described = describeRequest(request, spec);
+        const storageBefore = await storageFingerprint();
+        const receivedBefore = origin.received.length;
 
-          // send() is what callVia() uses (the ORIGIN binding replaced, waitUntil work awaited);
-          // it takes a built Request, which duplicated headers and byte bodies need.
-          const reply = await send(request, { ORIGIN: origin.fetcher });
-          const reached = origin.received.slice(receivedBefore);
-          if (reply.status === 201 && typeof reply.body?.key === 'string') await remember('project key', reply.body.key);
+        // send() is what callVia() uses (the ORIGIN binding replaced, waitUntil work awaited);
+        // it takes a built Request, which duplicated headers and byte bodies need.
+        const reply = await send(request, { ORIGIN: origin.fetcher });
+        const reached = origin.received.slice(receivedBefore);
+        if (reply.status === 201 && typeof reply.body?.key === 'string') await remember('project key', reply.body.key);
 
-          const violations: string[] = [];
-          // 1. Healthy storage, an origin that always answers: no 5xx is due.
-          if (reply.status >= 500) violations.push(`answered ${reply.status}`);
-          // 2. Errors in the surface's shape.
-          if (reply.status >= 400 && request.method !== 'HEAD') violations.push(...errorShapeViolations(keygatePath, reply));
-          // 3. Refused: nothing reached the origin. Forwarded: once, cleaned, with the right identity.
-          if (reply.status >= 400 && reached.length > 0) violations.push(`refused with ${reply.status} but forwarded ${reached.length} request(s)`);
-          if (reached.length > 1) violations.push(`forwarded ${reached.length} times`);
-          if (reached.length === 1 && reply.headers.get('x-origin') !== 'recording') violations.push("forwarded, but the answer is not the origin's");
-          for (const received of reached) violations.push(...forwardedViolations(received, keygatePath, request, world));
-          // 4. Refused: nothing written.
-          if (reply.status >= 400) {
-            const storageAfter = await storageFingerprint();
-            if (storageAfter !== storageBefore) violations.push(`a refused request changed storage: ${storageBefore} → ${storageAfter}`);
-          }
+        const violations: string[] = [];
+        // 1. Healthy storage, an origin that always answers: no 5xx is due.
+        if (reply.status >= 500) violations.push(`answered ${reply.status}`);
+        // 2. Errors in the surface's shape.
+        if (reply.status >= 400 && request.method !== 'HEAD') violations.push(...errorShapeViolations(keygatePath, reply));
+        // 3. Refused: nothing reached the origin. Forwarded: once, cleaned, with the right identity.
+        if (reply.status >= 400 && reached.length > 0)
+          violations.push(`refused with ${reply.status} but forwarded ${reached.length} request(s)`);
+        if (reached.length > 1) violations.push(`forwarded ${reached.length} times`);
+        if (reached.length === 1 && reply.headers.get('x-origin') !== 'recording')
+          violations.push("forwarded, but the answer is not the origin's");
+        for (const received of reached) violations.push(...forwardedViolations(received, keygatePath, request, world));
+        // 4. Refused: nothing written.
+        if (reply.status >= 400) {
+          const storageAfter = await storageFingerprint();
+          if (storageAfter !== storageBefore) violations.push(`a refused request changed storage: ${storageBefore} → ${storageAfter}`);
+        }
 
-          if (violations.length > 0) {
-            throw new Error(`${violations.join('\n')}\nrequest: ${described}\nanswer: ${reply.status} ${reply.text.slice(0, 300)}`);
-          }
+        if (violations.length > 0) {
+          throw new Error(`${violations.join('\n')}\nrequest: ${described}\nanswer: ${reply.status} ${reply.text.slice(0, 300)}`);
+        }
 
-          tally.byStatus[reply.status] = (tally.byStatus[reply.status] ?? 0) + 1;
-          if (reached.length > 0) {
-            const surface = keygatePath.split('/')[1] ?? '';
-            tally.forwarded[surface] = (tally.forwarded[surface] ?? 0) + 1;
-          } else if (reply.status < 400) tally.keygateSuccess++;
-          else if (reply.body?.error?.message === 'invalid path' || reply.body?.error === 'invalid path') tally.refusedPath++;
-          else tally.refusedOther++;
-        }),
-        { seed: SEED, numRuns: NUM_RUNS },
-      );
+        tally.byStatus[reply.status] = (tally.byStatus[reply.status] ?? 0) + 1;
+        if (reached.length > 0) {
+          const surface = keygatePath.split('/')[1] ?? '';
+          tally.forwarded[surface] = (tally.forwarded[surface] ?? 0) + 1;
+        } else if (reply.status < 400) tally.keygateSuccess++;
+        else if (reply.body?.error?.message === 'invalid path' || reply.body?.error === 'invalid path') tally.refusedPath++;
+        else tally.refusedOther++;
+      }),
+      { seed: SEED, numRuns: NUM_RUNS },
+    );
 
-      // The generators reach every kind of outcome: forwarded on all three gateway surfaces,
-      // answered by Keygate (writes among them, which invariant 4 must tell from refusals),
-      // refused for the path, refused otherwise.
-      expect(tally.forwarded, JSON.stringify(tally)).toEqual({ v1: expect.any(Number), app: expect.any(Number), api: expect.any(Number) });
-      expect(tally.keygateSuccess, JSON.stringify(tally)).toBeGreaterThan(0);
-      expect(tally.byStatus[201] ?? 0, JSON.stringify(tally)).toBeGreaterThan(0);
-      expect(tally.refusedPath, JSON.stringify(tally)).toBeGreaterThan(0);
-      expect(tally.refusedOther, JSON.stringify(tally)).toBeGreaterThan(0);
-    },
-    120_000,
-  );
+    // The generators reach every kind of outcome: forwarded on all three gateway surfaces,
+    // answered by Keygate (writes among them, which invariant 4 must tell from refusals),
+    // refused for the path, refused otherwise.
+    expect(tally.forwarded, JSON.stringify(tally)).toEqual({ v1: expect.any(Number), app: expect.any(Number), api: expect.any(Number) });
+    expect(tally.keygateSuccess, JSON.stringify(tally)).toBeGreaterThan(0);
+    expect(tally.byStatus[201] ?? 0, JSON.stringify(tally)).toBeGreaterThan(0);
+    expect(tally.refusedPath, JSON.stringify(tally)).toBeGreaterThan(0);
+    expect(tally.refusedOther, JSON.stringify(tally)).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -2,9 +2,17 @@
 // never a client's x-keygate-*), what is never forwarded, and the origin by binding or by URL.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, remember, revokeOrgKey, type Reply } from '../support/fixtures';
+import { adminHeaders, bearer, call, createOrgKey, pairHeaders, type Reply, randomId, remember, revokeOrgKey } from '../support/fixtures';
 import { callVia, recordingOrigin, throwingOrigin } from '../support/origin';
-import { apiKeyHeaders, clientPath, createProjectKey, INVALID_TOKEN_PROJECT_BODY, keysPath, newProject, NOT_FOUND_BODY } from '../support/project';
+import {
+  apiKeyHeaders,
+  clientPath,
+  createProjectKey,
+  INVALID_TOKEN_PROJECT_BODY,
+  keysPath,
+  NOT_FOUND_BODY,
+  newProject,
+} from '../support/project';
 import { callWith } from '../support/worker';
 
 /** Credentials and spoofed identity a hostile client adds to every request. */
@@ -33,7 +41,13 @@ describe('what the origin receives', () => {
     const pair = await createOrgKey(org, 'gateway');
     const origin = recordingOrigin();
     const res = await callVia(origin.fetcher, 'GET', '/v1/companies', {
-      headers: { ...pairHeaders(pair), ...HOSTILE_HEADERS, ...ORDINARY_HEADERS, 'x-api-key': 'kg_pk_whatever', authorization: 'Bearer abc' },
+      headers: {
+        ...pairHeaders(pair),
+        ...HOSTILE_HEADERS,
+        ...ORDINARY_HEADERS,
+        'x-api-key': 'kg_pk_whatever',
+        authorization: 'Bearer abc',
+      },
     });
     expect(res.status, res.text).toBe(200);
     expect(origin.received).toHaveLength(1);
@@ -50,7 +64,14 @@ describe('what the origin receives', () => {
     const key = await createProjectKey(p, 'gateway');
     const origin = recordingOrigin();
     const res = await callVia(origin.fetcher, 'GET', clientPath(p, 'content'), {
-      headers: { ...apiKeyHeaders(key.key), ...HOSTILE_HEADERS, ...ORDINARY_HEADERS, 'x-metal-api-key': 'x', 'x-metal-client-id': 'y', authorization: 'Bearer abc' },
+      headers: {
+        ...apiKeyHeaders(key.key),
+        ...HOSTILE_HEADERS,
+        ...ORDINARY_HEADERS,
+        'x-metal-api-key': 'x',
+        'x-metal-client-id': 'y',
+        authorization: 'Bearer abc',
+      },
     });
     expect(res.status, res.text).toBe(200);
     expect(origin.received).toHaveLength(1);
@@ -70,7 +91,14 @@ describe('what the origin receives', () => {
       const p = newProject();
       const origin = recordingOrigin();
       const res = await callVia(origin.fetcher, 'GET', `/app/v1/organizations/${p.org}/projects/${p.project}/content`, {
-        headers: { ...(await adminHeaders(p.org, { sub: 'erin', role })), ...HOSTILE_HEADERS, ...ORDINARY_HEADERS, 'x-api-key': 'x', 'x-metal-api-key': 'y', 'x-metal-client-id': 'z' },
+        headers: {
+          ...(await adminHeaders(p.org, { sub: 'erin', role })),
+          ...HOSTILE_HEADERS,
+          ...ORDINARY_HEADERS,
+          'x-api-key': 'x',
+          'x-metal-api-key': 'y',
+          'x-metal-client-id': 'z',
+        },
       });
       expect(res.status, res.text).toBe(200);
       expect(origin.received).toHaveLength(1);
@@ -89,7 +117,9 @@ describe('what the origin receives', () => {
     const origin = recordingOrigin();
     const res = await callVia(origin.fetcher, 'GET', '/app/v1/me', { headers: await adminHeaders(org, { sub: 'frank' }) });
     expect(res.status, res.text).toBe(200);
-    expect(origin.received.map((r) => [r.path, r.headers['x-keygate-org-id'], r.headers['x-keygate-user-id']])).toEqual([['/app/v1/me', org, 'frank']]);
+    expect(origin.received.map((r) => [r.path, r.headers['x-keygate-org-id'], r.headers['x-keygate-user-id']])).toEqual([
+      ['/app/v1/me', org, 'frank'],
+    ]);
   });
 
   it('drops x-keygate-* headers sent in any letter case and with several values', async () => {
@@ -103,11 +133,11 @@ describe('what the origin receives', () => {
     const res = await callVia(origin.fetcher, 'GET', '/v1/companies', { headers: Object.fromEntries(headers) });
     expect(res.status, res.text).toBe(200);
     expect(origin.received[0]!.headers['x-keygate-org-id']).toBe(org);
-    expect(Object.keys(origin.received[0]!.headers).filter((h) => h.startsWith('x-keygate-')).sort()).toEqual([
-      'x-keygate-key-id',
-      'x-keygate-key-kind',
-      'x-keygate-org-id',
-    ]);
+    expect(
+      Object.keys(origin.received[0]!.headers)
+        .filter((h) => h.startsWith('x-keygate-'))
+        .sort(),
+    ).toEqual(['x-keygate-key-id', 'x-keygate-key-kind', 'x-keygate-org-id']);
   });
 
   it('passes method, path, query and body through intact', async () => {
@@ -139,7 +169,9 @@ describe('what the origin receives', () => {
   it("returns the origin's answer as it is: status, headers and body", async () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'answer');
-    const origin = recordingOrigin(() => new Response('short and stout', { status: 418, headers: { 'x-teapot': 'yes', 'content-type': 'text/plain' } }));
+    const origin = recordingOrigin(
+      () => new Response('short and stout', { status: 418, headers: { 'x-teapot': 'yes', 'content-type': 'text/plain' } }),
+    );
     const res = await callVia(origin.fetcher, 'GET', '/v1/teapot', { headers: pairHeaders(pair) });
     expect(res.status, res.text).toBe(418);
     expect(res.text).toBe('short and stout');
@@ -171,7 +203,10 @@ describe('what is never forwarded', () => {
       const pair = await createOrgKey(org, 'owned');
       const origin = recordingOrigin();
       for (const method of METHODS) {
-        const res = await callVia(origin.fetcher, method, path, { headers: pairHeaders(pair), body: method === 'GET' || method === 'DELETE' ? undefined : { name: 'n' } });
+        const res = await callVia(origin.fetcher, method, path, {
+          headers: pairHeaders(pair),
+          body: method === 'GET' || method === 'DELETE' ? undefined : { name: 'n' },
+        });
         expect(res.headers.get('x-origin'), `${method} ${path} was answered by the origin`).toBeNull();
       }
       expect(origin.received, 'Keygate-owned paths reached the origin').toEqual([]);
@@ -192,7 +227,10 @@ describe('what is never forwarded', () => {
     const origin = recordingOrigin();
     for (const path of ownedAppPaths(p.org, p.project)) {
       for (const method of METHODS) {
-        const res = await callVia(origin.fetcher, method, path, { headers: await adminHeaders(p.org), body: method === 'GET' || method === 'DELETE' ? undefined : { name: randomId('n') } });
+        const res = await callVia(origin.fetcher, method, path, {
+          headers: await adminHeaders(p.org),
+          body: method === 'GET' || method === 'DELETE' ? undefined : { name: randomId('n') },
+        });
         if (typeof res.body?.key === 'string') await remember('project key', res.body.key);
         expect(res.headers.get('x-origin'), `${method} ${path} was answered by the origin`).toBeNull();
       }
@@ -326,8 +364,14 @@ describe('which origin', () => {
   it('sends ORIGIN_SHARED_SECRET as x-keygate-secret, replacing any the client sent', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'shared secret');
-    const overrides = { ORIGIN: undefined, ORIGIN_URL: env.TEST_ORIGIN_URL, ORIGIN_SHARED_SECRET: 'shared-secret-of-the-operator' } as Partial<Env>;
-    const res = await callWith(overrides, 'GET', clientPath(p, 'tags'), { headers: { ...apiKeyHeaders(key.key), 'x-keygate-secret': 'guessed' } });
+    const overrides = {
+      ORIGIN: undefined,
+      ORIGIN_URL: env.TEST_ORIGIN_URL,
+      ORIGIN_SHARED_SECRET: 'shared-secret-of-the-operator',
+    } as Partial<Env>;
+    const res = await callWith(overrides, 'GET', clientPath(p, 'tags'), {
+      headers: { ...apiKeyHeaders(key.key), 'x-keygate-secret': 'guessed' },
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body.url).toBe(`https://origin.keygate.test${clientPath(p, 'tags')}`);
     expect(res.body.headers['x-keygate-secret']).toBe('shared-secret-of-the-operator');
@@ -337,7 +381,9 @@ describe('which origin', () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'both');
     const origin = recordingOrigin();
-    const res = await callWith({ ORIGIN: origin.fetcher, ORIGIN_URL: env.TEST_ORIGIN_URL }, 'GET', '/v1/companies', { headers: pairHeaders(pair) });
+    const res = await callWith({ ORIGIN: origin.fetcher, ORIGIN_URL: env.TEST_ORIGIN_URL }, 'GET', '/v1/companies', {
+      headers: pairHeaders(pair),
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toEqual({ origin: 'recorded' });
     expect(origin.received).toHaveLength(1);
@@ -356,7 +402,9 @@ describe('which origin', () => {
     const clientRes = await callWith(none, 'GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
     expect(clientRes.status, clientRes.text).toBe(503);
     expect(clientRes.body).toEqual(projectBody);
-    const appRes = await callWith(none, 'GET', `/app/v1/organizations/${p.org}/projects/${p.project}/content`, { headers: await adminHeaders(p.org) });
+    const appRes = await callWith(none, 'GET', `/app/v1/organizations/${p.org}/projects/${p.project}/content`, {
+      headers: await adminHeaders(p.org),
+    });
     expect(appRes.status, appRes.text).toBe(503);
     expect(appRes.body).toEqual(projectBody);
   });
@@ -376,13 +424,18 @@ describe('which origin', () => {
     const answers: Reply[] = [
       await callVia(origin, 'GET', '/v1/companies', { headers: pairHeaders(pair) }),
       await callVia(origin, 'GET', clientPath(p, 'assets'), { headers: apiKeyHeaders(key.key) }),
-      await callVia(origin, 'POST', `/app/v1/organizations/${p.org}/projects/${p.project}/content`, { headers: await adminHeaders(p.org), body: { title: 't' } }),
+      await callVia(origin, 'POST', `/app/v1/organizations/${p.org}/projects/${p.project}/content`, {
+        headers: await adminHeaders(p.org),
+        body: { title: 't' },
+      }),
     ];
     expect(calls).toHaveLength(3);
     expect(answers.map((r) => r.status)).toEqual([502, 502, 502]);
     expect(answers[0]!.body).toEqual({ error: 'the origin could not be reached', requestId: expect.any(String) });
     for (const res of answers.slice(1)) {
-      expect(res.body).toEqual({ error: { code: 'BAD_GATEWAY', message: 'the origin could not be reached', requestId: expect.any(String) } });
+      expect(res.body).toEqual({
+        error: { code: 'BAD_GATEWAY', message: 'the origin could not be reached', requestId: expect.any(String) },
+      });
     }
     for (const res of answers) expect(res.text).not.toContain('exploded');
   });

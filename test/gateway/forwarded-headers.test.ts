@@ -4,7 +4,7 @@
 // credential so that only the header rule decides.
 import { describe, expect, it } from 'vitest';
 import { adminHeaders, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
-import { callVia, recordingOrigin, type ReceivedRequest } from '../support/origin';
+import { callVia, type ReceivedRequest, recordingOrigin } from '../support/origin';
 import { apiKeyHeaders, clientPath, createProjectKey, newProject } from '../support/project';
 import { send } from '../support/worker';
 
@@ -28,8 +28,18 @@ const ROWS: Row[] = [
   { class: 'method override', name: 'X-HTTP-Method', value: 'PUT', expected: 'absent' },
   { class: 'method override', name: 'X-Method-Override', value: 'PATCH', expected: 'absent' },
   { class: 'method override, underscored', name: 'x_http_method_override', value: 'DELETE', expected: 'absent' },
-  { class: 'client address claim', name: 'X-Forwarded-For', value: '6.6.6.6', expected: { header: 'x-forwarded-for', value: CLIENT_ADDRESS } },
-  { class: 'client address claim', name: 'Forwarded', value: 'for=6.6.6.6;host=evil', expected: { header: 'forwarded', value: `for=${CLIENT_ADDRESS}` } },
+  {
+    class: 'client address claim',
+    name: 'X-Forwarded-For',
+    value: '6.6.6.6',
+    expected: { header: 'x-forwarded-for', value: CLIENT_ADDRESS },
+  },
+  {
+    class: 'client address claim',
+    name: 'Forwarded',
+    value: 'for=6.6.6.6;host=evil',
+    expected: { header: 'forwarded', value: `for=${CLIENT_ADDRESS}` },
+  },
   { class: 'client address claim', name: 'X-Real-IP', value: '6.6.6.6', expected: { header: 'x-real-ip', value: CLIENT_ADDRESS } },
   { class: 'client address claim, underscored', name: 'x_forwarded_for', value: '6.6.6.6', expected: 'absent' },
   { class: 'client address claim', name: 'True-Client-IP', value: '6.6.6.6', expected: 'absent' },
@@ -67,7 +77,9 @@ const SURFACES: Surface[] = [
 async function forwardedWith(surface: Surface, extra: Record<string, string>, query = ''): Promise<ReceivedRequest> {
   const { path, headers } = await surface.request();
   const origin = recordingOrigin();
-  const res = await callVia(origin.fetcher, 'GET', `${path}${query}`, { headers: { ...headers, 'cf-connecting-ip': CLIENT_ADDRESS, ...extra } });
+  const res = await callVia(origin.fetcher, 'GET', `${path}${query}`, {
+    headers: { ...headers, 'cf-connecting-ip': CLIENT_ADDRESS, ...extra },
+  });
   expect(res.status, res.text).toBe(200);
   expect(origin.received).toHaveLength(1);
   return origin.received[0]!;
@@ -87,7 +99,10 @@ describe('the forwarded-header table', () => {
         // Whatever the row: no credential and no identity the client wrote ever arrives.
         for (const name of names) {
           const canonical = name.replace(/_/g, '-');
-          expect(['cookie', 'authorization', 'proxy-authorization', 'x-api-key', 'x-metal-api-key', 'x-metal-client-id'], name).not.toContain(canonical);
+          expect(
+            ['cookie', 'authorization', 'proxy-authorization', 'x-api-key', 'x-metal-api-key', 'x-metal-client-id'],
+            name,
+          ).not.toContain(canonical);
         }
         expect(Object.values(received.headers), 'a spoofed identity value arrived').not.toContain('globex');
       });
@@ -103,7 +118,9 @@ describe('the forwarded-header table', () => {
   it('sends no client address headers at all when Cloudflare gave none (never the client claim)', async () => {
     const pair = await createOrgKey(randomId(), 'no-address');
     const origin = recordingOrigin();
-    const res = await callVia(origin.fetcher, 'GET', '/v1/companies', { headers: { ...pairHeaders(pair), 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6' } });
+    const res = await callVia(origin.fetcher, 'GET', '/v1/companies', {
+      headers: { ...pairHeaders(pair), 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6' },
+    });
     expect(res.status, res.text).toBe(200);
     expect(origin.received[0]!.headers).not.toHaveProperty('x-forwarded-for');
     expect(origin.received[0]!.headers).not.toHaveProperty('forwarded');
@@ -146,7 +163,11 @@ function getWithBody(path: string, headers: Record<string, string>, framing: Rec
 }
 
 describe('a GET or HEAD that carries a body', () => {
-  const framings: Array<Record<string, string>> = [{ 'transfer-encoding': 'chunked' }, { 'content-length': '64' }, { 'content-length': '999999' }];
+  const framings: Array<Record<string, string>> = [
+    { 'transfer-encoding': 'chunked' },
+    { 'content-length': '64' },
+    { 'content-length': '999999' },
+  ];
 
   for (const framing of framings) {
     it(`is answered as if it had none on every surface (${JSON.stringify(framing)})`, async () => {

@@ -85,7 +85,10 @@ describe('hostile paths are refused, never forwarded', () => {
         expect(res.body.details?.[0]?.field).toBe('path');
       }
     }
-    expect(origin.received.map((r) => r.url), 'a hostile path reached the origin').toEqual([]);
+    expect(
+      origin.received.map((r) => r.url),
+      'a hostile path reached the origin',
+    ).toEqual([]);
   });
 
   it('under /app/v1 (admin JWT): 400 VALIDATION_ERROR "invalid path"', async () => {
@@ -102,7 +105,10 @@ describe('hostile paths are refused, never forwarded', () => {
         expect(messageOf('project', res.body), path).toBe('invalid path');
       }
     }
-    expect(origin.received.map((r) => r.url), 'a hostile path reached the origin').toEqual([]);
+    expect(
+      origin.received.map((r) => r.url),
+      'a hostile path reached the origin',
+    ).toEqual([]);
   });
 
   it('under /api/v1 (project key): 400 VALIDATION_ERROR "invalid path", readable by the page (CORS)', async () => {
@@ -117,7 +123,10 @@ describe('hostile paths are refused, never forwarded', () => {
       expect(messageOf('project', res.body), path).toBe('invalid path');
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
     }
-    expect(origin.received.map((r) => r.url), 'a hostile path reached the origin').toEqual([]);
+    expect(
+      origin.received.map((r) => r.url),
+      'a hostile path reached the origin',
+    ).toEqual([]);
   });
 
   it('dot segments the URL parser resolves (%2e%2e) reach Keygate resolved, and Keygate answers them itself', async () => {
@@ -127,16 +136,30 @@ describe('hostile paths are refused, never forwarded', () => {
     for (const path of ['/v1/companies/%2e%2e/keys', '/v1/companies/%2E%2E/keys', '/v1/companies/.%2e/keys', '/v1/companies/./../keys']) {
       const res = await callVia(origin.fetcher, 'GET', path, { headers: pairHeaders(pair) });
       expect(res.status, `${path}: ${res.text}`).toBe(200);
-      expect(res.body.data.map((k: { id: string }) => k.id), path).toContain(pair.id);
+      expect(
+        res.body.data.map((k: { id: string }) => k.id),
+        path,
+      ).toContain(pair.id);
     }
-    expect(origin.received.map((r) => r.url), 'a resolved path reached the origin').toEqual([]);
+    expect(
+      origin.received.map((r) => r.url),
+      'a resolved path reached the origin',
+    ).toEqual([]);
   });
 
   it('lets plain, percent-encoded and unicode paths through, meaning to the origin what they mean to Keygate', async () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'fine');
     const origin = recordingOrigin();
-    const fine = ['/v1/companies', '/v1/companies/c1', '/v1/companies/%C3%A9t%C3%A9', '/v1/companies/a%20b', '/v1/companies/c.1', '/v1/companies/...', '/v1/.well-known'];
+    const fine = [
+      '/v1/companies',
+      '/v1/companies/c1',
+      '/v1/companies/%C3%A9t%C3%A9',
+      '/v1/companies/a%20b',
+      '/v1/companies/c.1',
+      '/v1/companies/...',
+      '/v1/.well-known',
+    ];
     for (const path of fine) {
       const res = await callVia(origin.fetcher, 'GET', path, { headers: pairHeaders(pair) });
       expect(res.status, `${path}: ${res.text}`).toBe(200);
@@ -203,11 +226,17 @@ describe("Keygate's own routes", () => {
     const admin = await adminHeaders(org);
     const origin = recordingOrigin();
     for (const template of templates) {
-      const concrete = template.replace(/\/\*$/, '/key_x').replace(':organizationId', org).replace(/:[A-Za-z]+/g, 'x');
+      const concrete = template
+        .replace(/\/\*$/, '/key_x')
+        .replace(':organizationId', org)
+        .replace(/:[A-Za-z]+/g, 'x');
       for (const path of [concrete, concrete.toUpperCase().replace(org.toUpperCase(), org)]) {
         for (const method of ['GET', 'POST', 'PATCH', 'DELETE']) {
           const headers = path.startsWith('/v1/') ? pairHeaders(pair) : admin;
-          const res = await callVia(origin.fetcher, method, path, { headers, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+          const res = await callVia(origin.fetcher, method, path, {
+            headers,
+            body: method === 'GET' || method === 'DELETE' ? undefined : {},
+          });
           expect(res.headers.get('x-origin'), `${method} ${path} reached the origin`).toBeNull();
         }
       }

@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   customKeyProblem,
   GENERATED_KEY_LENGTH,
-  KEY_PREFIXES,
   generateKey,
   isWellFormedKey,
   isWellFormedProjectKey,
+  KEY_PREFIXES,
+  type KeyType,
   lastFour,
   randomBase62,
-  type KeyType,
 } from '../../src/keys/format';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -118,7 +118,7 @@ describe('isWellFormedKey', () => {
   });
 
   it('refuses values that are not keys', () => {
-    for (const value of ['', 'kg_sk_', 'kg_sk_' + '0'.repeat(39), ' '.repeat(45), 'KG_SK_' + generateKey('orgSecret').slice(6)]) {
+    for (const value of ['', 'kg_sk_', `kg_sk_${'0'.repeat(39)}`, ' '.repeat(45), `KG_SK_${generateKey('orgSecret').slice(6)}`]) {
       expect(isWellFormedKey(value, 'orgSecret'), JSON.stringify(value)).toBe(false);
     }
   });
@@ -191,7 +191,14 @@ describe('customKeyProblem', () => {
   });
 
   it('refuses guessable values and the generated formats in any letter case', () => {
-    const guessable = ['a'.repeat(32), 'ab'.repeat(16), 'abcdefghijklmnopqrstuvwxyzABCDEF', 'Password1234'.repeat(3), '0123456789'.repeat(4), 'aaaaaaaabbbbbbbbccccccccdddddddd'];
+    const guessable = [
+      'a'.repeat(32),
+      'ab'.repeat(16),
+      'abcdefghijklmnopqrstuvwxyzABCDEF',
+      'Password1234'.repeat(3),
+      '0123456789'.repeat(4),
+      'aaaaaaaabbbbbbbbccccccccdddddddd',
+    ];
     for (const value of guessable) expect(customKeyProblem(value), value).toMatch(/too predictable/);
     for (const value of [generateKey('project'), generateKey('orgSecret').toUpperCase(), `Kg-${randomValue('abcdef0123456789', 40)}`]) {
       expect(customKeyProblem(value), value).toMatch(/must not start with "kg_"/);

@@ -5,17 +5,25 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { cacheKeys } from '../../src/cache/kv';
 import { touchLastUsed } from '../../src/db/api-keys';
+import { fromD1, uniqueConflictOf } from '../../src/db/errors';
 import { setKeyLimit } from '../../src/db/organizations';
 import { configOf } from '../../src/env';
 import { ApiError } from '../../src/errors';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
-import { fromD1, uniqueConflictOf } from '../../src/db/errors';
 import { createOrgKey, revokeOrgKey } from '../../src/keys/org-keys';
 import type { KeyServiceDeps, VerifiedKey } from '../../src/keys/types';
 import { LAST_USED_INTERVAL_MS, verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { auditRowsOf, keyRow, keyRowsOf, poll } from '../support/db';
-import { adminHeaders, call, createOrgKey as createOrgKeyOverHttp, pairHeaders, randomId, remember, withAlteredChecksum } from '../support/fixtures';
+import {
+  adminHeaders,
+  call,
+  createOrgKey as createOrgKeyOverHttp,
+  pairHeaders,
+  randomId,
+  remember,
+  withAlteredChecksum,
+} from '../support/fixtures';
 import { brokenBinding, callWith } from '../support/worker';
 
 /** Deps over the test bindings; `settle()` waits for everything passed to waitUntil. */
@@ -65,7 +73,7 @@ describe('verification before storage', () => {
       [clientId, generateKey('clientId'), 'malformed'],
       [secret, clientId, 'malformed'],
       [clientId, `${secret} `, 'malformed'],
-      [clientId, 'kg_sk_' + 'x'.repeat(500), 'malformed'],
+      [clientId, `kg_sk_${'x'.repeat(500)}`, 'malformed'],
     ];
     for (const [id, key, reason] of pairs) {
       expect(await verifyKeyPair(deps, id, key), `${id} / ${key}`).toEqual({ ok: false, reason });
@@ -75,7 +83,7 @@ describe('verification before storage', () => {
       [withAlteredChecksum(generateKey('project')), 'malformed'],
       [generateKey('orgSecret'), 'malformed'],
       ['short', 'malformed'],
-      ['a'.repeat(20) + '.' + 'a'.repeat(20), 'malformed'],
+      [`${'a'.repeat(20)}.${'a'.repeat(20)}`, 'malformed'],
     ] as const) {
       expect(await verifyProjectKey(deps, key), String(key)).toEqual({ ok: false, reason });
     }
@@ -114,7 +122,14 @@ describe('the KV cache', () => {
     const result = await verifyKeyPair(deps, key.key.clientId, key.secret);
     expect(result).toEqual({
       ok: true,
-      key: { id: key.key.id, kind: 'org', organizationId: key.organizationId, projectId: null, clientId: key.key.clientId, permissions: ['*'] },
+      key: {
+        id: key.key.id,
+        kind: 'org',
+        organizationId: key.organizationId,
+        projectId: null,
+        clientId: key.key.clientId,
+        permissions: ['*'],
+      },
     });
     await settle();
 
@@ -194,7 +209,9 @@ describe('the KV cache', () => {
     expect((await verifyKeyPair(slow.deps, key.key.clientId, key.secret)).ok).toBe(true);
 
     const { deps } = serviceDeps();
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toMatchObject({ ok: true });
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toMatchObject({
+      ok: true,
+    });
     release();
     await slow.settle();
 
@@ -224,7 +241,9 @@ describe('the KV cache', () => {
     const notFound = { ok: false, reason: 'not_found' };
     expect(await revokeOrgKey(deps, { organizationId: randomId(), idOrClientId: key.key.id, actor, meta })).toEqual(notFound);
     expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: 'key_unknown', actor, meta })).toEqual(notFound);
-    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.clientId, actor, meta })).toMatchObject({ ok: true });
+    expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.clientId, actor, meta })).toMatchObject({
+      ok: true,
+    });
     expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toEqual(notFound);
     expect((await auditRowsOf(key.organizationId)).map((e) => e.action)).toEqual(['created', 'revoked']);
   });
@@ -288,7 +307,11 @@ describe('the key limit under concurrency', () => {
     await setKeyLimit(env.DB, org, 1, new Date().toISOString());
     await serviceKey(org, 'only');
     const { deps } = serviceDeps();
-    expect(await createOrgKey(deps, { organizationId: org, name: 'too many', actor, meta })).toEqual({ ok: false, reason: 'limit_reached', limit: 1 });
+    expect(await createOrgKey(deps, { organizationId: org, name: 'too many', actor, meta })).toEqual({
+      ok: false,
+      reason: 'limit_reached',
+      limit: 1,
+    });
     expect(await keyRowsOf(org)).toHaveLength(1);
     expect(await auditRowsOf(org)).toHaveLength(1);
   });
@@ -302,7 +325,11 @@ describe('lastUsedAt', () => {
 
     const first = await call('GET', '/v1/keys', { headers: pairHeaders(pair) });
     expect(first.status, first.text).toBe(200);
-    const written = await poll(() => keyRow(pair.id), (row) => row?.last_used_at !== null, 500);
+    const written = await poll(
+      () => keyRow(pair.id),
+      (row) => row?.last_used_at !== null,
+      500,
+    );
     expect(written!.last_used_at, 'lastUsedAt was not written after a use').toMatch(/^\d{4}-\d{2}-\d{2}T/);
 
     // callWith returns only after the request's deferred work is done: any write would be visible.
@@ -348,14 +375,26 @@ describe('lastUsedAt', () => {
     expect((await keyRow(key.key.id))!.last_used_at).toBe(usedAt.toISOString());
 
     const revokedAt = new Date(usedAt.getTime() + 2 * LAST_USED_INTERVAL_MS);
-    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked', revoked_at = ?2 WHERE id = ?1`).bind(key.key.id, revokedAt.toISOString()).run();
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked', revoked_at = ?2 WHERE id = ?1`)
+      .bind(key.key.id, revokedAt.toISOString())
+      .run();
     // Accepted by an isolate inside the revocation window, flushed later: not recorded.
     const lateUse = new Date(revokedAt.getTime() + 1);
-    await touchLastUsed(env.DB, [{ keyId: key.key.id, usedAt: lateUse.toISOString() }], new Date(lateUse.getTime() + 250), LAST_USED_INTERVAL_MS);
+    await touchLastUsed(
+      env.DB,
+      [{ keyId: key.key.id, usedAt: lateUse.toISOString() }],
+      new Date(lateUse.getTime() + 250),
+      LAST_USED_INTERVAL_MS,
+    );
     expect((await keyRow(key.key.id))!.last_used_at).toBe(usedAt.toISOString());
     // A use before the revocation, flushed after it, still is.
     const lastGoodUse = new Date(revokedAt.getTime() - 1);
-    await touchLastUsed(env.DB, [{ keyId: key.key.id, usedAt: lastGoodUse.toISOString() }], new Date(revokedAt.getTime() + 250), LAST_USED_INTERVAL_MS);
+    await touchLastUsed(
+      env.DB,
+      [{ keyId: key.key.id, usedAt: lastGoodUse.toISOString() }],
+      new Date(revokedAt.getTime() + 250),
+      LAST_USED_INTERVAL_MS,
+    );
     expect((await keyRow(key.key.id))!.last_used_at).toBe(lastGoodUse.toISOString());
   });
 });

@@ -52,7 +52,9 @@ describe('organization keys: /v1/companies', () => {
     });
     const globex = await createOrgKey('globex', randomId('globex key'));
     const other = await callVia(origin, 'GET', '/v1/companies', { headers: pairHeaders(globex) });
-    expect(other.body).toEqual({ data: [{ id: 'cmp_globex_1', name: 'Globex Chemicals', domain: 'chem.globex.test', createdAt: '2026-03-01T09:00:00.000Z' }] });
+    expect(other.body).toEqual({
+      data: [{ id: 'cmp_globex_1', name: 'Globex Chemicals', domain: 'chem.globex.test', createdAt: '2026-03-01T09:00:00.000Z' }],
+    });
   });
 
   it("reads its own company by id and gets 404 for another organization's", async () => {
@@ -99,16 +101,22 @@ describe('project keys: published content of their project only', () => {
 
   it('sees only its own project: another project of the organization has other content', async () => {
     const website = await createProjectKey({ org: 'acme', project: 'website' }, randomId('website key'));
-    const res = await callVia(origin, 'GET', clientPath({ org: 'acme', project: 'website' }, 'content'), { headers: apiKeyHeaders(website.key) });
+    const res = await callVia(origin, 'GET', clientPath({ org: 'acme', project: 'website' }, 'content'), {
+      headers: apiKeyHeaders(website.key),
+    });
     expect(res.body.data.map((c: { id: string }) => c.id)).toEqual(['cnt_web_home']);
     const globex = await createProjectKey({ org: 'globex', project: 'mobile-app' }, randomId('globex key'));
-    const other = await callVia(origin, 'GET', clientPath({ org: 'globex', project: 'mobile-app' }, 'content'), { headers: apiKeyHeaders(globex.key) });
+    const other = await callVia(origin, 'GET', clientPath({ org: 'globex', project: 'mobile-app' }, 'content'), {
+      headers: apiKeyHeaders(globex.key),
+    });
     expect(other.body.data.map((c: { id: string }) => c.id)).toEqual(['cnt_globex_news']);
   });
 
   it("is refused on another project's path before reaching the origin", async () => {
     const key = await createProjectKey(ACME_APP, randomId('mobile key'));
-    const res = await callVia(origin, 'GET', clientPath({ org: 'acme', project: 'website' }, 'content'), { headers: apiKeyHeaders(key.key) });
+    const res = await callVia(origin, 'GET', clientPath({ org: 'acme', project: 'website' }, 'content'), {
+      headers: apiKeyHeaders(key.key),
+    });
     expect(res.status, res.text).toBe(401);
     expect(res.body).toEqual(INVALID_API_KEY_BODY);
   });
@@ -130,17 +138,28 @@ describe('project keys: published content of their project only', () => {
     };
     expect((await read('content-types')).map((i: { id: string }) => i.id)).toEqual(['ct_article']);
     expect((await read('tags')).map((i: { id: string }) => i.id)).toEqual(['tag_launch']);
-    expect(await read('packages/pkg_starter')).toEqual({ id: 'pkg_starter', name: 'Starter kit', version: '1.2.0', createdAt: '2026-04-01T09:00:00.000Z' });
+    expect(await read('packages/pkg_starter')).toEqual({
+      id: 'pkg_starter',
+      name: 'Starter kit',
+      version: '1.2.0',
+      createdAt: '2026-04-01T09:00:00.000Z',
+    });
     expect((await read('assets')).map((i: { id: string }) => i.id)).toEqual(['ast_logo']);
     expect((await read('saved-searches')).map((i: { id: string }) => i.id)).toEqual(['ss_pricing']);
-    const run = await callVia(origin, 'POST', clientPath(ACME_APP, 'saved-searches/ss_pricing/execute'), { headers: apiKeyHeaders(key.key), body: {} });
+    const run = await callVia(origin, 'POST', clientPath(ACME_APP, 'saved-searches/ss_pricing/execute'), {
+      headers: apiKeyHeaders(key.key),
+      body: {},
+    });
     expect(run.status, run.text).toBe(200);
     expect(run.body).toEqual({ data: [pricing] });
   });
 
   it('cannot create content', async () => {
     const key = await createProjectKey(ACME_APP, randomId('mobile key'));
-    const res = await callVia(origin, 'POST', clientPath(ACME_APP, 'content'), { headers: apiKeyHeaders(key.key), body: { title: 'sneaky' } });
+    const res = await callVia(origin, 'POST', clientPath(ACME_APP, 'content'), {
+      headers: apiKeyHeaders(key.key),
+      body: { title: 'sneaky' },
+    });
     expect(res.status, res.text).toBe(403);
     expect(res.body.error.code).toBe('FORBIDDEN');
   });
@@ -180,10 +199,20 @@ describe('admin JWTs: drafts too, and content changes', () => {
     const p = newProject();
     const key = await createProjectKey(p, 'reader');
     const admin = await adminHeaders(p.org);
-    const created = await callVia(origin, 'POST', appPath(p, 'content'), { headers: admin, body: { title: 'Launch day', body: 'Tomorrow.' } });
+    const created = await callVia(origin, 'POST', appPath(p, 'content'), {
+      headers: admin,
+      body: { title: 'Launch day', body: 'Tomorrow.' },
+    });
     expect(created.status, created.text).toBe(201);
     expect(created.body).toEqual({
-      data: { id: expect.stringMatching(/^cnt_/), title: 'Launch day', body: 'Tomorrow.', status: 'draft', createdAt: expect.stringMatching(ISO), updatedAt: created.body.data.createdAt },
+      data: {
+        id: expect.stringMatching(/^cnt_/),
+        title: 'Launch day',
+        body: 'Tomorrow.',
+        status: 'draft',
+        createdAt: expect.stringMatching(ISO),
+        updatedAt: created.body.data.createdAt,
+      },
     });
     const id: string = created.body.data.id;
 
@@ -201,14 +230,19 @@ describe('admin JWTs: drafts too, and content changes', () => {
     const visible = await callVia(origin, 'GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
     expect(visible.body).toEqual({ data: [published.body.data] });
     const otherProject = await createProjectKey(newProject(p.org), 'other project');
-    const elsewhere = await callVia(origin, 'GET', clientPath({ org: p.org, project: otherProject.projectId }, 'content'), { headers: apiKeyHeaders(otherProject.key) });
+    const elsewhere = await callVia(origin, 'GET', clientPath({ org: p.org, project: otherProject.projectId }, 'content'), {
+      headers: apiKeyHeaders(otherProject.key),
+    });
     expect(elsewhere.body).toEqual({ data: [] });
   });
 
   it('an admin may create published content directly', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'reader');
-    const created = await callVia(origin, 'POST', appPath(p, 'content'), { headers: await adminHeaders(p.org), body: { title: 'Live', status: 'published' } });
+    const created = await callVia(origin, 'POST', appPath(p, 'content'), {
+      headers: await adminHeaders(p.org),
+      body: { title: 'Live', status: 'published' },
+    });
     expect(created.status, created.text).toBe(201);
     expect(created.body.data).toMatchObject({ title: 'Live', body: '', status: 'published' });
     const visible = await callVia(origin, 'GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
@@ -222,9 +256,14 @@ describe('admin JWTs: drafts too, and content changes', () => {
     const created = await callVia(origin, 'POST', appPath(p, 'content'), { headers: admin, body: { title: 'Draft title' } });
     const id: string = created.body.data.id;
 
-    const updated = await callVia(origin, 'PUT', appPath(p, `content/${id}`), { headers: admin, body: { title: 'Final title', body: 'Text.' } });
+    const updated = await callVia(origin, 'PUT', appPath(p, `content/${id}`), {
+      headers: admin,
+      body: { title: 'Final title', body: 'Text.' },
+    });
     expect(updated.status, updated.text).toBe(200);
-    expect(updated.body).toEqual({ data: { ...created.body.data, title: 'Final title', body: 'Text.', updatedAt: expect.stringMatching(ISO) } });
+    expect(updated.body).toEqual({
+      data: { ...created.body.data, title: 'Final title', body: 'Text.', updatedAt: expect.stringMatching(ISO) },
+    });
 
     const member = await callVia(origin, 'PUT', appPath(p, `content/${id}`), {
       headers: await adminHeaders(p.org, { sub: 'mallory', role: 'member' }),
@@ -232,7 +271,10 @@ describe('admin JWTs: drafts too, and content changes', () => {
     });
     expect(member.status, member.text).toBe(403);
     expect(member.body).toEqual({ error: { code: 'FORBIDDEN', message: 'only admins may update content' } });
-    const byKey = await callVia(origin, 'PUT', clientPath(p, `content/${id}`), { headers: apiKeyHeaders(key.key), body: { title: 'by a key' } });
+    const byKey = await callVia(origin, 'PUT', clientPath(p, `content/${id}`), {
+      headers: apiKeyHeaders(key.key),
+      body: { title: 'by a key' },
+    });
     expect(byKey.status, byKey.text).toBe(403);
     for (const body of [{ title: '' }, { status: 'archived' }, { body: 42 }]) {
       const bad = await callVia(origin, 'PUT', appPath(p, `content/${id}`), { headers: admin, body });
@@ -267,7 +309,10 @@ describe('admin JWTs: drafts too, and content changes', () => {
   it('a member cannot become an admin with a spoofed x-keygate-role', async () => {
     const p = newProject();
     const member = await adminHeaders(p.org, { role: 'member' });
-    const res = await callVia(origin, 'POST', appPath(p, 'content'), { headers: { ...member, 'x-keygate-role': 'admin' }, body: { title: 'spoofed' } });
+    const res = await callVia(origin, 'POST', appPath(p, 'content'), {
+      headers: { ...member, 'x-keygate-role': 'admin' },
+      body: { title: 'spoofed' },
+    });
     expect(res.status, res.text).toBe(403);
   });
 });
@@ -284,12 +329,18 @@ describe('the reference origin on its own', () => {
     const app = createOriginApp();
     const shared = 'operator-shared-secret';
     const headers = { 'x-keygate-org-id': 'acme', 'x-keygate-key-kind': 'org', 'x-keygate-key-id': 'key_x' };
-    const without = await app.fetch(new Request('https://origin.internal/v1/companies', { headers }), { ORIGIN_DB: env.ORIGIN_DB, KEYGATE_SHARED_SECRET: shared });
-    expect(without.status).toBe(401);
-    const withSecret = await app.fetch(new Request('https://origin.internal/v1/companies', { headers: { ...headers, 'x-keygate-secret': shared } }), {
+    const without = await app.fetch(new Request('https://origin.internal/v1/companies', { headers }), {
       ORIGIN_DB: env.ORIGIN_DB,
       KEYGATE_SHARED_SECRET: shared,
     });
+    expect(without.status).toBe(401);
+    const withSecret = await app.fetch(
+      new Request('https://origin.internal/v1/companies', { headers: { ...headers, 'x-keygate-secret': shared } }),
+      {
+        ORIGIN_DB: env.ORIGIN_DB,
+        KEYGATE_SHARED_SECRET: shared,
+      },
+    );
     expect(withSecret.status).toBe(200);
   });
 
@@ -299,11 +350,16 @@ describe('the reference origin on its own', () => {
     const shared = 'operator-shared-secret-2';
     const app = createOriginApp();
     const guarded = {
-      fetch: (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init), { ORIGIN_DB: env.ORIGIN_DB, KEYGATE_SHARED_SECRET: shared }),
+      fetch: (input: RequestInfo | URL, init?: RequestInit) =>
+        app.fetch(new Request(input, init), { ORIGIN_DB: env.ORIGIN_DB, KEYGATE_SHARED_SECRET: shared }),
     } as unknown as Fetcher;
-    const ok = await callWith({ ORIGIN: guarded, ORIGIN_SHARED_SECRET: shared } as Partial<Env>, 'GET', '/v1/companies', { headers: pairHeaders(pair) });
+    const ok = await callWith({ ORIGIN: guarded, ORIGIN_SHARED_SECRET: shared } as Partial<Env>, 'GET', '/v1/companies', {
+      headers: pairHeaders(pair),
+    });
     expect(ok.status, ok.text).toBe(200);
-    const refused = await callWith({ ORIGIN: guarded } as Partial<Env>, 'GET', '/v1/companies', { headers: { ...pairHeaders(pair), 'x-keygate-secret': shared } });
+    const refused = await callWith({ ORIGIN: guarded } as Partial<Env>, 'GET', '/v1/companies', {
+      headers: { ...pairHeaders(pair), 'x-keygate-secret': shared },
+    });
     expect(refused.status, refused.text).toBe(401);
   });
 });

@@ -8,8 +8,8 @@ import {
   deleteProjectKey,
   INVALID_TOKEN_PROJECT_BODY,
   ISO,
-  newProject,
   NOT_FOUND_BODY,
+  newProject,
   postProjectKey,
   updateProjectKey,
 } from '../support/project';
@@ -105,7 +105,15 @@ describe('GET audit-log', () => {
     const paged = await readAll(p.org, 2);
     expect(paged.pages).toBe(4);
     expect(paged.entries).toEqual(whole.body.data);
-    expect(paged.entries.map((e) => e.action)).toEqual(['reactivated', 'revoked', 'reactivated', 'revoked', 'reactivated', 'revoked', 'created']);
+    expect(paged.entries.map((e) => e.action)).toEqual([
+      'reactivated',
+      'revoked',
+      'reactivated',
+      'revoked',
+      'reactivated',
+      'revoked',
+      'created',
+    ]);
   });
 
   it('neither skips nor repeats entries when changes happen between pages', async () => {
@@ -177,7 +185,11 @@ describe('GET audit-log: access and input', () => {
       const res = await call('GET', auditPath(org, query), { headers: await adminHeaders(org) });
       expect(res.status, res.text).toBe(400);
       expect(res.body).toEqual({
-        error: { code: 'VALIDATION_ERROR', message: 'invalid query string', details: [{ field: query.slice(1, query.indexOf('=')), message: expect.any(String) }] },
+        error: {
+          code: 'VALIDATION_ERROR',
+          message: 'invalid query string',
+          details: [{ field: query.slice(1, query.indexOf('=')), message: expect.any(String) }],
+        },
       });
     });
   }

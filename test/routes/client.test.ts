@@ -3,8 +3,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/keys/format';
-import { adminHeaders, bearer, call, createOrgKey, randomId, remember, withAlteredChecksum } from '../support/fixtures';
 import { poll } from '../support/db';
+import { adminHeaders, bearer, call, createOrgKey, randomId, remember, withAlteredChecksum } from '../support/fixtures';
 import { callVia, recordingOrigin, sharedEnvCaller } from '../support/origin';
 import {
   apiKeyHeaders,
@@ -17,8 +17,8 @@ import {
   INVALID_API_KEY_BODY,
   keysPath,
   newProject,
-  updateProjectKey,
   type Project,
+  updateProjectKey,
 } from '../support/project';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -53,7 +53,12 @@ function expectForwarded(
   expect(origin.received.map((r) => [r.method, r.path, r.search])).toEqual([[expected.method, expected.path, expected.search ?? '']]);
 }
 
-function expectRefused(res: { status: number; text: string; body: unknown }, method: string, body: unknown, origin: ReturnType<typeof recordingOrigin>) {
+function expectRefused(
+  res: { status: number; text: string; body: unknown },
+  method: string,
+  body: unknown,
+  origin: ReturnType<typeof recordingOrigin>,
+) {
   expect(res.status, res.text).toBe(403);
   // A HEAD answer has no body.
   if (method !== 'HEAD') expect(res.body).toEqual(body);
@@ -77,7 +82,9 @@ describe('the client policy: method x first segment', () => {
         it(`${method} .../${segment}/{id}?query is forwarded with path and query intact`, async () => {
           const { p, key } = await keyed();
           const origin = recordingOrigin();
-          const res = await callVia(origin.fetcher, method, `${clientPath(p, `${segment}/item_1`)}?page=2&tag=a&tag=b`, { headers: apiKeyHeaders(key) });
+          const res = await callVia(origin.fetcher, method, `${clientPath(p, `${segment}/item_1`)}?page=2&tag=a&tag=b`, {
+            headers: apiKeyHeaders(key),
+          });
           expectForwarded(res, origin, { method, path: clientPath(p, `${segment}/item_1`), search: '?page=2&tag=a&tag=b' });
         });
       }
@@ -95,7 +102,9 @@ describe('the client policy: method x first segment', () => {
     it(`${method} on the project itself (no trailing slash) is 403 FORBIDDEN`, async () => {
       const { p, key } = await keyed();
       const origin = recordingOrigin();
-      const res = await callVia(origin.fetcher, method, `/api/v1/organizations/${p.org}/projects/${p.project}`, { headers: apiKeyHeaders(key) });
+      const res = await callVia(origin.fetcher, method, `/api/v1/organizations/${p.org}/projects/${p.project}`, {
+        headers: apiKeyHeaders(key),
+      });
       expectRefused(res, method, FORBIDDEN_RESOURCE, origin);
     });
   }
@@ -132,12 +141,17 @@ describe('the client policy: method x first segment', () => {
   it('checks each segment against the permissions the key holds', async () => {
     const { p, key, id } = await keyed();
     // The key has not been used yet, so nothing is cached: the next lookup reads this row.
-    await env.DB.prepare('UPDATE api_keys SET permissions = ?1 WHERE id = ?2').bind(JSON.stringify(['content.read']), id).run();
+    await env.DB.prepare('UPDATE api_keys SET permissions = ?1 WHERE id = ?2')
+      .bind(JSON.stringify(['content.read']), id)
+      .run();
     const origin = recordingOrigin();
     const content = await callVia(origin.fetcher, 'GET', clientPath(p, 'tags'), { headers: apiKeyHeaders(key) });
     expect(content.status, content.text).toBe(200);
     expect(origin.received[0]?.headers['x-keygate-permissions']).toBe('content.read');
-    for (const [segment, permission] of [['packages', 'packages.read'], ['assets', 'assets.read']]) {
+    for (const [segment, permission] of [
+      ['packages', 'packages.read'],
+      ['assets', 'assets.read'],
+    ]) {
       const res = await callVia(origin.fetcher, 'GET', clientPath(p, segment), { headers: apiKeyHeaders(key) });
       expect(res.status, res.text).toBe(403);
       expect(res.body).toEqual({ error: { code: 'FORBIDDEN', message: `this API key lacks the ${permission} permission` } });
@@ -188,7 +202,10 @@ describe('every refused x-api-key gets the same 401', () => {
         return { 'x-api-key': deleted.key };
       },
     },
-    { label: 'a key of another project of the organization', headers: async (p) => ({ 'x-api-key': (await createProjectKey(newProject(p.org), 'sibling')).key }) },
+    {
+      label: 'a key of another project of the organization',
+      headers: async (p) => ({ 'x-api-key': (await createProjectKey(newProject(p.org), 'sibling')).key }),
+    },
     {
       label: 'a key of another organization with the same project id',
       headers: async (p) => ({ 'x-api-key': (await createProjectKey({ org: randomId(), project: p.project }, 'foreign')).key }),
@@ -200,7 +217,10 @@ describe('every refused x-api-key gets the same 401', () => {
   ];
 
   for (const c of cases) {
-    for (const [method, rest] of [['GET', 'content'], ['POST', 'saved-searches/ss_1/execute']] as const) {
+    for (const [method, rest] of [
+      ['GET', 'content'],
+      ['POST', 'saved-searches/ss_1/execute'],
+    ] as const) {
       it(`${method} .../${rest} with ${c.label}`, async () => {
         const { p, key } = await keyed();
         const headers = await c.headers(p, key);
@@ -272,7 +292,14 @@ describe('revoke, reactivate and delete through a warm cache', () => {
     const { p, key, id } = await keyed();
     const used = await call('GET', clientPath(p, 'tags'), { headers: apiKeyHeaders(key) });
     expect(used.status, used.text).toBe(200);
-    expect(await poll(() => cachedRecord(key), (record) => record !== null, 5_000), 'the use never filled KV').not.toBeNull();
+    expect(
+      await poll(
+        () => cachedRecord(key),
+        (record) => record !== null,
+        5_000,
+      ),
+      'the use never filled KV',
+    ).not.toBeNull();
     await updateProjectKey(p, id, { status: 'revoked' });
     const refused = await call('GET', clientPath(p, 'tags'), { headers: apiKeyHeaders(key) });
     expect(refused.status, refused.text).toBe(401);

@@ -25,10 +25,13 @@ describe('CORS on client routes', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
   });
 
-  it("replaces an Access-Control-Allow-Origin the origin sent, keeping the rest of its answer", async () => {
+  it('replaces an Access-Control-Allow-Origin the origin sent, keeping the rest of its answer', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'cors');
-    const origin = recordingOrigin(() => new Response('teapot', { status: 418, headers: { 'access-control-allow-origin': 'https://origin.example', 'x-teapot': 'yes' } }));
+    const origin = recordingOrigin(
+      () =>
+        new Response('teapot', { status: 418, headers: { 'access-control-allow-origin': 'https://origin.example', 'x-teapot': 'yes' } }),
+    );
     const res = await callVia(origin.fetcher, 'GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
     expect(res.status).toBe(418);
     expect(res.text).toBe('teapot');
@@ -37,7 +40,9 @@ describe('CORS on client routes', () => {
   });
 
   it('marks refusals readable by the page too', async () => {
-    const res = await call('GET', `/api/v1/organizations/${randomId()}/projects/web/content`, { headers: { origin: 'https://app.example' } });
+    const res = await call('GET', `/api/v1/organizations/${randomId()}/projects/web/content`, {
+      headers: { origin: 'https://app.example' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
   });

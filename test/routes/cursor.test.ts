@@ -52,9 +52,18 @@ describe('list cursors', () => {
 
   it('refuses cursors that are not ours with 400 naming lastKey', async () => {
     const org = randomId();
-    for (const bad of ['c1.c2VxOjEy', 'c2.', 'c2.!!!', `c2.${btoa('2030-01-01T00:00:00.000Z|id|x')}`, `c2.${btoa('yesterday|id')}`, 'x'.repeat(161)]) {
+    for (const bad of [
+      'c1.c2VxOjEy',
+      'c2.',
+      'c2.!!!',
+      `c2.${btoa('2030-01-01T00:00:00.000Z|id|x')}`,
+      `c2.${btoa('yesterday|id')}`,
+      'x'.repeat(161),
+    ]) {
       expect(() => decodeCursor(bad), bad).toThrow();
-      const res = await call('GET', `/app/v1/organizations/${org}/audit-log?lastKey=${encodeURIComponent(bad)}`, { headers: await adminHeaders(org) });
+      const res = await call('GET', `/app/v1/organizations/${org}/audit-log?lastKey=${encodeURIComponent(bad)}`, {
+        headers: await adminHeaders(org),
+      });
       expect(res.status, res.text).toBe(400);
       expect(res.body.error.details).toEqual([{ field: 'lastKey', message: expect.any(String) }]);
     }

@@ -2,8 +2,8 @@
 // each answered in the organization surface's shape and leaving nothing half-written in D1.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/middleware/body-limit';
 import { setKeyLimit } from '../../src/db/organizations';
+import { MAX_BODY_BYTES } from '../../src/middleware/body-limit';
 import { auditRowsOf, auditRowsOfKey, keyRow, storageState } from '../support/db';
 import { adminHeaders, call, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
 import { callWith, send } from '../support/worker';
@@ -88,7 +88,10 @@ describe('POST /v1/keys invalid bodies', () => {
   it('answers 400 for unknown extra fields, naming them', async () => {
     const org = randomId();
     const before = await storageState(org);
-    const res = await call('POST', '/v1/keys', { headers: await adminHeaders(org), body: { name: 'ok', organizationId: 'someone-else', apiKey: 'mine' } });
+    const res = await call('POST', '/v1/keys', {
+      headers: await adminHeaders(org),
+      body: { name: 'ok', organizationId: 'someone-else', apiKey: 'mine' },
+    });
     expect(res.status, res.text).toBe(400);
     expect(res.body).toEqual({
       error: 'invalid request body',
@@ -110,7 +113,10 @@ describe('POST /v1/keys invalid bodies', () => {
     it(`answers 400 {"error"} for ${m.label}, echoing nothing of the parser`, async () => {
       const org = randomId();
       const before = await storageState(org);
-      const res = await call('POST', '/v1/keys', { headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' }, rawBody: m.rawBody });
+      const res = await call('POST', '/v1/keys', {
+        headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' },
+        rawBody: m.rawBody,
+      });
       expect(res.status, res.text).toBe(400);
       expect(res.body).toEqual({ error: 'request body is not valid JSON' });
       expect(await storageState(org)).toEqual(before);
@@ -125,7 +131,10 @@ describe('POST /v1/keys invalid bodies', () => {
   for (const m of notAnObject) {
     it(`answers 400 with details for ${m.label}`, async () => {
       const org = randomId();
-      const res = await call('POST', '/v1/keys', { headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' }, rawBody: m.rawBody });
+      const res = await call('POST', '/v1/keys', {
+        headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' },
+        rawBody: m.rawBody,
+      });
       expect(res.status, res.text).toBe(400);
       expect(res.body).toEqual({ error: expect.any(String), details: expect.any(Array) });
       expect(await storageState(org)).toEqual(untouched());
@@ -175,7 +184,10 @@ describe('POST /v1/keys body size', () => {
     const org = randomId();
     const raw = bodyOf(MAX_BODY_BYTES);
     expect(new TextEncoder().encode(raw).byteLength).toBe(MAX_BODY_BYTES);
-    const res = await call('POST', '/v1/keys', { headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' }, rawBody: raw });
+    const res = await call('POST', '/v1/keys', {
+      headers: { ...(await adminHeaders(org)), 'content-type': 'application/json' },
+      rawBody: raw,
+    });
     expect(res.status, res.text).toBe(400);
   });
 

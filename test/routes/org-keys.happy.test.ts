@@ -24,11 +24,17 @@ describe('/v1/keys happy paths', () => {
       },
     });
     const row = await keyRow(res.body.data.id);
-    expect(row).toMatchObject({ kind: 'org', organization_id: org, status: 'active', created_by: 'alice', client_id: res.body.data.clientId });
+    expect(row).toMatchObject({
+      kind: 'org',
+      organization_id: org,
+      status: 'active',
+      created_by: 'alice',
+      client_id: res.body.data.clientId,
+    });
     expect(JSON.stringify(row)).not.toContain(res.body.data.apiKey);
   });
 
-  it("creates a key with a key pair, recorded as created by key:<id>", async () => {
+  it('creates a key with a key pair, recorded as created by key:<id>', async () => {
     const org = randomId();
     const creator = await createOrgKey(org, 'creator');
     const res = await call('POST', '/v1/keys', { headers: pairHeaders(creator), body: { name: 'made by a key' } });
@@ -221,7 +227,10 @@ describe('PATCH /v1/keys/{key}', () => {
   it('renames by id or client ID, answers the list row, audits "updated", and the pair keeps working', async () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'before');
-    for (const [ref, name] of [[pair.id, 'after'], [pair.clientId, 'after again']] as const) {
+    for (const [ref, name] of [
+      [pair.id, 'after'],
+      [pair.clientId, 'after again'],
+    ] as const) {
       const res = await call('PATCH', `/v1/keys/${ref}`, { headers: await adminHeaders(org), body: { name } });
       expect(res.status, res.text).toBe(200);
       expect(Object.keys(res.body.data).sort()).toEqual(LISTED_FIELDS);
@@ -267,7 +276,10 @@ describe('PATCH /v1/keys/{key}', () => {
   it('refuses a member token (403) and an invalid name (400 naming it)', async () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'guarded');
-    const member = await call('PATCH', `/v1/keys/${pair.id}`, { headers: await adminHeaders(org, { role: 'member' }), body: { name: 'x' } });
+    const member = await call('PATCH', `/v1/keys/${pair.id}`, {
+      headers: await adminHeaders(org, { role: 'member' }),
+      body: { name: 'x' },
+    });
     expect(member.status).toBe(403);
     for (const body of [{ name: '' }, { name: 'x'.repeat(101) }, { name: 42 }, { name: 'ok', clientId: 'kg_ci_x' }]) {
       const res = await call('PATCH', `/v1/keys/${pair.id}`, { headers: await adminHeaders(org), body });

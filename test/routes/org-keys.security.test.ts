@@ -1,7 +1,7 @@
 // Security of /v1/keys: every route runs the shared suite, plus the cross-tenant and header
 // precedence cases particular to key management.
 import { describe, expect, it } from 'vitest';
-import { newTenant, runAuthSuite, INVALID_PAIR_BODY } from '../support/auth-suite';
+import { INVALID_PAIR_BODY, newTenant, runAuthSuite } from '../support/auth-suite';
 import { keyRow, storageState } from '../support/db';
 import { adminHeaders, call, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
 
@@ -53,7 +53,7 @@ runAuthSuite({
 });
 
 describe('/v1/keys: tenants and credentials', () => {
-  it("answers 404 to another organization revoking a key by its client ID, exactly as for a missing key", async () => {
+  it('answers 404 to another organization revoking a key by its client ID, exactly as for a missing key', async () => {
     const a = await newTenant();
     const b = await newTenant();
     const before = await storageState(a.org);

@@ -7,6 +7,7 @@ import { auditRowsOf, auditRowsOfKey, keyRow, poll } from '../support/db';
 import { adminHeaders, call, randomId } from '../support/fixtures';
 import {
   apiKeyHeaders,
+  type CreatedProjectKey,
   clientPath,
   createProjectKey,
   customKeyValue,
@@ -15,12 +16,11 @@ import {
   ISO,
   keysPath,
   newProject,
-  postProjectKey,
-  updateProjectKey,
-  UUID,
-  withoutKey,
-  type CreatedProjectKey,
   type Project,
+  postProjectKey,
+  UUID,
+  updateProjectKey,
+  withoutKey,
 } from '../support/project';
 
 const OBJECT_FIELDS = ['createdAt', 'createdBy', 'id', 'lastUsed', 'name', 'projectId', 'status', 'updatedAt'];
@@ -134,11 +134,15 @@ describe('POST api-keys', () => {
 
   it('writes exactly one "created" audit entry with actor, ip and user agent', async () => {
     const p = newProject();
-    const res = await postProjectKey(p, { name: 'audited' }, {
-      ...(await adminHeaders(p.org, { sub: 'bob' })),
-      'cf-connecting-ip': '203.0.113.7',
-      'user-agent': 'keygate-tests/1.0',
-    });
+    const res = await postProjectKey(
+      p,
+      { name: 'audited' },
+      {
+        ...(await adminHeaders(p.org, { sub: 'bob' })),
+        'cf-connecting-ip': '203.0.113.7',
+        'user-agent': 'keygate-tests/1.0',
+      },
+    );
     expect(res.status, res.text).toBe(201);
     const entries = await auditRowsOfKey(res.body.id);
     expect(entries).toEqual([

@@ -4,17 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/keys/hash';
 import { storageState } from '../support/db';
 import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, remember, token } from '../support/fixtures';
-import { inAnHour } from '../support/tokens';
 import {
   ADMIN_REQUIRED_BODY,
+  type CreatedProjectKey,
   createProjectKey,
   INVALID_TOKEN_PROJECT_BODY,
   keysPath,
-  newProject,
   NOT_FOUND_BODY,
-  type CreatedProjectKey,
+  newProject,
   type Project,
 } from '../support/project';
+import { inAnHour } from '../support/tokens';
 
 type Route = {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -26,14 +26,31 @@ type Route = {
 };
 
 const routes: Route[] = [
-  { method: 'POST', label: 'POST {base}', write: true, successStatus: 201, request: (p) => ({ path: keysPath(p), body: { name: randomId('new') } }) },
+  {
+    method: 'POST',
+    label: 'POST {base}',
+    write: true,
+    successStatus: 201,
+    request: (p) => ({ path: keysPath(p), body: { name: randomId('new') } }),
+  },
   { method: 'GET', label: 'GET {base}', write: false, successStatus: 200, request: (p) => ({ path: keysPath(p) }) },
   { method: 'GET', label: 'GET {base}/{id}', write: false, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
-  { method: 'PUT', label: 'PUT {base}/{id} (rename)', write: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id), body: { name: 'renamed' } }) },
-  { method: 'PUT', label: 'PUT {base}/{id} (revoke)', write: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id), body: { status: 'revoked' } }) },
+  {
+    method: 'PUT',
+    label: 'PUT {base}/{id} (rename)',
+    write: true,
+    successStatus: 200,
+    request: (p, t) => ({ path: keysPath(p, t.id), body: { name: 'renamed' } }),
+  },
+  {
+    method: 'PUT',
+    label: 'PUT {base}/{id} (revoke)',
+    write: true,
+    successStatus: 200,
+    request: (p, t) => ({ path: keysPath(p, t.id), body: { status: 'revoked' } }),
+  },
   { method: 'DELETE', label: 'DELETE {base}/{id}', write: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
 ];
-
 
 type BadCredential = { label: string; headers(p: Project, target: CreatedProjectKey): Promise<Record<string, string>> };
 

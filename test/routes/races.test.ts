@@ -5,8 +5,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { auditRowsOfKey, keyRow } from '../support/db';
-import { adminHeaders, call, createOrgKey, randomId, type Reply } from '../support/fixtures';
-import { apiKeyHeaders, clientPath, createProjectKey, keysPath, newProject, postProjectKey, type Project } from '../support/project';
+import { adminHeaders, call, createOrgKey, type Reply, randomId } from '../support/fixtures';
+import { apiKeyHeaders, clientPath, createProjectKey, keysPath, newProject, type Project, postProjectKey } from '../support/project';
 
 const RUNS = 8;
 
@@ -16,7 +16,9 @@ async function put(p: Project, id: string, body: Record<string, unknown>): Promi
 
 async function setKeyLimit(org: string, limit: number): Promise<void> {
   const now = new Date().toISOString();
-  await env.DB.prepare('INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)').bind(org, limit, now).run();
+  await env.DB.prepare('INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)')
+    .bind(org, limit, now)
+    .run();
 }
 
 async function actionsOf(keyId: string): Promise<string[]> {
@@ -45,7 +47,10 @@ describe('PUT on one project key', () => {
       const key = await createProjectKey(p, 'revived');
       expect((await put(p, key.id, { status: 'revoked' })).status).toBe(200);
       const answers = await Promise.all(Array.from({ length: 4 }, () => put(p, key.id, { status: 'active' })));
-      expect(answers.map((a) => a.status), answers.map((a) => a.text).join('\n')).toEqual([200, 200, 200, 200]);
+      expect(
+        answers.map((a) => a.status),
+        answers.map((a) => a.text).join('\n'),
+      ).toEqual([200, 200, 200, 200]);
       for (const answer of answers) expect(answer.body.status).toBe('active');
       expect((await keyRow(key.id))?.status).toBe('active');
       expect(await actionsOf(key.id)).toEqual(['created', 'revoked', 'reactivated']);
@@ -65,7 +70,9 @@ describe('PUT on one project key', () => {
       const refused = answers.find((a) => a.status === 422)!;
       expect(refused.body.error.code).toBe('KEY_LIMIT_REACHED');
       expect(refused.body.error.message).toContain('1 active keys');
-      const active = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`).bind(p.org).first<{ n: number }>();
+      const active = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`)
+        .bind(p.org)
+        .first<{ n: number }>();
       expect(active?.n).toBe(1);
     }
   });
@@ -130,7 +137,9 @@ describe('POST, in parallel', () => {
       const p = newProject();
       const answers = await Promise.all(['Mobile', 'mobile', 'MOBILE', 'Mobile'].map((name) => postProjectKey(p, { name })));
       expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
-      const rows = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1').bind(p.org).first<{ n: number }>();
+      const rows = await env.DB.prepare('SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1')
+        .bind(p.org)
+        .first<{ n: number }>();
       expect(rows?.n).toBe(1);
     }
   });
@@ -147,7 +156,9 @@ describe('POST, in parallel', () => {
       ]);
       expect(answers.filter((a) => a.status === 201)).toHaveLength(3);
       expect(answers.filter((a) => a.status === 422)).toHaveLength(3);
-      const active = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`).bind(org).first<{ n: number }>();
+      const active = await env.DB.prepare(`SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1 AND status = 'active'`)
+        .bind(org)
+        .first<{ n: number }>();
       expect(active?.n).toBe(3);
     }
   });

@@ -6,7 +6,16 @@ import { generateKey } from '../../src/keys/format';
 import type { VerifyAnswer } from '../../src/rpc/verifier';
 import { keyRow, poll } from '../support/db';
 import { call, createOrgKey, randomId, remember, revokeOrgKey, withAlteredChecksum } from '../support/fixtures';
-import { apiKeyHeaders, cachedRecord, clientPath, createProjectKey, customKeyValue, deleteProjectKey, newProject, updateProjectKey } from '../support/project';
+import {
+  apiKeyHeaders,
+  cachedRecord,
+  clientPath,
+  createProjectKey,
+  customKeyValue,
+  deleteProjectKey,
+  newProject,
+  updateProjectKey,
+} from '../support/project';
 
 const PROJECT_PERMISSIONS = ['content.read', 'packages.read', 'assets.read'];
 
@@ -33,28 +42,50 @@ describe('KeygateVerifier.verify over a service binding', () => {
     const key = await createProjectKey(p, 'rpc');
     const identity = { kind: 'project', keyId: key.id, organizationId: p.org, projectId: p.project, permissions: PROJECT_PERMISSIONS };
     expect(await verify({ kind: 'project', apiKey: key.key })).toEqual({ valid: true, identity });
-    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: p.org, projectId: p.project })).toEqual({ valid: true, identity });
+    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: p.org, projectId: p.project })).toEqual({
+      valid: true,
+      identity,
+    });
   });
 
   it('verifies custom project keys too', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'custom', await customKeyValue(64));
-    expect(await verify({ kind: 'project', apiKey: key.key, projectId: p.project })).toMatchObject({ valid: true, identity: { keyId: key.id } });
+    expect(await verify({ kind: 'project', apiKey: key.key, projectId: p.project })).toMatchObject({
+      valid: true,
+      identity: { keyId: key.id },
+    });
   });
 
   it('refuses a project key of another project or organization as wrong_project', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'rpc');
-    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: p.org, projectId: randomId('prj') })).toEqual({ valid: false, reason: 'wrong_project' });
-    expect(await verify({ kind: 'project', apiKey: key.key, projectId: randomId('prj') })).toEqual({ valid: false, reason: 'wrong_project' });
-    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: randomId(), projectId: p.project })).toEqual({ valid: false, reason: 'wrong_project' });
+    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: p.org, projectId: randomId('prj') })).toEqual({
+      valid: false,
+      reason: 'wrong_project',
+    });
+    expect(await verify({ kind: 'project', apiKey: key.key, projectId: randomId('prj') })).toEqual({
+      valid: false,
+      reason: 'wrong_project',
+    });
+    expect(await verify({ kind: 'project', apiKey: key.key, organizationId: randomId(), projectId: p.project })).toEqual({
+      valid: false,
+      reason: 'wrong_project',
+    });
   });
 
   it('refuses a revoked project key, also after its record was cached, and accepts it again once reactivated', async () => {
     const p = newProject();
     const key = await createProjectKey(p, 'rpc');
     expect(await verify({ kind: 'project', apiKey: key.key })).toMatchObject({ valid: true });
-    expect(await poll(() => cachedRecord(key.key), (record) => record !== null, 5_000), 'the use never filled KV').not.toBeNull();
+    expect(
+      await poll(
+        () => cachedRecord(key.key),
+        (record) => record !== null,
+        5_000,
+      ),
+      'the use never filled KV',
+    ).not.toBeNull();
     await updateProjectKey(p, key.id, { status: 'revoked' });
     expect(await verify({ kind: 'project', apiKey: key.key })).toEqual({ valid: false, reason: 'unknown' });
     await updateProjectKey(p, key.id, { status: 'active' });
@@ -67,7 +98,14 @@ describe('KeygateVerifier.verify over a service binding', () => {
     const used = await call('GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
     expect(used.status, used.text).toBe(200);
     expect(await verify({ kind: 'project', apiKey: key.key })).toMatchObject({ valid: true });
-    expect(await poll(() => cachedRecord(key.key), (record) => record !== null, 5_000), 'the use never filled KV').not.toBeNull();
+    expect(
+      await poll(
+        () => cachedRecord(key.key),
+        (record) => record !== null,
+        5_000,
+      ),
+      'the use never filled KV',
+    ).not.toBeNull();
     await updateProjectKey(p, key.id, { status: 'revoked' });
     expect(await verify({ kind: 'project', apiKey: key.key })).toEqual({ valid: false, reason: 'unknown' });
     const refused = await call('GET', clientPath(p, 'content'), { headers: apiKeyHeaders(key.key) });
@@ -116,7 +154,10 @@ describe('KeygateVerifier.verify over a service binding', () => {
     const org = randomId();
     const pair = await createOrgKey(org, 'rpc');
     const other = await createOrgKey(org, 'other');
-    expect(await verify({ kind: 'org', clientId: other.clientId, apiKey: pair.apiKey })).toEqual({ valid: false, reason: 'client_id_mismatch' });
+    expect(await verify({ kind: 'org', clientId: other.clientId, apiKey: pair.apiKey })).toEqual({
+      valid: false,
+      reason: 'client_id_mismatch',
+    });
   });
 
   it('answers missing credentials as missing and requests of no known shape as bad_request', async () => {
@@ -124,7 +165,13 @@ describe('KeygateVerifier.verify over a service binding', () => {
     expect(await verify({ kind: 'project', apiKey: '' })).toEqual({ valid: false, reason: 'missing' });
     expect(await verify({ kind: 'org', clientId: '', apiKey: pair.apiKey })).toEqual({ valid: false, reason: 'missing' });
     expect(await verify({ kind: 'org', apiKey: pair.apiKey })).toEqual({ valid: false, reason: 'missing' });
-    for (const argument of [null, 'kg_pk_x', { kind: 'project' }, { kind: 'project', apiKey: 42 }, { kind: 'other', apiKey: pair.apiKey }]) {
+    for (const argument of [
+      null,
+      'kg_pk_x',
+      { kind: 'project' },
+      { kind: 'project', apiKey: 42 },
+      { kind: 'other', apiKey: pair.apiKey },
+    ]) {
       expect(await verify(argument), JSON.stringify(argument)).toEqual({ valid: false, reason: 'bad_request' });
     }
   });
@@ -133,9 +180,24 @@ describe('KeygateVerifier.verify over a service binding', () => {
     const p = newProject();
     const key = await createProjectKey(p, 'rpc');
     expect(await verify({ kind: 'project', apiKey: key.key })).toMatchObject({ valid: true });
-    const record = await poll(() => cachedRecord(key.key), (r) => r !== null, 5_000);
-    expect(record).toEqual({ id: key.id, kind: 'project', organizationId: p.org, projectId: p.project, clientId: null, permissions: PROJECT_PERMISSIONS });
-    const row = await poll(() => keyRow(key.id), (r) => r?.last_used_at !== null, 5_000);
+    const record = await poll(
+      () => cachedRecord(key.key),
+      (r) => r !== null,
+      5_000,
+    );
+    expect(record).toEqual({
+      id: key.id,
+      kind: 'project',
+      organizationId: p.org,
+      projectId: p.project,
+      clientId: null,
+      permissions: PROJECT_PERMISSIONS,
+    });
+    const row = await poll(
+      () => keyRow(key.id),
+      (r) => r?.last_used_at !== null,
+      5_000,
+    );
     expect(row?.last_used_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 });

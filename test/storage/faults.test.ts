@@ -9,11 +9,11 @@
 // a request that never returns. The in-isolate tier is module state keyed by configuration, so
 // every test uses fresh organizations, projects and keys.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AuditAction } from '../../src/db/audit';
 import type { KeyStatus } from '../../src/db/api-keys';
+import type { AuditAction } from '../../src/db/audit';
 import { auditRowsOf, keyRow, keyRowsOf } from '../support/db';
-import { FaultyStorage, INJECTED_FRAGMENTS, INTERNAL_FRAGMENTS, WRITE_KINDS, type FaultMode, type OpKind } from '../support/faults';
-import { adminHeaders, pairHeaders, randomId, remember, type CallInit, type Reply } from '../support/fixtures';
+import { type FaultMode, FaultyStorage, INJECTED_FRAGMENTS, INTERNAL_FRAGMENTS, type OpKind, WRITE_KINDS } from '../support/faults';
+import { adminHeaders, type CallInit, pairHeaders, type Reply, randomId, remember } from '../support/fixtures';
 import { sharedEnvCaller } from '../support/origin';
 import { apiKeyHeaders, cachedRecord, clientPath, keysPath, newProject, type Project } from '../support/project';
 
@@ -79,7 +79,10 @@ function captureLogs(): () => string[] {
 
 function expectNothingInjectedLogged(lines: string[], context: string): void {
   for (const fragment of INJECTED_FRAGMENTS) {
-    expect(lines.filter((line) => line.includes(fragment)), `no log line carries "${fragment}" (${context})`).toEqual([]);
+    expect(
+      lines.filter((line) => line.includes(fragment)),
+      `no log line carries "${fragment}" (${context})`,
+    ).toEqual([]);
   }
 }
 
@@ -138,7 +141,10 @@ function withChange(before: Summary, change: Change, after: Summary): Summary {
     case 'create': {
       const added = after.keys.filter((k) => !before.keys.some((b) => b.id === k.id));
       const id = added.length === 1 ? added[0]!.id : '(exactly one new key)';
-      return { keys: [...before.keys, { id, name: change.name, status: 'active' }], audit: [...before.audit, { keyId: id, action: 'created' }] };
+      return {
+        keys: [...before.keys, { id, name: change.name, status: 'active' }],
+        audit: [...before.audit, { keyId: id, action: 'created' }],
+      };
     }
     case 'update':
       return {
@@ -146,7 +152,10 @@ function withChange(before: Summary, change: Change, after: Summary): Summary {
         audit: [...before.audit, ...change.audit.map((action) => ({ keyId: change.keyId, action }))],
       };
     case 'delete':
-      return { keys: before.keys.filter((k) => k.id !== change.keyId), audit: [...before.audit, { keyId: change.keyId, action: 'deleted' }] };
+      return {
+        keys: before.keys.filter((k) => k.id !== change.keyId),
+        audit: [...before.audit, { keyId: change.keyId, action: 'deleted' }],
+      };
   }
 }
 
@@ -154,7 +163,10 @@ function withChange(before: Summary, change: Change, after: Summary): Summary {
 function expectAuditExplainsKeys(s: Summary, context: string): void {
   for (const id of new Set([...s.keys.map((k) => k.id), ...s.audit.map((a) => a.keyId)])) {
     const actions = s.audit.filter((a) => a.keyId === id).map((a) => a.action);
-    expect(actions.filter((a) => a === 'created'), `${id} has exactly one 'created' entry, its first: ${actions} (${context})`).toEqual(['created']);
+    expect(
+      actions.filter((a) => a === 'created'),
+      `${id} has exactly one 'created' entry, its first: ${actions} (${context})`,
+    ).toEqual(['created']);
     expect(actions[0], `${id}'s first entry is 'created': ${actions} (${context})`).toBe('created');
     const last = actions.filter((a) => a !== 'updated').at(-1);
     const status = last === 'deleted' ? undefined : last === 'revoked' ? 'revoked' : 'active';
@@ -172,7 +184,8 @@ function expectUnavailable(res: Reply, path: string, context: string): void {
   } else {
     expect(res.body, `the organization surface's 503 shape (${context})`).toEqual({ error: UNAVAILABLE, requestId: expect.any(String) });
   }
-  for (const fragment of INTERNAL_FRAGMENTS) expect(res.text, `no internal detail "${fragment}" in the answer (${context})`).not.toContain(fragment);
+  for (const fragment of INTERNAL_FRAGMENTS)
+    expect(res.text, `no internal detail "${fragment}" in the answer (${context})`).not.toContain(fragment);
 }
 
 /** What D1 says of a key now: a verification must answer 200 while it is active, 401 otherwise. */
@@ -180,7 +193,8 @@ async function statusOfTruth(keyId: string): Promise<200 | 401> {
   return (await keyRow(keyId))?.status === 'active' ? 200 : 401;
 }
 
-const endsKey = (change: Change | null) => change !== null && (change.kind === 'delete' || (change.kind === 'update' && change.set.status === 'revoked'));
+const endsKey = (change: Change | null) =>
+  change !== null && (change.kind === 'delete' || (change.kind === 'update' && change.set.status === 'revoked'));
 
 // ---- the table ----
 
@@ -227,7 +241,10 @@ const scenarios: Scenario[] = [
     success: 422,
     overrides: { DEFAULT_KEY_LIMIT: '1' },
     // The insert that the limit stops, then the limit for the message.
-    ops: [['d1.batch', 'unavailable'], ['d1.first', 'unavailable']],
+    ops: [
+      ['d1.batch', 'unavailable'],
+      ['d1.first', 'unavailable'],
+    ],
     async prepare(call) {
       const org = randomId();
       const subject = await newOrgKey(call, org);
@@ -354,7 +371,12 @@ const scenarios: Scenario[] = [
     async prepare(call) {
       const p = newProject();
       const subject = await used(call, await newProjectKey(call, p));
-      return { org: p.org, subject, change: { kind: 'delete', keyId: subject.keyId }, request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)) };
+      return {
+        org: p.org,
+        subject,
+        change: { kind: 'delete', keyId: subject.keyId },
+        request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)),
+      };
     },
   },
   {
@@ -412,7 +434,8 @@ const scenarios: Scenario[] = [
         ops: VERIFY_OPS.slice(0, 2),
         async prepare(call) {
           const { org, p, key } = await newKey(call);
-          if (kind === 'org') expect((await elsewhere('DELETE', `/v1/keys/${key.keyId}`, { headers: await adminHeaders(org) })).status).toBe(200);
+          if (kind === 'org')
+            expect((await elsewhere('DELETE', `/v1/keys/${key.keyId}`, { headers: await adminHeaders(org) })).status).toBe(200);
           else await revokeProjectKeyVia(elsewhere, p, key);
           return verifying(org, key);
         },
@@ -439,9 +462,10 @@ describe.each(scenarios)('$name', (scenario) => {
     const res = await send(call, prepared.request);
     expect(res.status, res.text).toBe(scenario.success);
     const recorded = faults.ops.map((op) => `${op.kind} ${op.detail}`).join('\n');
-    expect(faults.ops.map((op) => op.kind), `the operations of a healthy run (update the table if the path changed):\n${recorded}`).toEqual(
-      scenario.ops.map(([kind]) => kind),
-    );
+    expect(
+      faults.ops.map((op) => op.kind),
+      `the operations of a healthy run (update the table if the path changed):\n${recorded}`,
+    ).toEqual(scenario.ops.map(([kind]) => kind));
   });
 
   scenario.ops.forEach(([kind, outcome], index) => {
@@ -469,7 +493,8 @@ describe.each(scenarios)('$name', (scenario) => {
         const after = await summaryOf(prepared.org);
         expectAuditExplainsKeys(after, context);
         const changed = prepared.change ? withChange(before, prepared.change, after) : before;
-        if (res.status < 300) expect(after, `a ${res.status} means the change is stored with its audit entry (${context})`).toEqual(changed);
+        if (res.status < 300)
+          expect(after, `a ${res.status} means the change is stored with its audit entry (${context})`).toEqual(changed);
         else expect([before, changed], `nothing, or the whole change with its audit entry (${context})`).toContainEqual(after);
 
         // A key the change ended has no KV record left (unless the fault broke every delete; see below).
@@ -513,7 +538,12 @@ describe('defect 1: a change that ends a key answers 200 only if the key is refu
       async end(call) {
         const p = newProject();
         const subject = await used(call, await newProjectKey(call, p));
-        return { org: p.org, subject, change: { kind: 'delete', keyId: subject.keyId }, request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)) };
+        return {
+          org: p.org,
+          subject,
+          change: { kind: 'delete', keyId: subject.keyId },
+          request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)),
+        };
       },
     },
     {

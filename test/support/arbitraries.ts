@@ -104,7 +104,18 @@ const projectInPath = fc.oneof(
 const orgKeyInPath = fc.constantFrom('{victimOrgKey}', '{otherOrgKey}', '{otherClientId}', 'key_nobody', 'kg_cid_x');
 const projectKeyInPath = fc.constantFrom('{victimProjectKey}', '{otherProjectKey}', '00000000-0000-4000-8000-000000000000', 'not-a-uuid');
 /** First segments after /api/v1/.../projects/{p}: the six readable ones and some that are not. */
-const clientResource = fc.constantFrom('content', 'content-types', 'tags', 'saved-searches', 'packages', 'assets', 'api-keys', 'audit-log', 'drafts', 'Content');
+const clientResource = fc.constantFrom(
+  'content',
+  'content-types',
+  'tags',
+  'saved-searches',
+  'packages',
+  'assets',
+  'api-keys',
+  'audit-log',
+  'drafts',
+  'Content',
+);
 const clientRest = fc.constantFrom<string[]>([], [], ['c1'], ['s1', 'execute'], ['c1', 'publish']);
 const appGatewayRest = fc.constantFrom<string[]>(['content'], ['content', 'c1'], ['content', 'c1', 'publish'], ['drafts'], ['settings']);
 
@@ -134,7 +145,12 @@ export const appRouteShape: fc.Arbitrary<string[]> = fc.oneof(
   fc.tuple(orgInPath, projectInPath, projectKeyInPath).map(([o, p, k]) => [...projectBase(o, p), 'api-keys', k]),
   orgInPath.map((o) => ['app', 'v1', 'organizations', o, 'audit-log']),
   fc.tuple(orgInPath, projectInPath, appGatewayRest).map(([o, p, rest]) => [...projectBase(o, p), ...rest]),
-  fc.constantFrom<string[]>(['app', 'v1', 'me'], ['app', 'v1', 'organizations'], ['app', 'v1', 'organizations', '{org}'], ['app', 'v1', 'organizations', '{org}', 'projects', '{project}']),
+  fc.constantFrom<string[]>(
+    ['app', 'v1', 'me'],
+    ['app', 'v1', 'organizations'],
+    ['app', 'v1', 'organizations', '{org}'],
+    ['app', 'v1', 'organizations', '{org}', 'projects', '{project}'],
+  ),
   // Below Keygate's own routes: still Keygate's, never forwarded.
   fc.tuple(orgInPath, projectInPath).map(([o, p]) => [...projectBase(o, p), 'api-keys', '{victimProjectKey}', 'extra']),
   orgInPath.map((o) => ['app', 'v1', 'organizations', o, 'audit-log', 'extra']),
@@ -142,7 +158,9 @@ export const appRouteShape: fc.Arbitrary<string[]> = fc.oneof(
 
 /** Routes of the client surface (project key) under the given organizations and projects, forwarded when the policy allows. */
 const clientRouteShape = (org: fc.Arbitrary<string>, project: fc.Arbitrary<string>): fc.Arbitrary<string[]> =>
-  fc.tuple(org, project, clientResource, clientRest).map(([o, p, resource, rest]) => ['api', 'v1', 'organizations', o, 'projects', p, resource, ...rest]);
+  fc
+    .tuple(org, project, clientResource, clientRest)
+    .map(([o, p, resource, rest]) => ['api', 'v1', 'organizations', o, 'projects', p, resource, ...rest]);
 export const apiRouteShape = clientRouteShape(orgInPath, projectInPath);
 /** Client routes of the project the caller's project key belongs to, mostly. */
 const ownClientRouteShape = fc.oneof(
@@ -284,10 +302,7 @@ export type Credentials = {
 
 /** A credential present about half the time, valid more often than not when present. */
 function sometimes<T>(choice: fc.Arbitrary<T>): fc.Arbitrary<{ choice: T; sending: Sending } | undefined> {
-  return fc.oneof(
-    { arbitrary: fc.constant(undefined), weight: 1 },
-    { arbitrary: fc.record({ choice, sending }), weight: 1 },
-  );
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: 1 }, { arbitrary: fc.record({ choice, sending }), weight: 1 });
 }
 
 const pairChoice: fc.Arbitrary<PairChoice> = fc.oneof(
@@ -338,13 +353,29 @@ const spoofedHeaderName = fc.constantFrom(
   'x-request-id',
   'x-large',
 );
-const spoofedHeaderValue = fc.constantFrom('admin', 'all', '{org}', '{otherOrg}', '{projectKeyValue}', '{orgSecret}', '{adminJwt}', 'DELETE', '{8KB}');
+const spoofedHeaderValue = fc.constantFrom(
+  'admin',
+  'all',
+  '{org}',
+  '{otherOrg}',
+  '{projectKeyValue}',
+  '{orgSecret}',
+  '{adminJwt}',
+  'DELETE',
+  '{8KB}',
+);
 
 export type ExtraHeader = { name: string; value: string; twice: boolean };
 
 export const extraHeaders: fc.Arbitrary<ExtraHeader[]> = fc.oneof(
   { arbitrary: fc.constant<ExtraHeader[]>([]), weight: 1 },
-  { arbitrary: fc.array(fc.record({ name: spoofedHeaderName, value: spoofedHeaderValue, twice: fc.boolean() }), { minLength: 1, maxLength: 3 }), weight: 1 },
+  {
+    arbitrary: fc.array(fc.record({ name: spoofedHeaderName, value: spoofedHeaderValue, twice: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    weight: 1,
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +401,14 @@ const contentType = fc.constantFrom<string | undefined>(
 );
 
 /** Bodies the routes accept: create (name), update (name/status), the origin's content. */
-const validJson = fc.constantFrom<unknown>({ name: 'fuzz key' }, { name: '  renamed  ' }, { status: 'revoked' }, { status: 'active' }, { name: 'x', status: 'active' }, { title: 'hello' });
+const validJson = fc.constantFrom<unknown>(
+  { name: 'fuzz key' },
+  { name: '  renamed  ' },
+  { status: 'revoked' },
+  { status: 'active' },
+  { name: 'x', status: 'active' },
+  { title: 'hello' },
+);
 /** JSON of the wrong shape: wrong types, unknown fields, names the schema refuses. */
 const wrongJson = fc.constantFrom<unknown>(
   { name: 42 },
@@ -392,7 +430,17 @@ const wrongJson = fc.constantFrom<unknown>(
   { name: 'a'.repeat(101) },
 );
 /** Text that is not JSON, or JSON with a trap in it. */
-const malformedText = fc.constantFrom('{"name":', '{name: x}', '', 'null', '{"name":"x"}garbage', '[', '{"__proto__":{"role":"admin"},"name":"x"}', 'name=x', '\u0000');
+const malformedText = fc.constantFrom(
+  '{"name":',
+  '{name: x}',
+  '',
+  'null',
+  '{"name":"x"}garbage',
+  '[',
+  '{"__proto__":{"role":"admin"},"name":"x"}',
+  'name=x',
+  '\u0000',
+);
 
 export const requestBody: fc.Arbitrary<BodyChoice> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'none' as const }), weight: 2 },
@@ -420,7 +468,15 @@ const withoutBodyWhenBodiless = (spec: RequestSpec): RequestSpec => (isBodiless(
 
 /** Everything random: any route shape, any credentials, any method. Mostly refused. */
 export const wildRequest: fc.Arbitrary<RequestSpec> = fc
-  .record({ method: httpMethod, segments: routeShape, mutations: pathMutations, query: queryString, credentials, extraHeaders, body: requestBody })
+  .record({
+    method: httpMethod,
+    segments: routeShape,
+    mutations: pathMutations,
+    query: queryString,
+    credentials,
+    extraHeaders,
+    body: requestBody,
+  })
   .map(withoutBodyWhenBodiless);
 
 /** Fewer hostile path changes, so that authorization, policy and forwarding get their turn. */
@@ -481,7 +537,10 @@ const writeRoute = fc.oneof(
 );
 /** Mostly a body the write routes accept, sent as JSON; otherwise any body. */
 const writeBody: fc.Arbitrary<BodyChoice> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('json' as const), value: validJson, contentType: fc.constant('application/json') }), weight: 2 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('json' as const), value: validJson, contentType: fc.constant('application/json') }),
+    weight: 2,
+  },
   { arbitrary: requestBody, weight: 1 },
 );
 

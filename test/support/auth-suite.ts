@@ -9,13 +9,13 @@ import {
   bearer,
   call,
   createOrgKey,
+  type OrgKeyPair,
   pairHeaders,
+  type Reply,
   randomId,
   remember,
   revokeOrgKey,
   withAlteredChecksum,
-  type OrgKeyPair,
-  type Reply,
 } from './fixtures';
 import { hsToken, inAnHour } from './tokens';
 import { callWith } from './worker';
@@ -55,7 +55,6 @@ export type ProtectedRoute = {
 function base64url(value: unknown): string {
   return btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 }
-
 
 type Credential = { label: string; headers(t: Tenant): Promise<Record<string, string>> };
 
@@ -124,14 +123,19 @@ const refusedPairs: Credential[] = [
 ];
 
 const refusedTokens: Credential[] = [
-  { label: 'an expired token', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: Math.floor(Date.now() / 1000) - 60 })) },
+  {
+    label: 'an expired token',
+    headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: Math.floor(Date.now() / 1000) - 60 })),
+  },
   {
     label: 'a token signed with the wrong secret (forged)',
-    headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() }, 'not-the-secret-0123456789abcdef0123456789')),
+    headers: async (t) =>
+      bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() }, 'not-the-secret-0123456789abcdef0123456789')),
   },
   {
     label: 'a token with alg none',
-    headers: async (t) => bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() })}.`),
+    headers: async (t) =>
+      bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'alice', org: t.org, role: 'admin', exp: inAnHour() })}.`),
   },
   {
     label: 'a token signed with the right secret but HS512',
@@ -145,8 +149,14 @@ const refusedTokens: Credential[] = [
   { label: 'a token without sub', headers: async (t) => bearer(await hsToken({ org: t.org, role: 'admin', exp: inAnHour() })) },
   { label: 'a token without role', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, exp: inAnHour() })) },
   { label: 'a token without exp', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'admin' })) },
-  { label: 'a token with an unknown role', headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'owner', exp: inAnHour() })) },
-  { label: 'a token whose org is not an organization id', headers: async () => bearer(await hsToken({ sub: 'alice', org: 'acme corp/../x', role: 'admin', exp: inAnHour() })) },
+  {
+    label: 'a token with an unknown role',
+    headers: async (t) => bearer(await hsToken({ sub: 'alice', org: t.org, role: 'owner', exp: inAnHour() })),
+  },
+  {
+    label: 'a token whose org is not an organization id',
+    headers: async () => bearer(await hsToken({ sub: 'alice', org: 'acme corp/../x', role: 'admin', exp: inAnHour() })),
+  },
 ];
 
 /** Runs the shared security cases against one protected route. */

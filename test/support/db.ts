@@ -14,12 +14,16 @@ export function keyRow(id: string): Promise<KeyRow | null> {
 }
 
 export async function keyRowsOf(organizationId: string): Promise<KeyRow[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM api_keys WHERE organization_id = ?1 ORDER BY seq').bind(organizationId).all<KeyRow>();
+  const { results } = await env.DB.prepare('SELECT * FROM api_keys WHERE organization_id = ?1 ORDER BY seq')
+    .bind(organizationId)
+    .all<KeyRow>();
   return results;
 }
 
 export async function auditRowsOf(organizationId: string): Promise<AuditRow[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM audit_entries WHERE organization_id = ?1 ORDER BY seq').bind(organizationId).all<AuditRow>();
+  const { results } = await env.DB.prepare('SELECT * FROM audit_entries WHERE organization_id = ?1 ORDER BY seq')
+    .bind(organizationId)
+    .all<AuditRow>();
   return results;
 }
 

@@ -4,7 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { createOriginApp } from '../../examples/origin/src/index';
 import worker from '../../src/index';
-import { buildRequest, readReply, type CallInit, type Reply } from './fixtures';
+import { buildRequest, type CallInit, type Reply, readReply } from './fixtures';
 import { callWith } from './worker';
 
 /** What the origin received. */
@@ -25,8 +25,9 @@ function asFetcher(fetch: (request: Request) => Promise<Response>): Fetcher {
  * An ORIGIN binding that records every request and answers with `answer` (by default 200
  * {"origin": "recorded"} with an x-origin header).
  */
-export function recordingOrigin(answer: (request: Request) => Response | Promise<Response> = () =>
-  Response.json({ origin: 'recorded' }, { headers: { 'x-origin': 'recording' } }),
+export function recordingOrigin(
+  answer: (request: Request) => Response | Promise<Response> = () =>
+    Response.json({ origin: 'recorded' }, { headers: { 'x-origin': 'recording' } }),
 ) {
   const received: ReceivedRequest[] = [];
   const fetcher = asFetcher(async (request) => {

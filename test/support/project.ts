@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { sha256Hex } from '../../src/keys/hash';
-import { adminHeaders, call, randomId, remember, type CallInit, type Reply } from './fixtures';
+import { adminHeaders, type CallInit, call, type Reply, randomId, remember } from './fixtures';
 
 /** The exact 401 of every refused x-api-key. */
 export const INVALID_API_KEY_BODY = { error: { code: 'UNAUTHORIZED', message: 'Invalid or missing API key' } };

@@ -14,7 +14,11 @@ beforeAll(async () => {
   for (const method of methods) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
-      logged.push(args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}\n${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+      logged.push(
+        args
+          .map((a) => (a instanceof Error ? `${a.name}: ${a.message}\n${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a)))
+          .join(' '),
+      );
       original(...args);
     };
   }

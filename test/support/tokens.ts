@@ -17,12 +17,19 @@ export function rsToken(payload: Record<string, unknown>, jwk: HonoJsonWebKey = 
 }
 
 /** A JWT signed as the test JWT_SECRET (or `secret`) would sign it, with any payload and HS* alg. */
-export function hsToken(payload: Record<string, unknown>, secret: string = env.JWT_SECRET, alg: 'HS256' | 'HS512' = 'HS256'): Promise<string> {
+export function hsToken(
+  payload: Record<string, unknown>,
+  secret: string = env.JWT_SECRET,
+  alg: 'HS256' | 'HS512' = 'HS256',
+): Promise<string> {
   return sign(payload, secret, alg);
 }
 
 /** An admin JWT (HS256, the test JWT_SECRET unless `secret`): sub alice, role admin, an hour long by default. */
-export function token(claims: { org: string; sub?: string; role?: 'admin' | 'member'; exp?: number }, secret: string = env.JWT_SECRET): Promise<string> {
+export function token(
+  claims: { org: string; sub?: string; role?: 'admin' | 'member'; exp?: number },
+  secret: string = env.JWT_SECRET,
+): Promise<string> {
   return hsToken({ sub: claims.sub ?? 'alice', org: claims.org, role: claims.role ?? 'admin', exp: claims.exp ?? inAnHour() }, secret);
 }
 

@@ -3,7 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../../src/index';
-import { buildRequest, readReply, type CallInit, type Reply } from './fixtures';
+import { buildRequest, type CallInit, type Reply, readReply } from './fixtures';
 
 /** Sends a Request to the Worker with `overrides` applied to the test env. */
 export async function send<T = any>(request: Request, overrides: Partial<Env> = {}): Promise<Reply<T>> {

@@ -2,7 +2,7 @@
 // (/v1), and per project content items (draft/published), content types, tags, packages,
 // assets and saved searches (/api/v1 for project keys, /app/v1 for admin JWTs).
 // It trusts only Keygate's x-keygate-* headers: see wrangler.toml for how to keep it private.
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 
 export type OriginEnv = {
   ORIGIN_DB: D1Database;
