@@ -64,7 +64,10 @@ CREATE TABLE audit_entries (
   actor_id         TEXT NOT NULL,
   ip               TEXT,
   user_agent       TEXT,
-  created_at       TEXT NOT NULL
+  created_at       TEXT NOT NULL,
+  -- The key's name at the time of the change (NULL: written before migration 0003 for a key
+  -- deleted by then).
+  key_name         TEXT
 );
 
 -- The organization's audit log, newest first (by creation time, then insertion order).

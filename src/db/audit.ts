@@ -7,6 +7,8 @@ export type AuditEntryInput = {
   organizationId: string;
   projectId: string | null;
   keyId: string;
+  /** The key's name at the time of the change (after it, for a rename); null for old entries of deleted keys. */
+  keyName: string | null;
   keyKind: 'org' | 'project';
   action: AuditAction;
   actorType: 'user' | 'key';
@@ -32,6 +34,7 @@ export type AuditRow = {
   ip: string | null;
   user_agent: string | null;
   created_at: string;
+  key_name: string | null;
 };
 
 export function rowToAuditEntry(row: AuditRow): AuditEntry & { seq: number } {
@@ -41,6 +44,7 @@ export function rowToAuditEntry(row: AuditRow): AuditEntry & { seq: number } {
     organizationId: row.organization_id,
     projectId: row.project_id,
     keyId: row.key_id,
+    keyName: row.key_name,
     keyKind: row.key_kind,
     action: row.action,
     actorType: row.actor_type,
@@ -59,8 +63,8 @@ export function insertAuditAfterChange(db: D1Database, entry: AuditEntryInput): 
   return db
     .prepare(
       `INSERT INTO audit_entries (id, organization_id, project_id, key_id, key_kind, action,
-         actor_type, actor_id, ip, user_agent, created_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE changes() = 1`,
+         actor_type, actor_id, ip, user_agent, created_at, key_name)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 WHERE changes() = 1`,
     )
     .bind(
       `aud_${crypto.randomUUID()}`,
@@ -74,6 +78,7 @@ export function insertAuditAfterChange(db: D1Database, entry: AuditEntryInput): 
       entry.ip,
       entry.userAgent,
       entry.createdAt,
+      entry.keyName,
     );
 }
 

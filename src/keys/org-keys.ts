@@ -67,7 +67,14 @@ export async function updateOrgKey(deps: KeyServiceDeps, input: OrgKeyRef & { na
   if (name === undefined || key.name === name) return { ok: true, value: key };
   const now = new Date().toISOString();
   const renamed = await fromD1(() =>
-    renameActiveKey(deps.db, input.organizationId, key.id, name, now, auditEntry(key, 'updated', input.actor, input.meta, now)),
+    renameActiveKey(
+      deps.db,
+      input.organizationId,
+      key.id,
+      name,
+      now,
+      auditEntry({ ...key, name }, 'updated', input.actor, input.meta, now),
+    ),
   );
   return renamed ? { ok: true, value: { ...key, name, updatedAt: now } } : NOT_FOUND;
 }

@@ -89,8 +89,9 @@ export async function updateProjectKey(
 
     const now = new Date().toISOString();
     const audits: AuditEntryInput[] = [];
-    if (name !== null) audits.push(auditEntry(key, 'updated', input.actor, input.meta, now));
-    if (status !== null) audits.push(auditEntry(key, status === 'revoked' ? 'revoked' : 'reactivated', input.actor, input.meta, now));
+    const changed = { ...key, name: name ?? key.name };
+    if (name !== null) audits.push(auditEntry(changed, 'updated', input.actor, input.meta, now));
+    if (status !== null) audits.push(auditEntry(changed, status === 'revoked' ? 'revoked' : 'reactivated', input.actor, input.meta, now));
 
     const expected = key;
     const outcome = await changeKey(deps, key.secretHash, () =>

@@ -12,8 +12,9 @@ import { lastFour } from './format';
 import { sha256Hex } from './hash';
 import type { ChangeFailure, ChangeResult, KeyServiceDeps, RequestMeta } from './types';
 
+/** The audit entry of a change to `key`, as the key is after the change (its name, for a rename). */
 export function auditEntry(
-  key: Pick<StoredKey, 'id' | 'kind' | 'organizationId' | 'projectId'>,
+  key: Pick<StoredKey, 'id' | 'kind' | 'organizationId' | 'projectId' | 'name'>,
   action: AuditAction,
   actor: Actor,
   meta: RequestMeta,
@@ -23,6 +24,7 @@ export function auditEntry(
     organizationId: key.organizationId,
     projectId: key.projectId,
     keyId: key.id,
+    keyName: key.name,
     keyKind: key.kind,
     action,
     actorType: actor.type,

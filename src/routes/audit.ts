@@ -14,6 +14,10 @@ const AuditEntry = z
     id: z.string(),
     action: z.enum(['created', 'updated', 'revoked', 'reactivated', 'deleted']),
     keyId: z.string(),
+    keyName: z
+      .string()
+      .nullable()
+      .openapi({ description: "The key's name at the time of the change; null for entries older than the field whose key was deleted." }),
     keyKind: z.enum(['org', 'project']),
     projectId: z.string().nullable(),
     actor: z.object({ type: z.enum(['user', 'key']), id: z.string() }),
@@ -73,6 +77,7 @@ audit.openapi(auditLogRoute, async (c) => {
         id: e.id,
         action: e.action,
         keyId: e.keyId,
+        keyName: e.keyName,
         keyKind: e.keyKind,
         projectId: e.projectId,
         actor: { type: e.actorType, id: e.actorId },

@@ -21,6 +21,7 @@ function normalise(sql: string | null): string | null {
     .replace(/\s+/g, ' ')
     .replace(/\(\s+/g, '(')
     .replace(/\s+\)/g, ')')
+    .replace(/\s+,/g, ',')
     .trim();
 }
 
@@ -123,7 +124,8 @@ const LEGACY_ROWS = [
      ('aud_2', 'acme', NULL, 'key_org2', 'org', 'revoked', 'user', 'alice', NULL, NULL, '${TIME}'),
      ('aud_3', 'acme', 'web', 'key_p1', 'project', 'created', 'user', 'alice', NULL, NULL, '${TIME}'),
      ('aud_4', 'acme', 'web', 'key_p3', 'project', 'updated', 'key', 'key_org1', '198.51.100.7', 'sdk', '${TIME}'),
-     ('aud_5', 'globex', 'web', 'key_p5', 'project', 'deleted', 'user', 'carol', NULL, NULL, '${TIME}')`,
+     ('aud_5', 'globex', 'web', 'key_p5', 'project', 'updated', 'user', 'carol', NULL, NULL, '${TIME}'),
+     ('aud_6', 'globex', 'web', 'key_gone', 'project', 'deleted', 'user', 'carol', NULL, NULL, '${TIME}')`,
 ];
 
 /** What 0002 renames (see its header): the later duplicates under NOCASE within one project. */
@@ -166,7 +168,18 @@ describe('migrations/', () => {
 
     const after = await allRows(db);
     const expectedKeys = before.apiKeys.map((row) => (row.id in RENAMED ? { ...row, name: RENAMED[row.id] } : row));
-    expect(after).toEqual({ ...before, apiKeys: expectedKeys });
+    // 0003 names each entry's key as it is after 0002; a deleted key's entries keep NULL.
+    const nameOf = new Map(expectedKeys.map((row) => [row.id, row.name]));
+    const expectedAudit = before.auditEntries.map((row) => ({ ...row, key_name: nameOf.get(row.key_id as string) ?? null }));
+    expect(expectedAudit.map((row) => row.key_name)).toEqual([
+      'Production sync',
+      'production SYNC',
+      'Deploy',
+      'deploy (2)',
+      'DEPLOY',
+      null,
+    ]);
+    expect(after).toEqual({ ...before, apiKeys: expectedKeys, auditEntries: expectedAudit });
     expect((await appliedMigrations(db)).map((m) => m.name)).toEqual(migrations.map((m) => m.name));
     expect(await schemaOf(db)).toEqual(await schemaSql());
     // The case-insensitive uniqueness holds now.

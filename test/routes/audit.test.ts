@@ -57,14 +57,22 @@ describe('GET audit-log', () => {
     const org = { keyKind: 'org', projectId: null, ip: null, userAgent: null };
     expect(res.body).toEqual({
       data: [
-        { ...org, action: 'revoked', keyId: pair.id, actor: { type: 'user', id: 'alice' } },
-        { ...org, action: 'created', keyId: byKey.body.data.id, actor: { type: 'key', id: pair.id } },
-        { ...org, action: 'created', keyId: pair.id, actor: { type: 'user', id: 'alice' } },
-        { ...project, action: 'deleted' },
-        { ...project, action: 'reactivated' },
-        { ...project, action: 'revoked' },
-        { ...project, action: 'updated' },
-        { ...project, action: 'created', actor: { type: 'user', id: 'dora' }, ip: '192.0.2.44', userAgent: 'audit-tests' },
+        { ...org, action: 'revoked', keyId: pair.id, keyName: 'org key', actor: { type: 'user', id: 'alice' } },
+        { ...org, action: 'created', keyId: byKey.body.data.id, keyName: 'made by a key', actor: { type: 'key', id: pair.id } },
+        { ...org, action: 'created', keyId: pair.id, keyName: 'org key', actor: { type: 'user', id: 'alice' } },
+        // Each entry names the key as it was at the time: the rename shows the new name from then on.
+        { ...project, action: 'deleted', keyName: 'audited 2' },
+        { ...project, action: 'reactivated', keyName: 'audited 2' },
+        { ...project, action: 'revoked', keyName: 'audited 2' },
+        { ...project, action: 'updated', keyName: 'audited 2' },
+        {
+          ...project,
+          action: 'created',
+          keyName: 'audited',
+          actor: { type: 'user', id: 'dora' },
+          ip: '192.0.2.44',
+          userAgent: 'audit-tests',
+        },
       ].map((entry) => ({ id: expect.stringMatching(/^aud_/), createdAt: expect.stringMatching(ISO), ...entry })),
       pagination: { limit: 20, lastKey: null },
     });

@@ -165,6 +165,7 @@ describe('/v1/keys happy paths', () => {
         project_id: null,
         key_id: res.body.data.id,
         key_kind: 'org',
+        key_name: 'audited',
         action: 'created',
         actor_type: 'user',
         actor_id: 'alice',

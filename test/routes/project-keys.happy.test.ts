@@ -153,6 +153,7 @@ describe('POST api-keys', () => {
         project_id: p.project,
         key_id: res.body.id,
         key_kind: 'project',
+        key_name: res.body.name,
         action: 'created',
         actor_type: 'user',
         actor_id: 'bob',
