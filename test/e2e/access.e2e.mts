@@ -15,9 +15,9 @@ import {
   launchBrowser,
   newContext,
   openConsole,
+  type Service,
   screenshot,
   startService,
-  type Service,
 } from './support/harness.mjs';
 
 const ISSUER = 'https://keygate-e2e.cloudflareaccess.com';
@@ -54,7 +54,11 @@ afterAll(async () => {
 /** An identity token as Access signs it, with the claims Keygate reads. */
 function accessToken(claims: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ iss: ISSUER, aud: [AUDIENCE], sub: 'access|carol', role: 'admin', iat: now, exp: now + 3600, ...claims }, privateJwk as never, 'RS256');
+  return sign(
+    { iss: ISSUER, aud: [AUDIENCE], sub: 'access|carol', role: 'admin', iat: now, exp: now + 3600, ...claims },
+    privateJwk as never,
+    'RS256',
+  );
 }
 
 /** A browser context whose every request carries the assertion, as Access adds it. */
@@ -94,8 +98,8 @@ describe('behind Cloudflare Access', () => {
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.data).toEqual([expect.objectContaining({ name: 'Made through Access', createdBy: 'access|carol' })]);
 
-    await page.getByRole('button', { name: 'Delete API key Made through Access' }).click();
-    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete API key' }).click();
+    await page.getByRole('button', { name: 'Revoke API key Made through Access' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Revoke API key' }).click();
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'Made through Access' }).count()).toBe(0);
     expect((await api(service, 'GET', '/v1/keys', pair)).status).toBe(401);
 
@@ -115,12 +119,32 @@ describe('behind Cloudflare Access', () => {
     await expectClean(watcher, []);
   });
 
-  it('refuses a member identity with a clear message and no data', async () => {
+  it('gives a member identity a read-only console (the role read from a readable cookie)', async () => {
     const org = freshOrg('access');
-    const { page, watcher } = await openConsole(await behindAccess(await accessToken({ org, role: 'member' }), { readableCookie: true }), service);
-    await page.getByRole('heading', { name: 'Access refused' }).waitFor();
-    expect(await page.locator('#refused-message').innerText()).toContain('admin role required');
-    expect(await page.locator('tbody tr').count()).toBe(0);
+    const { page, watcher } = await openConsole(
+      await behindAccess(await accessToken({ org, role: 'member' }), { readableCookie: true }),
+      service,
+    );
+    await page.getByRole('heading', { name: 'API & MCP Access' }).waitFor();
+    expect(await page.locator('#read-only').innerText()).toContain('Read-only: signed in as your Cloudflare Access identity');
+    await expect.poll(() => page.locator('#org-keys-empty').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Create API Key' }).count()).toBe(0);
+    await expectClean(watcher, []);
+  });
+
+  it('gives a member identity a read-only console when only Keygate knows the role (an HttpOnly cookie)', async () => {
+    const org = freshOrg('access');
+    const admin = await accessToken({ org });
+    const created = await api(service, 'POST', '/v1/keys', { 'cf-access-jwt-assertion': admin }, { name: 'Listed for members' });
+    expect(created.status, created.text).toBe(201);
+    const { page, watcher } = await openConsole(await behindAccess(await accessToken({ org, role: 'member' })), service);
+    await page.getByLabel('Organization ID').fill(org);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'API & MCP Access' }).waitFor();
+    expect(await page.locator('#read-only').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'Listed for members' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: /^(Create API Key|Rename|Revoke)/ }).count()).toBe(0);
+    // The audit log's refusal told the console the identity is no admin.
     await expectClean(watcher, [`403 /app/v1/organizations/${org}/audit-log`]);
   });
 
@@ -135,7 +159,11 @@ describe('behind Cloudflare Access', () => {
 
   it('falls back to the sign-in form when Keygate refuses the identity (no org and role claims)', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const plain = await sign({ iss: ISSUER, aud: [AUDIENCE], sub: 'access|dave', email: 'dave@example.com', iat: now, exp: now + 3600 }, privateJwk as never, 'RS256');
+    const plain = await sign(
+      { iss: ISSUER, aud: [AUDIENCE], sub: 'access|dave', email: 'dave@example.com', iat: now, exp: now + 3600 },
+      privateJwk as never,
+      'RS256',
+    );
     const { page, watcher } = await openConsole(await behindAccess(plain), service);
     await expect.poll(() => page.getByLabel('Admin token').isVisible()).toBe(true);
     expect(await page.locator('#signin-message').innerText()).toContain('Keygate refused your Cloudflare Access identity');

@@ -1,7 +1,7 @@
 // The console in a real browser against a real local service: sign-in, organization keys, project
 // keys, the audit log, refusals, the CSP, the keyboard and a 360 px screen. Every key the console
 // hands out is read back from the clipboard and used against the API.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminToken,
@@ -13,10 +13,10 @@ import {
   launchBrowser,
   newContext,
   openConsole,
+  type Service,
   screenshot,
   signIn,
   startService,
-  type Service,
 } from './support/harness.mjs';
 
 /** An organization whose plan allows one key (set in D1 before the service starts). */
@@ -78,6 +78,41 @@ async function sessionToken(page: Page): Promise<string | null> {
   return page.evaluate(() => sessionStorage.getItem('keygate.token'));
 }
 
+type Box = { x: number; y: number; width: number; height: number };
+
+function overlaps(a: Box | null, b: Box | null): boolean {
+  if (!a || !b) return false;
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/**
+ * While `dialog` is open, an outcome (`text`) is announced in the dialog's own status line: the
+ * floating toast stays off the dialog, and the status line covers none of the dialog's fields.
+ */
+async function expectOutcomeClearOfFields(page: Page, dialog: Locator, text: string) {
+  const status = dialog.getByRole('status');
+  await expect.poll(() => status.innerText()).toContain(text);
+  const dialogBox = await dialog.boundingBox();
+  const toastBox = await page.locator('#toast').boundingBox();
+  expect(overlaps(toastBox, dialogBox), `toast ${JSON.stringify(toastBox)} over dialog ${JSON.stringify(dialogBox)}`).toBe(false);
+  const statusBox = await status.boundingBox();
+  expect(statusBox, 'the status line is shown').not.toBeNull();
+  for (const field of await dialog.locator('input').all()) {
+    if (!(await field.isVisible())) continue;
+    const fieldBox = await field.boundingBox();
+    expect(overlaps(statusBox, fieldBox), `status ${JSON.stringify(statusBox)} over field ${JSON.stringify(fieldBox)}`).toBe(false);
+  }
+}
+
+/** What the floating toast shows ('' when it is not shown). */
+async function toastText(page: Page): Promise<string> {
+  const toast = page.locator('#toast');
+  return (await toast.isVisible()) ? toast.innerText() : '';
+}
+
+/** Buttons that change a key, as an admin sees them in a row or a card. */
+const WRITE_BUTTON = /^(Create API Key|Rename|Revoke|Delete|Reactivate)/;
+
 describe('the page', () => {
   it('is served at /console with a strict CSP and security headers, and enforces the CSP', async () => {
     const { page, watcher, response } = await openConsole(await context(), service);
@@ -118,7 +153,7 @@ describe('the page', () => {
 });
 
 describe('API & MCP Access → API Keys (organization keys)', () => {
-  it('creates a key, shows it once with Copy buttons, lists it masked, deletes it, and the API refuses it', async () => {
+  it('creates a key, shows it once with Copy buttons, lists it masked, revokes it, and the API refuses it', async () => {
     const org = freshOrg();
     const { page, watcher } = await signedIn(org);
     expect(await sessionToken(page), 'the token is kept in sessionStorage').toMatch(/^ey/);
@@ -135,11 +170,17 @@ describe('API & MCP Access → API Keys (organization keys)', () => {
 
     const secret = secretDialog(page);
     await expect.poll(() => secret.isVisible()).toBe(true);
-    expect(await secret.innerText()).toContain('This is the only time the API key is shown');
+    const advice = await page.locator('#secret-warning').innerText();
+    expect(advice).toContain('This is the only time the API key is shown');
+    expect(advice, 'a server secret belongs in a secret manager').toContain('secret manager');
+    // The outcome is announced inside the dialog, never over its fields.
+    await expectOutcomeClearOfFields(page, secret, 'API key “Production sync” created.');
     await secret.getByRole('button', { name: 'Copy Client ID' }).click();
     const clientId = await clipboardText(page);
+    await expectOutcomeClearOfFields(page, secret, 'Client ID copied to the clipboard.');
     await secret.getByRole('button', { name: 'Copy API Key' }).click();
     const apiKey = await clipboardText(page);
+    await expectOutcomeClearOfFields(page, secret, 'API Key copied to the clipboard.');
     expect(clientId).toMatch(/^kg_ci_[0-9A-Za-z]{39}$/);
     expect(apiKey).toMatch(/^kg_sk_[0-9A-Za-z]{39}$/);
     expect(await page.locator('#secret-client-id').inputValue()).toBe(clientId);
@@ -160,33 +201,37 @@ describe('API & MCP Access → API Keys (organization keys)', () => {
     await expect.poll(() => row.count()).toBe(1);
     const cells = await row.getByRole('cell').allInnerTexts();
     expect(cells[0]).toBe('Production sync');
-    expect(cells[1]).toBe(clientId);
+    expect(await row.locator('td[data-label="Client ID"] code').innerText()).toBe(clientId);
     expect(cells[2]).toContain(`••••${apiKey.slice(-4)}`);
-    expect(cells[4]).toMatch(/Never|\d/);
-    await screenshot(page, 'api-keys');
+    expect(cells[4], "Created by: the token's sub").toBe('alice');
+    expect(cells[5]).toMatch(/Never|\d/);
+    await screenshot(page, 'api-key-created');
 
-    // Delete asks first; Escape cancels and focus goes back to the row's Delete button.
-    await page.getByRole('button', { name: 'Delete API key Production sync' }).click();
+    // Revoke asks first; Escape cancels and focus goes back to the row's Revoke button.
+    await page.getByRole('button', { name: 'Revoke API key Production sync' }).click();
     await expect.poll(() => focused(page), { message: 'Cancel is focused first' }).toBe('button:Cancel');
+    expect(await page.locator('#confirm-dialog').innerText()).toContain('cannot be reactivated');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('#confirm-dialog').isVisible()).toBe(false);
-    await expect.poll(() => focused(page)).toBe('button:Delete API key Production sync');
+    await expect.poll(() => focused(page)).toBe('button:Revoke API key Production sync');
     expect(await row.count()).toBe(1);
 
-    await page.getByRole('button', { name: 'Delete API key Production sync' }).click();
-    await confirm(page, 'Delete API key');
+    await page.getByRole('button', { name: 'Revoke API key Production sync' }).click();
+    await confirm(page, 'Revoke API key');
     await expect.poll(() => row.count()).toBe(0);
-    await expect.poll(() => page.locator('#toast').innerText()).toContain('deleted');
+    await expect.poll(() => toastText(page)).toBe('API key “Production sync” revoked.');
 
     const refused = await api(service, 'GET', '/v1/keys', pair);
     expect(refused.status).toBe(401);
     expect(refused.body).toEqual(INVALID_PAIR);
 
-    // Signing out forgets the token and shows no data.
+    // Signing out forgets the token, shows no data, and takes the last outcome off the screen.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect.poll(() => page.getByLabel('Admin token').isVisible()).toBe(true);
     expect(await sessionToken(page)).toBeNull();
     expect(await page.locator('tbody tr').count()).toBe(0);
+    expect(await toastText(page), 'the toast goes with the session').toBe('');
+    expect(await page.locator('#toast').textContent()).toBe('');
     await expectClean(watcher, [ACCESS_PROBE]);
   });
 
@@ -201,7 +246,7 @@ describe('API & MCP Access → API Keys (organization keys)', () => {
     await expect.poll(() => error.isVisible()).toBe(true);
     const message = await error.innerText();
     expect(message).toMatch(/limit/i);
-    expect(message).toContain('remove keys you no longer use with Delete in the API Keys table');
+    expect(message).toContain('revoke keys you no longer use with Revoke in the API Keys table');
     await screenshot(page, 'key-limit');
     await page.keyboard.press('Escape');
     await expect.poll(() => focused(page)).toBe('create-org-key');
@@ -252,6 +297,50 @@ describe('API & MCP Access → API Keys (organization keys)', () => {
     await expect.poll(() => focused(page)).toBe('audit-title');
     await expectClean(watcher, [ACCESS_PROBE]);
   });
+
+  it('shows who created each key, copies a Client ID from the table and renames a key (acme, the README picture)', async () => {
+    // The README's walkthrough: organization acme, signed in as alice.
+    const org = 'acme';
+    type Created = { data: { id: string; clientId: string; apiKey: string } };
+    const as = (sub: string) => ({ authorization: `Bearer ${adminToken(service, { org, sub })}` });
+    const sync = await api<Created>(service, 'POST', '/v1/keys', as('alice'), { name: 'Production sync' });
+    const nightly = await api<Created>(service, 'POST', '/v1/keys', as('bob'), { name: 'Nightly export' });
+    expect([sync.status, nightly.status], sync.text + nightly.text).toEqual([201, 201]);
+    const pair = { 'x-metal-client-id': sync.body.data.clientId, 'x-metal-api-key': sync.body.data.apiKey };
+    const deploy = await api(service, 'POST', '/v1/keys', pair, { name: 'CI deploy' });
+    expect(deploy.status, deploy.text).toBe(201);
+
+    const { page, watcher } = await signedIn(org);
+    const rows = page.locator('#org-keys-table tbody tr');
+    const row = (name: string) => rows.filter({ has: page.getByRole('cell', { name, exact: true }) });
+    await expect.poll(() => rows.count()).toBe(3);
+    const createdBy = (name: string) => row(name).locator('td[data-label="Created by"]').innerText();
+    expect(await createdBy('Production sync')).toBe('alice');
+    expect(await createdBy('Nightly export')).toBe('bob');
+    expect(await createdBy('CI deploy'), 'a key made by a key is named').toBe('API key “Production sync”');
+
+    // Copy the Client ID from the table.
+    await page.getByRole('button', { name: 'Copy Client ID of Nightly export' }).click();
+    expect(await clipboardText(page)).toBe(nightly.body.data.clientId);
+    await expect.poll(() => toastText(page)).toBe('Client ID of “Nightly export” copied to the clipboard.');
+
+    // Rename: the new name in the table and in the API; the pair is unchanged.
+    await page.getByRole('button', { name: 'Rename API key Nightly export' }).click();
+    const nameField = page.locator('#name-dialog').getByLabel('Name', { exact: true });
+    expect(await nameField.inputValue()).toBe('Nightly export');
+    await nameField.fill('Nightly export (EU)');
+    await page.locator('#name-dialog').getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#name-dialog').isVisible()).toBe(false);
+    await expect.poll(() => row('Nightly export (EU)').count()).toBe(1);
+    expect(await row('Nightly export (EU)').locator('td[data-label="Client ID"] code').innerText()).toBe(nightly.body.data.clientId);
+    await expect.poll(() => toastText(page)).toContain('Renamed to “Nightly export (EU)”');
+    await expect.poll(() => focused(page), { message: 'focus returns to the card' }).toBe('org-keys-title');
+    const listed = await api<{ data: Array<{ id: string; name: string }> }>(service, 'GET', '/v1/keys', pair);
+    expect(listed.body.data).toContainEqual(expect.objectContaining({ id: nightly.body.data.id, name: 'Nightly export (EU)' }));
+    expect(await rows.count()).toBe(3);
+    await screenshot(page, 'api-keys');
+    await expectClean(watcher, [ACCESS_PROBE]);
+  });
 });
 
 describe('Project → API Keys', () => {
@@ -260,17 +349,31 @@ describe('Project → API Keys', () => {
     const project = 'mobile-app';
     const { page, watcher } = await signedIn(org);
     await page.getByRole('link', { name: 'Project API Keys' }).click();
+    // No project of a new organization holds keys: there is nothing to choose yet, and it says so.
+    const select = page.getByLabel('Projects with keys');
+    await expect.poll(() => select.locator('option').allInnerTexts()).toEqual(['None yet']);
+    expect(await select.isDisabled()).toBe(true);
+    expect(await page.locator('#project-help').innerText()).toContain(`No project of ${org} has keys yet`);
     await page.getByLabel('Project ID').fill(project);
     await page.getByRole('button', { name: 'Open project' }).click();
     await expect.poll(() => page.locator('#project-keys-empty').isVisible()).toBe(true);
+    expect(await page.locator('#project-keys-empty').innerText()).toContain(`“${project}” has no keys yet`);
 
     await submitName(page, 'Create API Key', 'iOS app');
     const secret = secretDialog(page);
     await expect.poll(() => secret.isVisible()).toBe(true);
-    expect(await secret.innerText()).toContain('This is the only time the API key is shown');
+    // A project key ships inside apps: config, not a secret manager; rotated by a new key.
+    const advice = await page.locator('#secret-warning').innerText();
+    expect(advice).toContain('This is the only time the API key is shown');
+    expect(advice).toContain(`Put it in the configuration of the apps of ${project}`);
+    expect(advice).toContain('It is not a secret like a server key');
+    expect(advice).toContain(`it can only read published content of ${project}`);
+    expect(advice).toContain('To rotate it, create a new key, ship it in the app, then revoke this one');
+    expect(advice).not.toContain('secret manager');
     expect(await page.locator('#secret-client-row').isVisible()).toBe(false);
     await secret.getByRole('button', { name: 'Copy API Key' }).click();
     const key = await clipboardText(page);
+    await expectOutcomeClearOfFields(page, secret, 'API Key (x-api-key) copied to the clipboard.');
     expect(key).toMatch(/^kg_pk_[0-9A-Za-z]{39}$/);
     await secret.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => focused(page)).toBe('create-project-key');
@@ -281,6 +384,9 @@ describe('Project → API Keys', () => {
 
     const row = (name: string) => page.getByRole('row').filter({ hasText: name });
     await expect.poll(() => row('iOS app').getByRole('cell').nth(1).innerText()).toBe('Active');
+    // Its first key makes the project one of the choices.
+    await expect.poll(() => select.locator('option').allInnerTexts()).toEqual(['Choose a project (1)', `${project} · 1 active`]);
+    expect(await select.inputValue()).toBe(project);
 
     // A name already taken in the project is refused in the dialog.
     await submitName(page, 'Create API Key', 'iOS app');
@@ -306,6 +412,8 @@ describe('Project → API Keys', () => {
     // Filter by status.
     await page.getByLabel('Status').selectOption('active');
     await expect.poll(() => page.locator('#project-keys-empty').isVisible()).toBe(true);
+    expect(await page.locator('#project-keys-empty').innerText()).toBe(`No active keys in ${project}.`);
+    await expect.poll(() => select.locator('option').allInnerTexts()).toContain(`${project} · 0 active, 1 revoked`);
     await page.getByLabel('Status').selectOption('revoked');
     await expect.poll(() => row('iOS app (production)').count()).toBe(1);
     await page.getByLabel('Status').selectOption('');
@@ -351,10 +459,58 @@ describe('Project → API Keys', () => {
     await expect.poll(() => page.locator('#project-keys-table tbody tr').count()).toBeGreaterThan(0);
     await expectClean(watcher, [ACCESS_PROBE, `409 /app/v1/organizations/${org}/projects/${project}/api-keys`]);
   });
+
+  it('offers the projects that hold keys, opens the one chosen, and says when a typed project has none yet', async () => {
+    const org = freshOrg();
+    const admin = { authorization: `Bearer ${adminToken(service, { org })}` };
+    const base = (project: string) => `/app/v1/organizations/${org}/projects/${project}/api-keys`;
+    for (const [project, name] of [
+      ['ios', 'iPhone'],
+      ['ios', 'iPad'],
+      ['web', 'Site'],
+    ] as const) {
+      const created = await api(service, 'POST', base(project), admin, { name });
+      expect(created.status, created.text).toBe(201);
+    }
+    const site = await api<{ data: Array<{ id: string }> }>(service, 'GET', base('web'), admin);
+    const revoked = await api(service, 'PUT', `${base('web')}/${site.body.data[0]?.id}`, admin, { status: 'revoked' });
+    expect(revoked.status, revoked.text).toBe(200);
+
+    const { page, watcher } = await signedIn(org);
+    await page.getByRole('link', { name: 'Project API Keys' }).click();
+    const select = page.getByLabel('Projects with keys');
+    await expect
+      .poll(() => select.locator('option').allInnerTexts())
+      .toEqual(['Choose a project (2)', 'ios · 2 active', 'web · 0 active, 1 revoked']);
+    expect(await page.locator('#project-card').isVisible(), 'nothing opened yet').toBe(false);
+
+    const rows = page.locator('#project-keys-table tbody tr');
+    await select.selectOption('web');
+    await expect.poll(() => page.locator('#project-name').innerText()).toBe('web');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getByRole('cell').nth(1).innerText()).toBe('Revoked');
+    expect(await page.getByLabel('Project ID').inputValue()).toBe('web');
+    await select.selectOption('ios');
+    await expect.poll(() => page.locator('#project-name').innerText()).toBe('ios');
+    await expect.poll(() => rows.count()).toBe(2);
+
+    // Any other project ID can still be typed; one without keys says so.
+    await page.getByLabel('Project ID').fill('brand-new');
+    await page.getByRole('button', { name: 'Open project' }).click();
+    const empty = page.locator('#project-keys-empty');
+    await expect.poll(() => empty.isVisible()).toBe(true);
+    expect(await empty.innerText()).toBe(
+      "“brand-new” has no keys yet. Create its first key with Create API Key: the project's apps send it as x-api-key.",
+    );
+    expect(await rows.count()).toBe(0);
+    expect(await select.inputValue(), 'not one of the choices').toBe('');
+    await screenshot(page, 'project-choices');
+    await expectClean(watcher, [ACCESS_PROBE]);
+  });
 });
 
 describe('Audit log', () => {
-  it("pages through the organization's entries, newest first", async () => {
+  it("pages through the organization's entries, newest first, each key by the name it had then", async () => {
     const org = freshOrg();
     const admin = { authorization: `Bearer ${adminToken(service, { org, sub: 'auditor' })}` };
     const ids: string[] = [];
@@ -363,7 +519,25 @@ describe('Audit log', () => {
       expect(created.status, created.text).toBe(201);
       ids.push(created.body.data.id);
     }
+    const renamed = await api(service, 'PATCH', `/v1/keys/${ids[1]}`, admin, { name: 'Key 2 (renamed)' });
+    expect(renamed.status, renamed.text).toBe(200);
     expect((await api(service, 'DELETE', `/v1/keys/${ids[0]}`, admin)).status).toBe(200);
+
+    // What the API says of each entry: the console shows its keyName, or its key id where the
+    // entry has none (written before Keygate recorded names, or by a Keygate that does not yet).
+    type Entry = { id: string; keyId: string; keyName?: string | null };
+    const log = `/app/v1/organizations/${org}/audit-log?limit=20`;
+    const entries = (await api<{ data: Entry[] }>(service, 'GET', log, admin)).body.data;
+    expect(entries).toHaveLength(13);
+    const named = entries.some((entry) => typeof entry.keyName === 'string');
+    const keyCell = (entry: Entry) => page.locator(`#audit-table tbody tr[data-id="${entry.id}"] td[data-label="Key"]`);
+    async function expectKeysNamed(shown: Entry[]) {
+      for (const entry of shown) {
+        const text = await keyCell(entry).innerText();
+        expect(text.split('\n')[0], JSON.stringify(entry)).toBe(entry.keyName ?? entry.keyId);
+        expect(text, 'the id stays readable').toContain(entry.keyId);
+      }
+    }
 
     const { page, watcher } = await signedIn(org);
     await page.getByRole('link', { name: 'Audit log' }).click();
@@ -374,13 +548,23 @@ describe('Audit log', () => {
     expect(first[1]).toBe('Revoked');
     expect(first[2]).toContain(ids[0]);
     expect(first[3]).toBe('user auditor');
-    expect(await rows.nth(1).getByRole('cell').nth(2).innerText()).toContain(ids[10]);
+    expect(await rows.nth(1).getByRole('cell').nth(1).innerText()).toBe('Updated');
+    expect(await rows.nth(1).getByRole('cell').nth(2).innerText()).toContain(ids[1]);
+    expect(await rows.nth(2).getByRole('cell').nth(2).innerText()).toContain(ids[10]);
+    await expectKeysNamed(entries.slice(0, 10));
+    if (named) expect((await keyCell(entries[0]!).innerText()).split('\n')[0], 'the revoked key by its name').toBe('Key 1');
     await screenshot(page, 'audit-log');
 
     await page.getByRole('button', { name: 'Next' }).click();
     await expect.poll(() => page.locator('#audit-page').innerText()).toBe('Page 2');
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(3);
     expect(await rows.last().getByRole('cell').nth(2).innerText(), 'the oldest entry comes last').toContain(ids[0]);
+    await expectKeysNamed(entries.slice(10));
+    if (named) {
+      // Created before the rename: the name it had then, not today's.
+      const created = entries.slice(10).find((entry) => entry.keyId === ids[1]);
+      expect(created && (await keyCell(created).innerText()).split('\n')[0]).toBe('Key 2');
+    }
     await page.getByRole('button', { name: 'Previous' }).click();
     await expect.poll(() => page.locator('#audit-page').innerText()).toBe('Page 1');
     await expectClean(watcher, [ACCESS_PROBE]);
@@ -388,26 +572,60 @@ describe('Audit log', () => {
 });
 
 describe('refusals', () => {
-  it('refuses a member: a clear message, no data, and writes are refused', async () => {
+  it('gives a member a read-only console: the lists, and no control that changes a key', async () => {
     const org = freshOrg();
+    const admin = { authorization: `Bearer ${adminToken(service, { org })}` };
+    expect((await api(service, 'POST', '/v1/keys', admin, { name: 'Server key' })).status).toBe(201);
+    const base = `/app/v1/organizations/${org}/projects/ios/api-keys`;
+    const created = await api<{ id: string }>(service, 'POST', base, admin, { name: 'iOS app' });
+    expect(created.status, created.text).toBe(201);
+    expect((await api(service, 'POST', base, admin, { name: 'Old build' })).status).toBe(201);
+    expect((await api(service, 'PUT', `${base}/${created.body.id}`, admin, { status: 'revoked' })).status).toBe(200);
+
     const member = adminToken(service, { org, sub: 'bob', role: 'member' });
     const { page, watcher } = await openConsole(await context(), service);
-    await page.getByLabel('Admin token').fill(member);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Access refused' }).waitFor();
-    const message = await page.locator('#refused-message').innerText();
-    expect(message).toContain('admin role required');
-    expect(message).toContain('bob (member)');
-    await expect.poll(() => focused(page)).toBe('refused-title');
-    expect(await page.locator('#app-view').isVisible()).toBe(false);
-    expect(await page.locator('tbody tr').count()).toBe(0);
-    expect(await sessionToken(page)).toBeNull();
-    await screenshot(page, 'refused');
+    await signIn(page, member);
+    const notice = page.locator('#read-only');
+    expect(await notice.innerText()).toContain('Read-only: signed in as bob (member)');
+    expect(await notice.innerText()).toContain('need the admin role');
+    expect(await page.locator('#who-text').innerText()).toBe(`bob (member) · ${org}`);
+    expect(await sessionToken(page), 'a member stays signed in').toMatch(/^ey/);
 
+    // Organization keys: listed, Client ID copyable, nothing to create, rename or revoke.
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'Server key' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: WRITE_BUTTON }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Copy Client ID of Server key' }).count()).toBe(1);
+    expect(await page.locator('#org-keys-table thead th:visible').allInnerTexts()).toEqual([
+      'Name',
+      'Client ID',
+      'Key',
+      'Created',
+      'Created by',
+      'Last used',
+    ]);
+    await screenshot(page, 'read-only');
+
+    // Project keys: the choices and the list, active and revoked, without a write button.
+    await page.getByRole('link', { name: 'Project API Keys' }).click();
+    await page.getByLabel('Projects with keys').selectOption('ios');
+    await expect.poll(() => page.locator('#project-keys-table tbody tr').count()).toBe(2);
+    expect(await page.getByRole('button', { name: WRITE_BUTTON }).count()).toBe(0);
+    await page.getByLabel('Project ID').fill('brand-new');
+    await page.getByRole('button', { name: 'Open project' }).click();
+    await expect
+      .poll(() => page.locator('#project-keys-empty').innerText())
+      .toBe('“brand-new” has no keys yet: an admin of the organization creates them.');
+
+    // The audit log is for admins: said so, and not asked for.
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await expect.poll(() => page.locator('#audit-admins-only').isVisible()).toBe(true);
+    expect(await page.locator('#audit-card').isVisible()).toBe(false);
+
+    // Keygate refuses a member's write whatever the page shows.
     const write = await api(service, 'POST', '/v1/keys', { authorization: `Bearer ${member}` }, { name: 'not allowed' });
     expect(write.status).toBe(403);
     expect(write.body).toEqual({ error: 'admin role required' });
-    await expectClean(watcher, [ACCESS_PROBE, `403 /app/v1/organizations/${org}/audit-log`]);
+    await expectClean(watcher, [ACCESS_PROBE]);
   });
 
   it('refuses a garbage token and a token signed with another secret, and keeps neither', async () => {
@@ -465,6 +683,7 @@ describe('at 360 px wide', () => {
 
     await submitName(page, 'Create API Key', 'Phone-made key');
     await expect.poll(() => secretDialog(page).isVisible()).toBe(true);
+    await expectOutcomeClearOfFields(page, secretDialog(page), 'API key “Phone-made key” created.');
     expect(await overflow()).toBeLessThanOrEqual(0);
     const box = await secretDialog(page).boundingBox();
     expect(box && box.x >= 0 && box.x + box.width <= 360, JSON.stringify(box)).toBe(true);

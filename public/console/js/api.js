@@ -19,6 +19,9 @@ export class ApiFailure extends Error {
   }
 }
 
+/** A failure the session already dealt with (signed out or refused): callers show nothing more. */
+export class SessionEnded extends Error {}
+
 /**
  * The message of either error shape: `{"error": "message"}` (organization surface) or
  * `{"error": {"code", "message"}}` (project surface).
@@ -92,7 +95,12 @@ export function decodeClaims(token) {
     if (!claims || typeof claims !== 'object') return null;
     const { sub, org, role, exp } = claims;
     if (typeof org !== 'string' || !RESOURCE_ID.test(org)) return null;
-    return { sub: typeof sub === 'string' ? sub : '', org, role: typeof role === 'string' ? role : '', exp: typeof exp === 'number' ? exp : 0 };
+    return {
+      sub: typeof sub === 'string' ? sub : '',
+      org,
+      role: typeof role === 'string' ? role : '',
+      exp: typeof exp === 'number' ? exp : 0,
+    };
   } catch {
     return null;
   }

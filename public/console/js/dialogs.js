@@ -1,0 +1,213 @@
+// @ts-check
+// Dialogs: native <dialog> (modal: focus moves in, the page behind is inert, Escape closes);
+// focus goes back to what opened it, or to `fallback` when that is gone. The name dialog (create,
+// rename), the new key shown once, and the confirmation before a change that refuses a key.
+import { ApiFailure, SessionEnded } from './api.js';
+import { $, byId, el, sentence, showMessage, toast } from './ui.js';
+
+/** A failure to show inside the dialog, as it is. */
+export class DialogError extends Error {}
+
+/** What each open dialog returns focus to when it closes; gone with the dialog. */
+/** @type {WeakMap<HTMLDialogElement, { opener: Element | null, fallback: HTMLElement }>} */
+const returnFocus = new WeakMap();
+
+/** @param {HTMLDialogElement} dialog @param {HTMLElement} fallback */
+function openDialog(dialog, fallback) {
+  returnFocus.set(dialog, { opener: document.activeElement, fallback });
+  dialog.showModal();
+}
+
+/** @param {HTMLDialogElement} dialog */
+function onDialogClose(dialog) {
+  const target = returnFocus.get(dialog);
+  returnFocus.delete(dialog);
+  if (!target || !$('app-view').checkVisibility()) return;
+  const opener = target.opener;
+  if (opener instanceof HTMLElement && opener.isConnected && opener.checkVisibility() && !opener.closest('dialog')) opener.focus();
+  else if (target.fallback.checkVisibility()) target.fallback.focus();
+}
+
+export function closeDialogs() {
+  for (const dialog of document.querySelectorAll('dialog')) if (dialog.open) dialog.close();
+}
+
+/**
+ * Saves the name dialog's name; resolves with the outcome to announce once the dialog has closed,
+ * or with nothing when it announced itself (a new key opens the dialog that shows it).
+ * @typedef {(name: string) => Promise<string | undefined>} NameSave
+ */
+
+/** The save of the name dialog that is open; replaced by the next opening. */
+/** @type {NameSave | null} */
+let nameSave = null;
+
+/**
+ * The name dialog: create (both kinds) and rename.
+ * @param {{ title: string, submit: string, value: string, fallback: HTMLElement, save: NameSave }} options
+ */
+export function openNameDialog(options) {
+  const dialog = byId('name-dialog', HTMLDialogElement);
+  const input = byId('key-name', HTMLInputElement);
+  $('name-dialog-title').textContent = options.title;
+  $('name-submit').textContent = options.submit;
+  byId('name-submit', HTMLButtonElement).disabled = false;
+  input.value = options.value;
+  input.removeAttribute('aria-invalid');
+  showMessage('name-error', null);
+  nameSave = options.save;
+  openDialog(dialog, options.fallback);
+  input.focus();
+  input.select();
+}
+
+export function closeNameDialog() {
+  const dialog = byId('name-dialog', HTMLDialogElement);
+  if (dialog.open) dialog.close();
+}
+
+/** @param {SubmitEvent} event */
+async function onNameSubmit(event) {
+  event.preventDefault();
+  const dialog = byId('name-dialog', HTMLDialogElement);
+  const input = byId('key-name', HTMLInputElement);
+  const submit = byId('name-submit', HTMLButtonElement);
+  const name = input.value.trim();
+  if (name.length === 0 || name.length > 100) {
+    input.setAttribute('aria-invalid', 'true');
+    showMessage('name-error', 'Give the key a name of 1 to 100 characters.');
+    input.focus();
+    return;
+  }
+  if (!nameSave) return;
+  input.removeAttribute('aria-invalid');
+  showMessage('name-error', null);
+  submit.disabled = true;
+  try {
+    const save = nameSave;
+    dialog.setAttribute('aria-busy', 'true');
+    if (dialog.open) {
+      const outcome = await save(name);
+      if (dialog.open) dialog.close();
+      if (outcome) toast(outcome);
+    }
+  } catch (err) {
+    if (err instanceof SessionEnded) return;
+    if (err instanceof DialogError) showMessage('name-error', err.message);
+    else if (err instanceof ApiFailure) showMessage('name-error', sentence(err.message));
+    else {
+      console.error(err);
+      showMessage('name-error', 'Something went wrong in the console.');
+    }
+    input.focus();
+  } finally {
+    submit.disabled = false;
+    dialog.removeAttribute('aria-busy');
+  }
+}
+
+/**
+ * The new key, shown once with Copy buttons, and what to do with it (`advice`: a server secret
+ * and a key that ships inside apps are kept differently).
+ * @param {{ title: string, clientId: string | null, apiKey: string, keyLabel: string, advice: string, fallback: HTMLElement }} secret
+ */
+export function showSecret(secret) {
+  const dialog = byId('secret-dialog', HTMLDialogElement);
+  $('secret-title').textContent = secret.title;
+  $('secret-warning').replaceChildren(el('strong', {}, 'This is the only time the API key is shown.'), ' ', secret.advice);
+  $('secret-key-label').textContent = secret.keyLabel;
+  $('secret-client-row').hidden = secret.clientId === null;
+  byId('secret-client-id', HTMLInputElement).value = secret.clientId ?? '';
+  byId('secret-key', HTMLInputElement).value = secret.apiKey;
+  for (const button of dialog.querySelectorAll('[data-copy]')) button.textContent = 'Copy';
+  openDialog(dialog, secret.fallback);
+  const first = secret.clientId === null ? dialog.querySelector('[data-copy="secret-key"]') : dialog.querySelector('[data-copy]');
+  if (first instanceof HTMLElement) first.focus();
+}
+
+/**
+ * Puts `text` on the clipboard and says so; when the browser refuses, selects `source` (the field
+ * or the text on the page) for Ctrl+C instead.
+ * @param {HTMLButtonElement} button @param {string} text @param {string} label @param {HTMLElement} source
+ */
+export async function copy(button, text, label, source) {
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = 'Copied';
+    toast(`${label} copied to the clipboard.`);
+  } catch {
+    if (source instanceof HTMLInputElement) {
+      source.focus();
+      source.select();
+    } else {
+      getSelection()?.selectAllChildren(source);
+    }
+    toast(`Could not copy: the ${label} is selected, copy it with Ctrl+C (⌘C).`);
+  }
+}
+
+/** @param {HTMLButtonElement} button */
+function copyField(button) {
+  const input = byId(button.getAttribute('data-copy') ?? '', HTMLInputElement);
+  void copy(button, input.value, input.labels?.[0]?.textContent ?? 'Value', input);
+}
+
+/** The change the open confirmation makes; replaced by the next opening. */
+/** @type {(() => Promise<string>) | null} */
+let confirmRun = null;
+
+/**
+ * A confirmation before a destructive action; the action's failure is shown in the dialog, its
+ * outcome (what `run` resolves with) announced once the dialog has closed.
+ * @param {{ title: string, text: string, ok: string, fallback: HTMLElement, run: () => Promise<string> }} options
+ */
+export function openConfirm(options) {
+  $('confirm-title').textContent = options.title;
+  $('confirm-text').textContent = options.text;
+  $('confirm-ok').textContent = options.ok;
+  byId('confirm-ok', HTMLButtonElement).disabled = false;
+  showMessage('confirm-error', null);
+  confirmRun = options.run;
+  const dialog = byId('confirm-dialog', HTMLDialogElement);
+  openDialog(dialog, options.fallback);
+  const cancel = dialog.querySelector('[data-close]');
+  if (cancel instanceof HTMLElement) cancel.focus();
+}
+
+async function onConfirm() {
+  const dialog = byId('confirm-dialog', HTMLDialogElement);
+  const ok = byId('confirm-ok', HTMLButtonElement);
+  if (!confirmRun) return;
+  ok.disabled = true;
+  try {
+    const outcome = await confirmRun();
+    if (dialog.open) dialog.close();
+    toast(outcome);
+  } catch (err) {
+    if (err instanceof SessionEnded) return;
+    showMessage('confirm-error', err instanceof ApiFailure ? sentence(err.message) : 'Something went wrong in the console.');
+    if (!(err instanceof ApiFailure)) console.error(err);
+    ok.disabled = false;
+  }
+}
+
+export function wireDialogs() {
+  byId('name-form', HTMLFormElement).addEventListener('submit', (e) => void onNameSubmit(e));
+  $('confirm-ok').addEventListener('click', () => void onConfirm());
+  for (const dialog of document.querySelectorAll('dialog')) {
+    dialog.addEventListener('close', () => {
+      if (dialog.id === 'secret-dialog') {
+        // The secret leaves the page with the dialog.
+        byId('secret-client-id', HTMLInputElement).value = '';
+        byId('secret-key', HTMLInputElement).value = '';
+      }
+      const status = dialog.querySelector('[data-status]');
+      if (status) status.textContent = '';
+      onDialogClose(dialog);
+    });
+    for (const button of dialog.querySelectorAll('[data-close]')) button.addEventListener('click', () => dialog.close());
+  }
+  for (const button of document.querySelectorAll('[data-copy]')) {
+    if (button instanceof HTMLButtonElement) button.addEventListener('click', () => copyField(button));
+  }
+}

@@ -1,0 +1,167 @@
+// @ts-check
+// API & MCP Access → API Keys: the organization's keys (secrets for servers, /v1/keys). Create,
+// shown once; rename; revoke (an organization key is revoked, never deleted, and cannot come back).
+import { ApiFailure } from './api.js';
+import { closeNameDialog, copy, DialogError, openConfirm, openNameDialog, showSecret } from './dialogs.js';
+import { call, state } from './session.js';
+import { $, byId, cell, el, sentence, showFailure, showMessage, time, toast } from './ui.js';
+
+/**
+ * @typedef {{ id: string, name: string, clientId: string, keyLastFour: string, createdAt: string,
+ *   createdBy: string, lastUsedAt: string | null }} OrgKey
+ */
+
+/** Bumped by every load and clear: an answer for an older one is dropped. */
+let seq = 0;
+
+export async function loadOrgKeys() {
+  const mine = ++seq;
+  const table = byId('org-keys-table', HTMLTableElement);
+  table.setAttribute('aria-busy', 'true');
+  try {
+    const body = await call('GET', '/v1/keys');
+    if (mine !== seq) return;
+    showMessage('org-keys-error', null);
+    /** @type {OrgKey[]} */
+    const keys = body.data;
+    table.tBodies[0]?.replaceChildren(...keys.map((key) => orgKeyRow(key, keys)));
+    $('org-keys-empty').hidden = keys.length > 0;
+  } catch (err) {
+    if (mine === seq) showFailure(err, 'org-keys-error');
+  } finally {
+    table.removeAttribute('aria-busy');
+  }
+}
+
+/** Empties the card (sign-out). */
+export function clearOrgKeys() {
+  seq++;
+  byId('org-keys-table', HTMLTableElement).tBodies[0]?.replaceChildren();
+  $('org-keys-empty').hidden = true;
+  showMessage('org-keys-error', null);
+}
+
+/**
+ * Who created a key: a user (the JWT's `sub`), or, for `key:<id>`, the organization key that did,
+ * by name while it is listed.
+ * @param {string} createdBy @param {OrgKey[]} keys
+ */
+function creator(createdBy, keys) {
+  if (!createdBy.startsWith('key:')) return createdBy;
+  const id = createdBy.slice('key:'.length);
+  const key = keys.find((k) => k.id === id);
+  return key ? `API key “${key.name}”` : el('span', {}, 'API key ', el('code', {}, id));
+}
+
+/** @param {OrgKey} key @param {OrgKey[]} keys the whole list, to name a creating key */
+function orgKeyRow(key, keys) {
+  const clientId = el('code', {}, key.clientId);
+  const copyButton = /** @type {HTMLButtonElement} */ (
+    el('button', { type: 'button', class: 'button link', 'aria-label': `Copy Client ID of ${key.name}` }, 'Copy')
+  );
+  copyButton.addEventListener('click', () => {
+    // "Copied" marks the last one copied only.
+    for (const other of document.querySelectorAll('#org-keys-table .with-copy button')) other.textContent = 'Copy';
+    void copy(copyButton, key.clientId, `Client ID of “${key.name}”`, clientId);
+  });
+  return el(
+    'tr',
+    { 'data-id': key.id },
+    cell('Name', [key.name]),
+    cell('Client ID', [el('span', { class: 'with-copy' }, clientId, copyButton)]),
+    cell('Key', [el('span', { class: 'visually-hidden' }, 'ending in '), el('code', { class: 'masked' }, `••••${key.keyLastFour}`)]),
+    cell('Created', [time(key.createdAt)]),
+    cell('Created by', [creator(key.createdBy, keys)]),
+    cell('Last used', [time(key.lastUsedAt)]),
+    state.admin
+      ? cell(
+          'Actions',
+          [
+            el(
+              'button',
+              { type: 'button', class: 'button link', 'aria-label': `Rename API key ${key.name}`, onclick: () => renameOrgKey(key) },
+              'Rename',
+            ),
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'button link danger-text',
+                'aria-label': `Revoke API key ${key.name}`,
+                onclick: () => confirmRevokeOrgKey(key),
+              },
+              'Revoke',
+            ),
+          ],
+          'row-actions',
+        )
+      : null,
+  );
+}
+
+function createOrgKey() {
+  openNameDialog({
+    title: 'Create API Key',
+    submit: 'Create',
+    value: '',
+    fallback: $('create-org-key'),
+    async save(name) {
+      try {
+        const body = await call('POST', '/v1/keys', { name });
+        closeNameDialog();
+        showSecret({
+          title: 'API Key created',
+          clientId: body.data.clientId,
+          apiKey: body.data.apiKey,
+          keyLabel: 'API Key',
+          advice: 'Copy it now and keep it in a secret manager: Keygate stores only a hash and cannot show it again.',
+          fallback: $('create-org-key'),
+        });
+        toast(`API key “${body.data.name}” created.`);
+        void loadOrgKeys();
+        return undefined;
+      } catch (err) {
+        if (err instanceof ApiFailure && err.status === 422) {
+          throw new DialogError(
+            `${sentence(err.message)} To make room, revoke keys you no longer use with Revoke in the API Keys table, then create this one.`,
+          );
+        }
+        throw err;
+      }
+    },
+  });
+}
+
+/** @param {OrgKey} key */
+function renameOrgKey(key) {
+  openNameDialog({
+    title: `Rename “${key.name}”`,
+    submit: 'Save',
+    value: key.name,
+    fallback: $('org-keys-title'),
+    async save(name) {
+      const body = await call('PATCH', `/v1/keys/${encodeURIComponent(key.id)}`, { name });
+      await loadOrgKeys();
+      return `Renamed to “${body.data.name}”. Its Client ID and API Key stay the same.`;
+    },
+  });
+}
+
+/** @param {OrgKey} key */
+function confirmRevokeOrgKey(key) {
+  openConfirm({
+    title: `Revoke API key “${key.name}”?`,
+    text: `Requests that send Client ID ${key.clientId} are refused from now on. A revoked organization key cannot be reactivated: this cannot be undone.`,
+    ok: 'Revoke API key',
+    fallback: $('org-keys-title'),
+    async run() {
+      await call('DELETE', `/v1/keys/${encodeURIComponent(key.id)}`);
+      await loadOrgKeys();
+      return `API key “${key.name}” revoked.`;
+    },
+  });
+}
+
+export function wireOrgKeys() {
+  $('create-org-key').addEventListener('click', createOrgKey);
+}

@@ -1,0 +1,309 @@
+// @ts-check
+// Project → API Keys: client keys that ship inside a project's apps (x-api-key). The projects that
+// hold keys to choose from (Keygate keeps no other list of projects), any other ID typed in; the
+// keys in pages with a status filter; create (shown once), rename, revoke and reactivate, delete.
+import { ApiFailure, RESOURCE_ID } from './api.js';
+import { closeNameDialog, DialogError, openConfirm, openNameDialog, showSecret } from './dialogs.js';
+import { pagedTable } from './paged-table.js';
+import { call, orgPath, STORE, state } from './session.js';
+import { $, byId, cell, el, readId, sentence, showFailure, showMessage, time, toast } from './ui.js';
+
+/**
+ * @typedef {{ id: string, name: string, status: 'active' | 'revoked', lastUsed: string | null, createdAt: string }} ProjectKey
+ * @typedef {{ projectId: string, activeKeys: number, revokedKeys: number }} ProjectSummary
+ */
+
+function projectBase() {
+  return `${orgPath()}/projects/${encodeURIComponent(state.project ?? '')}/api-keys`;
+}
+
+/** The open project's keys. */
+const keys = pagedTable({
+  table: 'project-keys-table',
+  empty: 'project-keys-empty',
+  error: 'project-keys-error',
+  pager: 'project',
+  pageSize: 'project-page-size',
+  filters: ['status-filter'],
+  path: projectBase,
+  query() {
+    const status = byId('status-filter', HTMLSelectElement).value;
+    return status ? { status } : /** @type {Record<string, string>} */ ({});
+  },
+  row: projectKeyRow,
+  emptyText() {
+    const status = byId('status-filter', HTMLSelectElement).value;
+    if (status) return `No ${status} keys in ${state.project}.`;
+    return state.admin
+      ? `“${state.project}” has no keys yet. Create its first key with Create API Key: the project's apps send it as x-api-key.`
+      : `“${state.project}” has no keys yet: an admin of the organization creates them.`;
+  },
+  before() {
+    $('project-name').textContent = state.project ?? '';
+    $('project-card').hidden = false;
+  },
+  failed(err) {
+    if (!(err instanceof ApiFailure && err.status === 404)) return false;
+    byId('project-keys-table', HTMLTableElement).tBodies[0]?.replaceChildren();
+    $('project-card').hidden = true;
+    showMessage('project-form-error', `Project “${state.project}” was not found in ${state.org}.`);
+    return true;
+  },
+});
+
+/** Bumped by every load of the project list and by clear: an answer for an older one is dropped. */
+let projectsSeq = 0;
+
+/** The projects that hold keys, as the choices of the project select. */
+async function loadProjects() {
+  const mine = ++projectsSeq;
+  try {
+    const body = await call('GET', `${orgPath()}/projects`);
+    if (mine === projectsSeq) showProjects(body.data);
+  } catch (err) {
+    if (mine === projectsSeq) showFailure(err, 'project-form-error');
+  }
+}
+
+/** @param {ProjectSummary[]} projects */
+function showProjects(projects) {
+  const select = byId('project-select', HTMLSelectElement);
+  const creates = state.admin ? ' and create its first key' : '';
+  if (projects.length === 0) {
+    select.replaceChildren(el('option', { value: '' }, 'None yet'));
+    select.disabled = true;
+    $('project-help').textContent =
+      `No project of ${state.org} has keys yet. Type the ID your app uses (for example mobile-app), then open it${creates}.`;
+    return;
+  }
+  const counts = (/** @type {ProjectSummary} */ p) => `${p.activeKeys} active${p.revokedKeys ? `, ${p.revokedKeys} revoked` : ''}`;
+  select.replaceChildren(
+    el('option', { value: '' }, `Choose a project (${projects.length})`),
+    ...projects.map((p) => el('option', { value: p.projectId }, `${p.projectId} · ${counts(p)}`)),
+  );
+  select.disabled = false;
+  selectCurrent();
+  $('project-help').textContent =
+    `Choose one of the projects of ${state.org} that hold keys, or type another project ID (for example mobile-app) and open it${creates}. ` +
+    'This tab remembers the last one.';
+}
+
+/** The select shows the open project when it is one of its choices. */
+function selectCurrent() {
+  const select = byId('project-select', HTMLSelectElement);
+  const current = state.project ?? '';
+  select.value = Array.from(select.options).some((option) => option.value === current) ? current : '';
+}
+
+/** Shown by the Project API Keys tab: the choices, and the project this tab opened last. */
+export function openProjectView() {
+  void loadProjects();
+  const remembered = sessionStorage.getItem(STORE.project);
+  if (!state.project && remembered && RESOURCE_ID.test(remembered)) state.project = remembered;
+  if (state.project) {
+    byId('project-id', HTMLInputElement).value = state.project;
+    void keys.load();
+  }
+}
+
+/** @param {string} project */
+function openProject(project) {
+  byId('project-id', HTMLInputElement).value = project;
+  sessionStorage.setItem(STORE.project, project);
+  state.project = project;
+  selectCurrent();
+  keys.reset();
+  void keys.load();
+}
+
+/** @param {SubmitEvent} event */
+function onProjectSubmit(event) {
+  event.preventDefault();
+  const project = readId(byId('project-id', HTMLInputElement), 'project-form-error', 'A project ID');
+  if (project !== null) openProject(project);
+}
+
+function onProjectSelect() {
+  const project = byId('project-select', HTMLSelectElement).value;
+  if (!project) return;
+  showMessage('project-form-error', null);
+  byId('project-id', HTMLInputElement).removeAttribute('aria-invalid');
+  openProject(project);
+}
+
+/** Empties the view (sign-out): keys, choices and messages. */
+export function clearProjectKeys() {
+  keys.clear();
+  projectsSeq++;
+  $('project-card').hidden = true;
+  $('project-name').textContent = '';
+  showMessage('project-form-error', null);
+  const select = byId('project-select', HTMLSelectElement);
+  select.replaceChildren();
+  select.disabled = true;
+}
+
+/** @param {ProjectKey} key */
+function projectKeyRow(key) {
+  const active = key.status === 'active';
+  return el(
+    'tr',
+    { 'data-id': key.id },
+    cell('Name', [key.name]),
+    cell('Status', [el('span', { class: `badge ${key.status}` }, active ? 'Active' : 'Revoked')]),
+    cell('Last used', [time(key.lastUsed)]),
+    cell('Created', [time(key.createdAt)]),
+    state.admin
+      ? cell(
+          'Actions',
+          [
+            el(
+              'button',
+              { type: 'button', class: 'button link', 'aria-label': `Rename ${key.name}`, onclick: () => renameProjectKey(key) },
+              'Rename',
+            ),
+            active
+              ? el(
+                  'button',
+                  { type: 'button', class: 'button link', 'aria-label': `Revoke ${key.name}`, onclick: () => confirmRevoke(key) },
+                  'Revoke',
+                )
+              : el(
+                  'button',
+                  { type: 'button', class: 'button link', 'aria-label': `Reactivate ${key.name}`, onclick: (e) => void reactivate(key, e) },
+                  'Reactivate',
+                ),
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'button link danger-text',
+                'aria-label': `Delete ${key.name}`,
+                onclick: () => confirmDeleteProjectKey(key),
+              },
+              'Delete',
+            ),
+          ],
+          'row-actions',
+        )
+      : null,
+  );
+}
+
+/** The message of a failed key change, with what to do about the limit. @param {unknown} err */
+function keyChangeError(err) {
+  if (err instanceof ApiFailure && err.status === 422) {
+    return new DialogError(
+      `${sentence(err.message)} To make room, revoke or delete keys you no longer use (of any project, or organization keys), then try again.`,
+    );
+  }
+  return err;
+}
+
+/** After a change: the page of keys, and the counts of the project choices. */
+async function reload() {
+  void loadProjects();
+  await keys.load();
+}
+
+function createProjectKey() {
+  openNameDialog({
+    title: `Create API Key for ${state.project}`,
+    submit: 'Create',
+    value: '',
+    fallback: $('create-project-key'),
+    async save(name) {
+      try {
+        const key = await call('POST', projectBase(), { name });
+        closeNameDialog();
+        showSecret({
+          title: 'Project API key created',
+          clientId: null,
+          apiKey: key.key,
+          keyLabel: 'API Key (x-api-key)',
+          advice:
+            `Put it in the configuration of the apps of ${state.project} now (their iOS or Android build settings, the web app's environment): ` +
+            'Keygate stores only a hash and cannot show it again. It is not a secret like a server key: it ships inside the app, where anyone ' +
+            `can read it, and it can only read published content of ${state.project}. To rotate it, create a new key, ship it in the app, ` +
+            'then revoke this one; revoke it at once if it is misused.',
+          fallback: $('create-project-key'),
+        });
+        toast(`API key “${key.name}” created.`);
+        keys.reset();
+        void reload();
+        return undefined;
+      } catch (err) {
+        throw keyChangeError(err);
+      }
+    },
+  });
+}
+
+/** @param {ProjectKey} key */
+function renameProjectKey(key) {
+  openNameDialog({
+    title: `Rename “${key.name}”`,
+    submit: 'Save',
+    value: key.name,
+    fallback: $('project-card-title'),
+    async save(name) {
+      const updated = await call('PUT', `${projectBase()}/${encodeURIComponent(key.id)}`, { name });
+      await keys.load();
+      return `Renamed to “${updated.name}”.`;
+    },
+  });
+}
+
+/** @param {ProjectKey} key */
+function confirmRevoke(key) {
+  openConfirm({
+    title: `Revoke “${key.name}”?`,
+    text: 'Apps that send this key are refused from now on. You can reactivate it later.',
+    ok: 'Revoke',
+    fallback: $('project-card-title'),
+    async run() {
+      await call('PUT', `${projectBase()}/${encodeURIComponent(key.id)}`, { status: 'revoked' });
+      await reload();
+      return `API key “${key.name}” revoked.`;
+    },
+  });
+}
+
+/** @param {ProjectKey} key @param {Event} event */
+async function reactivate(key, event) {
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+  button.disabled = true;
+  try {
+    await call('PUT', `${projectBase()}/${encodeURIComponent(key.id)}`, { status: 'active' });
+    toast(`API key “${key.name}” reactivated.`);
+    await reload();
+    $('project-card-title').focus();
+  } catch (err) {
+    button.disabled = false;
+    const shown = keyChangeError(err);
+    if (shown instanceof DialogError) showMessage('project-keys-error', shown.message);
+    else showFailure(shown, 'project-keys-error');
+  }
+}
+
+/** @param {ProjectKey} key */
+function confirmDeleteProjectKey(key) {
+  openConfirm({
+    title: `Delete “${key.name}”?`,
+    text: 'The key is removed for good: apps that send it are refused. Its audit entries stay. This cannot be undone.',
+    ok: 'Delete API key',
+    fallback: $('project-card-title'),
+    async run() {
+      await call('DELETE', `${projectBase()}/${encodeURIComponent(key.id)}`);
+      await reload();
+      return `API key “${key.name}” deleted.`;
+    },
+  });
+}
+
+export function wireProjectKeys() {
+  byId('project-form', HTMLFormElement).addEventListener('submit', onProjectSubmit);
+  byId('project-select', HTMLSelectElement).addEventListener('change', onProjectSelect);
+  $('create-project-key').addEventListener('click', createProjectKey);
+  keys.wire();
+}
