@@ -2,6 +2,7 @@
 // Sets one organization's key limit (active keys of both kinds); --default returns it to
 // DEFAULT_KEY_LIMIT. Local D1 unless --remote.
 import { fail, ORGANIZATION_ID, parseArgs } from './lib/args.mjs';
+import { importSource, withLiterals } from './lib/source.mjs';
 import { runWrangler } from './lib/wrangler.mjs';
 
 const USAGE = 'npm run set-key-limit -- --org ORG (--limit N | --default) [--remote]';
@@ -12,11 +13,10 @@ if ((args.limit === undefined) === !args.default) fail('give either --limit N or
 const limit = args.default ? null : Number(args.limit);
 if (limit !== null && (!/^\d{1,9}$/.test(args.limit) || !Number.isSafeInteger(limit))) fail('--limit must be a whole number >= 0', USAGE);
 
-// Both values are validated above (the id by its pattern, the limit as digits): safe to inline.
-const now = new Date().toISOString();
-const sql =
-  `INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES ('${args.org}', ${limit ?? 'NULL'}, '${now}', '${now}') ` +
-  `ON CONFLICT (id) DO UPDATE SET key_limit = excluded.key_limit, updated_at = excluded.updated_at;`;
+// The Worker's own statement (src/db/organizations.ts); both values are validated above (the id
+// by its pattern, the limit as digits), so inlining them as literals is safe.
+const { SET_KEY_LIMIT_SQL } = await importSource('db/organizations.ts');
+const sql = withLiterals(SET_KEY_LIMIT_SQL, [args.org, limit, new Date().toISOString()]);
 try {
   const target = args.remote ? ['--remote'] : ['--local', '--persist-to', '.wrangler/state'];
   runWrangler(['d1', 'execute', 'DB', ...target, '--command', sql], { quiet: true });

@@ -17,13 +17,14 @@ export async function getKeyLimit(db: D1Database, organizationId: string, defaul
   return row?.key_limit ?? defaultLimit;
 }
 
+/**
+ * Sets (or, with NULL, clears) one organization's key limit: ?1 the organization id, ?2 the
+ * limit, ?3 the time. Shared with `npm run set-key-limit` (scripts/set-key-limit.mjs).
+ */
+export const SET_KEY_LIMIT_SQL = `INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+ON CONFLICT (id) DO UPDATE SET key_limit = excluded.key_limit, updated_at = excluded.updated_at`;
+
 /** Sets (or, with null, clears) one organization's key limit. */
 export async function setKeyLimit(db: D1Database, organizationId: string, keyLimit: number | null, now: string): Promise<void> {
-  await db
-    .prepare(
-      `INSERT INTO organizations (id, key_limit, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-       ON CONFLICT (id) DO UPDATE SET key_limit = excluded.key_limit, updated_at = excluded.updated_at`,
-    )
-    .bind(organizationId, keyLimit, now)
-    .run();
+  await db.prepare(SET_KEY_LIMIT_SQL).bind(organizationId, keyLimit, now).run();
 }
