@@ -13,7 +13,11 @@ mkdirSync(RESULTS, { recursive: true });
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 
 const checks = [
-  { name: 'lint and format (Biome: src, test, scripts, bench, examples, the console)', cmd: bin('biome'), args: ['check', '--error-on-warnings', '.'] },
+  {
+    name: 'lint and format (Biome: src, test, scripts, bench, examples, the console)',
+    cmd: bin('biome'),
+    args: ['check', '--error-on-warnings', '.'],
+  },
   { name: 'typecheck src', cmd: bin('tsc'), args: ['-p', '.'] },
   { name: 'typecheck tests', cmd: bin('tsc'), args: ['-p', 'test'] },
   { name: 'typecheck scripts and test config', cmd: bin('tsc'), args: ['-p', 'tsconfig.node.json'] },

@@ -17,7 +17,15 @@ const BUILD = join(ROOT, 'test-results', '.build');
 export async function importSource(path) {
   mkdirSync(BUILD, { recursive: true });
   const outfile = join(BUILD, `${path.replace(/[/.]/g, '_')}.mjs`);
-  await build({ entryPoints: [join(ROOT, 'src', path)], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'src', path)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
   return import(pathToFileURL(outfile).href);
 }
 

@@ -3,7 +3,7 @@
 // npm start runs it, with the reference origin behind it.
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, api, freshOrg, startService, type Service } from './support/harness.mjs';
+import { adminToken, api, freshOrg, type Service, startService } from './support/harness.mjs';
 
 let service: Service;
 let pair: { clientId: string; apiKey: string; id: string };

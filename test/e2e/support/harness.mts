@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { CHROMIUM, CHROMIUM_FLAGS, CHROMIUM_MISSING } from '../../../scripts/lib/chromium.mjs';
 import { startLocalService } from '../../../scripts/lib/local-service.mjs';
@@ -34,7 +34,13 @@ export async function startService(name: string, options: { vars?: Record<string
   const secret = randomBytes(32).toString('hex');
   const envFile = join(dir, '.env');
   const vars = { JWT_SECRET: secret, ...options.vars };
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   mkdirSync(RESULTS, { recursive: true });
   try {
     const service = await startLocalService({
@@ -66,7 +72,17 @@ export function adminToken(
   claims: { org: string; sub?: string; role?: 'admin' | 'member'; ttl?: number },
   secret: string = service.secret,
 ): string {
-  const args = ['scripts/token.mjs', '--org', claims.org, '--sub', claims.sub ?? 'alice', '--role', claims.role ?? 'admin', '--ttl', String(claims.ttl ?? 3600)];
+  const args = [
+    'scripts/token.mjs',
+    '--org',
+    claims.org,
+    '--sub',
+    claims.sub ?? 'alice',
+    '--role',
+    claims.role ?? 'admin',
+    '--ttl',
+    String(claims.ttl ?? 3600),
+  ];
   return execFileSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, JWT_SECRET: secret }, encoding: 'utf8' }).trim();
 }
 
@@ -193,7 +209,13 @@ export function clipboardText(page: Page): Promise<string> {
 }
 
 /** A JSON request against the service, as a client of the API would send it. */
-export async function api<T = unknown>(service: Service, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+export async function api<T = unknown>(
+  service: Service,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+) {
   const res = await fetch(`${service.url}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
