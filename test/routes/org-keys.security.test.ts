@@ -6,9 +6,10 @@ import { keyRow, storageState } from '../support/db';
 import { adminHeaders, call, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
 
 runAuthSuite({
+  surface: 'org',
   method: 'GET',
   path: '/v1/keys',
-  write: false,
+  adminOnly: false,
   successStatus: 200,
   prepare: async () => ({ path: '/v1/keys' }),
   async expectActsOnOwnTenantOnly(res, { a, b }) {
@@ -20,9 +21,10 @@ runAuthSuite({
 });
 
 runAuthSuite({
+  surface: 'org',
   method: 'POST',
   path: '/v1/keys',
-  write: true,
+  adminOnly: true,
   successStatus: 201,
   prepare: async () => ({ path: '/v1/keys', body: { name: 'made by the suite' } }),
   async expectActsOnOwnTenantOnly(res, { a, b }) {
@@ -34,9 +36,10 @@ runAuthSuite({
 });
 
 runAuthSuite({
+  surface: 'org',
   method: 'DELETE',
   path: '/v1/keys/{key}',
-  write: true,
+  adminOnly: true,
   successStatus: 200,
   async prepare(t) {
     const target = await createOrgKey(t.org, 'target');
@@ -49,6 +52,23 @@ runAuthSuite({
     expect(await keyRow(target.id)).toMatchObject({ status: 'active', revoked_at: null });
     const targetStillWorks = await call('GET', '/v1/keys', { headers: pairHeaders(target) });
     expect(targetStillWorks.status, targetStillWorks.text).toBe(200);
+  },
+});
+
+runAuthSuite({
+  surface: 'org',
+  method: 'PATCH',
+  path: '/v1/keys/{key}',
+  adminOnly: true,
+  successStatus: 200,
+  async prepare(t) {
+    const target = await createOrgKey(t.org, 'target');
+    return { path: `/v1/keys/${target.id}`, body: { name: 'renamed by the suite' }, target };
+  },
+  async expectActsOnOwnTenantOnly(res, { request }) {
+    expect(res.status, res.text).toBe(404);
+    expect(res.body).toEqual({ error: 'key not found' });
+    expect(await keyRow(request.target!.id)).toMatchObject({ name: 'target', status: 'active' });
   },
 });
 

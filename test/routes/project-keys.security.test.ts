@@ -1,26 +1,25 @@
-// /app/v1/.../api-keys under attack: every route refuses missing and bad tokens (401), tokens of
-// another organization (404) and member tokens on writes (403), and a refusal writes nothing.
+// The project surface under attack: every route (api-keys, projects, audit-log) runs the shared
+// suite (test/support/auth-suite.ts): missing and bad tokens 401, another organization 404, member
+// tokens on admin routes 403, and a refusal writes nothing; a project key is never an admin credential.
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/keys/hash';
+import { runAuthSuite } from '../support/auth-suite';
 import { storageState } from '../support/db';
-import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, remember, token } from '../support/fixtures';
+import { adminHeaders, bearer, call, randomId } from '../support/fixtures';
 import {
-  ADMIN_REQUIRED_BODY,
   type CreatedProjectKey,
   createProjectKey,
   INVALID_TOKEN_PROJECT_BODY,
   keysPath,
-  NOT_FOUND_BODY,
   newProject,
   type Project,
 } from '../support/project';
-import { inAnHour } from '../support/tokens';
 
 type Route = {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  label: string;
-  write: boolean;
-  successStatus: number;
+  path: string;
+  adminOnly: boolean;
+  successStatus: 200 | 201;
   /** The path and body of a request acting on `target`, a key of project `p`. */
   request(p: Project, target: CreatedProjectKey): { path: string; body?: unknown };
 };
@@ -28,103 +27,72 @@ type Route = {
 const routes: Route[] = [
   {
     method: 'POST',
-    label: 'POST {base}',
-    write: true,
+    path: 'POST {base}',
+    adminOnly: true,
     successStatus: 201,
     request: (p) => ({ path: keysPath(p), body: { name: randomId('new') } }),
   },
-  { method: 'GET', label: 'GET {base}', write: false, successStatus: 200, request: (p) => ({ path: keysPath(p) }) },
-  { method: 'GET', label: 'GET {base}/{id}', write: false, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
+  { method: 'GET', path: 'GET {base}', adminOnly: false, successStatus: 200, request: (p) => ({ path: keysPath(p) }) },
+  { method: 'GET', path: 'GET {base}/{id}', adminOnly: false, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
   {
     method: 'PUT',
-    label: 'PUT {base}/{id} (rename)',
-    write: true,
+    path: 'PUT {base}/{id} (rename)',
+    adminOnly: true,
     successStatus: 200,
     request: (p, t) => ({ path: keysPath(p, t.id), body: { name: 'renamed' } }),
   },
   {
     method: 'PUT',
-    label: 'PUT {base}/{id} (revoke)',
-    write: true,
+    path: 'PUT {base}/{id} (revoke)',
+    adminOnly: true,
     successStatus: 200,
     request: (p, t) => ({ path: keysPath(p, t.id), body: { status: 'revoked' } }),
   },
-  { method: 'DELETE', label: 'DELETE {base}/{id}', write: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
-];
-
-type BadCredential = { label: string; headers(p: Project, target: CreatedProjectKey): Promise<Record<string, string>> };
-
-const badCredentials: BadCredential[] = [
-  { label: 'no credential', headers: async () => ({}) },
-  { label: 'an expired admin token', headers: async (p) => bearer(await token({ org: p.org, exp: Math.floor(Date.now() / 1000) - 60 })) },
+  { method: 'DELETE', path: 'DELETE {base}/{id}', adminOnly: true, successStatus: 200, request: (p, t) => ({ path: keysPath(p, t.id) }) },
   {
-    label: 'an admin token signed with another secret (forged)',
-    headers: async (p) => bearer(await token({ org: p.org, exp: inAnHour() }, 'forged-secret-0123456789abcdef0123456789abcdef')),
+    method: 'GET',
+    path: 'GET /app/v1/organizations/{org}/projects',
+    adminOnly: false,
+    successStatus: 200,
+    request: (p) => ({ path: `/app/v1/organizations/${p.org}/projects` }),
   },
-  { label: 'a garbage bearer token', headers: async () => bearer('not.a.jwt') },
-  { label: 'an empty bearer', headers: async () => ({ authorization: 'Bearer ' }) },
-  { label: 'the token without the Bearer scheme', headers: async (p) => ({ authorization: await token({ org: p.org }) }) },
-  { label: 'an organization key pair instead of a token', headers: async (p) => pairHeaders(await createOrgKey(p.org, 'pair')) },
-  { label: 'a project key in x-api-key', headers: async (_p, target) => ({ 'x-api-key': target.key }) },
-  { label: 'a project key as the bearer token', headers: async (_p, target) => bearer(target.key) },
+  {
+    method: 'GET',
+    path: 'GET /app/v1/organizations/{org}/audit-log',
+    adminOnly: true,
+    successStatus: 200,
+    request: (p) => ({ path: `/app/v1/organizations/${p.org}/audit-log` }),
+  },
 ];
 
 for (const route of routes) {
-  describe(`${route.label}: access`, () => {
-    it('works with an admin token of the organization', async () => {
-      const p = newProject();
+  runAuthSuite({
+    surface: 'project',
+    method: route.method,
+    path: route.path,
+    adminOnly: route.adminOnly,
+    successStatus: route.successStatus,
+    async prepare(tenant) {
+      const p = newProject(tenant.org);
       const target = await createProjectKey(p, 'target');
-      const { path, body } = route.request(p, target);
-      const res = await call(route.method, path, { headers: await adminHeaders(p.org), body });
-      if (typeof res.body?.key === 'string') await remember('project key', res.body.key);
-      expect(res.status, res.text).toBe(route.successStatus);
-    });
+      return { ...route.request(p, target), projectKey: target.key };
+    },
+  });
 
-    for (const credential of badCredentials) {
-      it(`refuses ${credential.label} with 401 UNAUTHORIZED and writes nothing`, async () => {
+  describe(`${route.path}: a project key is no admin credential`, () => {
+    for (const [label, headers] of [
+      ['in x-api-key', (key: string) => ({ 'x-api-key': key })],
+      ['as the bearer token', (key: string) => bearer(key)],
+    ] as const) {
+      it(`refuses the project key ${label} with 401 UNAUTHORIZED and writes nothing`, async () => {
         const p = newProject();
         const target = await createProjectKey(p, 'target');
-        const headers = await credential.headers(p, target);
         const { path, body } = route.request(p, target);
         const before = await storageState(p.org);
-        const res = await call(route.method, path, { headers, body });
+        const res = await call(route.method, path, { headers: headers(target.key), body });
         expect(res.status, res.text).toBe(401);
         expect(res.body).toEqual(INVALID_TOKEN_PROJECT_BODY);
         expect(await storageState(p.org), 'a refused request changed D1').toEqual(before);
-      });
-    }
-
-    for (const role of ['admin', 'member'] as const) {
-      it(`answers a ${role} token of another organization with exactly 404 NOT_FOUND and writes nothing`, async () => {
-        const p = newProject();
-        const target = await createProjectKey(p, 'target');
-        const { path, body } = route.request(p, target);
-        const before = await storageState(p.org);
-        const res = await call(route.method, path, { headers: await adminHeaders(randomId(), { role }), body });
-        expect(res.status, res.text).toBe(404);
-        expect(res.body).toEqual(NOT_FOUND_BODY);
-        expect(await storageState(p.org), "another organization's token changed D1").toEqual(before);
-      });
-    }
-
-    if (route.write) {
-      it('refuses a member token with exactly 403 FORBIDDEN and writes nothing', async () => {
-        const p = newProject();
-        const target = await createProjectKey(p, 'target');
-        const { path, body } = route.request(p, target);
-        const before = await storageState(p.org);
-        const res = await call(route.method, path, { headers: await adminHeaders(p.org, { role: 'member' }), body });
-        expect(res.status, res.text).toBe(403);
-        expect(res.body).toEqual(ADMIN_REQUIRED_BODY);
-        expect(await storageState(p.org), "a member's refused change changed D1").toEqual(before);
-      });
-    } else {
-      it('lets a member token read (200)', async () => {
-        const p = newProject();
-        const target = await createProjectKey(p, 'target');
-        const { path } = route.request(p, target);
-        const res = await call(route.method, path, { headers: await adminHeaders(p.org, { role: 'member' }) });
-        expect(res.status, res.text).toBe(200);
       });
     }
   });

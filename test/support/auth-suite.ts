@@ -1,5 +1,6 @@
-// The security suite every protected /v1/keys route runs: missing, malformed, wrong, revoked and
-// foreign key pairs, bad admin JWTs, and the member role. Each refusal must leave D1 untouched.
+// The security suite every protected management route runs, on both surfaces: on /v1/keys
+// missing, malformed, wrong, revoked and foreign key pairs; everywhere bad admin JWTs, the member
+// role and tokens of another organization. Each refusal must leave D1 untouched.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/keys/format';
@@ -17,6 +18,7 @@ import {
   revokeOrgKey,
   withAlteredChecksum,
 } from './fixtures';
+import { ADMIN_REQUIRED_BODY, INVALID_TOKEN_PROJECT_BODY, NOT_FOUND_BODY } from './project';
 import { hsToken, inAnHour } from './tokens';
 import { callWith } from './worker';
 
@@ -34,23 +36,36 @@ export async function newTenant(): Promise<Tenant> {
 }
 
 /** The request a route sends for one tenant, and the key it acts on, if any. */
-export type PreparedRequest = { path: string; body?: unknown; target?: OrgKeyPair };
+export type PreparedRequest = { path: string; body?: unknown; target?: OrgKeyPair; projectKey?: string };
 
-export type ProtectedRoute = {
-  method: 'GET' | 'POST' | 'DELETE';
+type RouteBase = {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The documented path, e.g. /v1/keys/{key}. */
   path: string;
-  /** Whether the route changes keys (JWT users need the admin role). */
-  write: boolean;
+  /** Whether JWT users need the admin role (key writes, and the audit log). */
+  adminOnly: boolean;
   successStatus: 200 | 201;
   /** Builds the request acting on `tenant`'s organization, creating what it needs. */
   prepare(tenant: Tenant): Promise<PreparedRequest>;
+};
+
+/**
+ * A route of the organization surface (/v1/keys: key pair or admin JWT). With another
+ * organization's credential it acts on that organization, so the route says what it must answer.
+ */
+export type OrgSurfaceRoute = RouteBase & {
+  surface: 'org';
   /**
    * Asserts the answer when `b`'s credential is sent with a request prepared for `a`: the route
    * must act on b's organization only (a's storage is checked by the suite).
    */
   expectActsOnOwnTenantOnly(res: Reply, tenants: { a: Tenant; b: Tenant; request: PreparedRequest }): Promise<void>;
 };
+
+/** A route of the project surface (/app/v1/organizations/{org}/...: admin JWT only). */
+export type ProjectSurfaceRoute = RouteBase & { surface: 'project' };
+
+export type ProtectedRoute = OrgSurfaceRoute | ProjectSurfaceRoute;
 
 function base64url(value: unknown): string {
   return btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
@@ -159,17 +174,30 @@ const refusedTokens: Credential[] = [
   },
 ];
 
-/** Runs the shared security cases against one protected route. */
+/** What is not an admin JWT on the project surface, which reads no key headers at all. */
+const notTokens: Credential[] = [
+  { label: 'an organization key pair instead of a token', headers: async (t) => pairHeaders(t.pair) },
+  {
+    label: 'the token without the Bearer scheme',
+    headers: async (t) => ({ authorization: (await adminHeaders(t.org)).authorization!.slice(7) }),
+  },
+  { label: 'an organization secret as the bearer token', headers: async (t) => bearer(t.pair.apiKey) },
+];
+
+/** Runs the shared security cases against one protected route, in the shape of its surface. */
 export function runAuthSuite(route: ProtectedRoute): void {
   const send = (request: PreparedRequest, headers: Record<string, string>) =>
     call(route.method, request.path, { headers, body: request.body });
+  const org = route.surface === 'org';
 
   describe(`${route.method} ${route.path}: authentication`, () => {
-    it('accepts the key pair of the organization', async () => {
-      const t = await newTenant();
-      const res = await send(await route.prepare(t), pairHeaders(t.pair));
-      expect(res.status, res.text).toBe(route.successStatus);
-    });
+    if (org) {
+      it('accepts the key pair of the organization', async () => {
+        const t = await newTenant();
+        const res = await send(await route.prepare(t), pairHeaders(t.pair));
+        expect(res.status, res.text).toBe(route.successStatus);
+      });
+    }
 
     it('accepts an admin JWT of the organization', async () => {
       const t = await newTenant();
@@ -177,10 +205,12 @@ export function runAuthSuite(route: ProtectedRoute): void {
       expect(res.status, res.text).toBe(route.successStatus);
     });
 
-    const refusals = [
-      ...refusedPairs.map((credential) => ({ ...credential, expected: INVALID_PAIR_BODY })),
-      ...refusedTokens.map((credential) => ({ ...credential, expected: INVALID_TOKEN_ORG_BODY })),
-    ];
+    const refusals = org
+      ? [
+          ...refusedPairs.map((credential) => ({ ...credential, expected: INVALID_PAIR_BODY as unknown })),
+          ...refusedTokens.map((credential) => ({ ...credential, expected: INVALID_TOKEN_ORG_BODY as unknown })),
+        ]
+      : [...refusedTokens, ...notTokens].map((credential) => ({ ...credential, expected: INVALID_TOKEN_PROJECT_BODY as unknown }));
     for (const credential of refusals) {
       it(`refuses ${credential.label} with exactly 401 ${JSON.stringify(credential.expected)}`, async () => {
         const t = await newTenant();
@@ -194,14 +224,15 @@ export function runAuthSuite(route: ProtectedRoute): void {
       });
     }
 
-    if (route.write) {
-      it('refuses a member JWT with 403 {"error":"admin role required"}', async () => {
+    if (route.adminOnly) {
+      const expected = org ? { error: 'admin role required' } : ADMIN_REQUIRED_BODY;
+      it(`refuses a member JWT with 403 ${JSON.stringify(expected)}`, async () => {
         const t = await newTenant();
         const request = await route.prepare(t);
         const before = await storageState(t.org);
         const res = await send(request, await adminHeaders(t.org, { role: 'member' }));
         expect(res.status, res.text).toBe(403);
-        expect(res.body).toEqual({ error: 'admin role required' });
+        expect(res.body).toEqual(expected);
         expect(await storageState(t.org), 'a refused request changed D1').toEqual(before);
       });
     } else {
@@ -212,27 +243,41 @@ export function runAuthSuite(route: ProtectedRoute): void {
       });
     }
 
-    const foreignCredentials: Array<{ label: string; headers(b: Tenant): Promise<Record<string, string>> }> = [
-      { label: "another organization's key pair", headers: async (b) => pairHeaders(b.pair) },
-      { label: "another organization's admin JWT", headers: (b) => adminHeaders(b.org) },
-    ];
-    for (const credential of foreignCredentials) {
-      it(`acts only on the caller's own organization with ${credential.label}`, async () => {
-        const a = await newTenant();
-        const b = await newTenant();
-        const request = await route.prepare(a);
-        const before = await storageState(a.org);
-        const res = await send(request, await credential.headers(b));
-        await route.expectActsOnOwnTenantOnly(res, { a, b, request });
-        const after = await storageState(a.org);
-        expect({ keys: after.keys, audit: after.audit }, "another organization's credential changed this organization").toEqual({
-          keys: before.keys,
-          audit: before.audit,
+    if (route.surface === 'org') {
+      const foreignCredentials: Array<{ label: string; headers(b: Tenant): Promise<Record<string, string>> }> = [
+        { label: "another organization's key pair", headers: async (b) => pairHeaders(b.pair) },
+        { label: "another organization's admin JWT", headers: (b) => adminHeaders(b.org) },
+      ];
+      for (const credential of foreignCredentials) {
+        it(`acts only on the caller's own organization with ${credential.label}`, async () => {
+          const a = await newTenant();
+          const b = await newTenant();
+          const request = await route.prepare(a);
+          const before = await storageState(a.org);
+          const res = await send(request, await credential.headers(b));
+          await route.expectActsOnOwnTenantOnly(res, { a, b, request });
+          const after = await storageState(a.org);
+          expect({ keys: after.keys, audit: after.audit }, "another organization's credential changed this organization").toEqual({
+            keys: before.keys,
+            audit: before.audit,
+          });
+          const stillWorks = await call('GET', '/v1/keys', { headers: pairHeaders(a.pair) });
+          expect(stillWorks.status, stillWorks.text).toBe(200);
+          expect(stillWorks.body.data.map((k: { id: string }) => k.id)).toContain(a.pair.id);
         });
-        const stillWorks = await call('GET', '/v1/keys', { headers: pairHeaders(a.pair) });
-        expect(stillWorks.status, stillWorks.text).toBe(200);
-        expect(stillWorks.body.data.map((k: { id: string }) => k.id)).toContain(a.pair.id);
-      });
+      }
+    } else {
+      for (const role of ['admin', 'member'] as const) {
+        it(`answers a ${role} JWT of another organization with exactly 404 NOT_FOUND, writing nothing`, async () => {
+          const a = await newTenant();
+          const request = await route.prepare(a);
+          const before = await storageState(a.org);
+          const res = await send(request, await adminHeaders(randomId(), { role }));
+          expect(res.status, res.text).toBe(404);
+          expect(res.body).toEqual(NOT_FOUND_BODY);
+          expect(await storageState(a.org), "another organization's token changed D1").toEqual(before);
+        });
+      }
     }
   });
 }

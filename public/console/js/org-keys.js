@@ -25,7 +25,11 @@ export async function loadOrgKeys() {
     /** @type {OrgKey[]} */
     const keys = body.data;
     table.tBodies[0]?.replaceChildren(...keys.map((key) => orgKeyRow(key, keys)));
-    $('org-keys-empty').hidden = keys.length > 0;
+    const empty = $('org-keys-empty');
+    empty.textContent = state.admin
+      ? 'No API keys yet. Create one for each server or job that calls the API.'
+      : 'No API keys yet. An admin of the organization can create them.';
+    empty.hidden = keys.length > 0;
   } catch (err) {
     if (mine === seq) showFailure(err, 'org-keys-error');
   } finally {
