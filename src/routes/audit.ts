@@ -7,7 +7,7 @@ import { fromD1 } from '../db/errors';
 import { keyServiceDeps } from '../middleware/context';
 import { decodeCursor, pageOf } from './cursor';
 import { createRouter } from './router';
-import { JWT_SECURITY, Pagination, projectErrorResponses, ResourceId } from './schemas';
+import { JWT_SECURITY, PageQuery, Pagination, projectErrorResponses, ResourceId } from './schemas';
 
 const AuditEntry = z
   .object({
@@ -37,20 +37,7 @@ const auditLogRoute = createRoute({
   middleware: [requireAdmin()] as const,
   request: {
     params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
-    query: z.object({
-      limit: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(100)
-        .default(20)
-        .openapi({ param: { name: 'limit', in: 'query' } }),
-      lastKey: z
-        .string()
-        .max(160)
-        .optional()
-        .openapi({ param: { name: 'lastKey', in: 'query' } }),
-    }),
+    query: PageQuery,
   },
   responses: {
     200: {

@@ -10,7 +10,7 @@ import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { decodeCursor, pageOf } from './cursor';
 import { projectKeyValue } from './failures';
 import { createRouter } from './router';
-import { JWT_SECURITY, KeyName, Pagination, projectErrorResponses, ResourceId } from './schemas';
+import { JWT_SECURITY, KeyName, PageQuery, Pagination, projectErrorResponses, ResourceId } from './schemas';
 
 const ProjectParams = z.object({
   organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
@@ -67,20 +67,8 @@ const CreatedProjectKey = ProjectKey.extend({
   key: z.string().openapi({ description: 'The key (x-api-key). Returned only in this response.' }),
 }).openapi('CreatedProjectKey');
 
-const ListQuery = z.object({
+const ListQuery = PageQuery.extend({
   status: KeyStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
-  lastKey: z
-    .string()
-    .max(160)
-    .optional()
-    .openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
 });
 
 function toProjectKey(key: StoredProjectKey) {

@@ -26,6 +26,22 @@ export const KeyName = z
 /** An organization or project id in a path. */
 export const ResourceId = z.string().regex(RESOURCE_ID, RESOURCE_ID_RULE);
 
+/** The query of the paged lists (project keys, audit log): page size and the previous page's cursor. */
+export const PageQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  lastKey: z
+    .string()
+    .max(160)
+    .optional()
+    .openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
+});
+
 /** The pagination of the paged lists (project keys, audit log). */
 export const Pagination = z
   .object({

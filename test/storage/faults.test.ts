@@ -205,6 +205,36 @@ const adminReq = async (org: string, method: string, path: string, body?: unknow
 });
 
 /** A cold verification: D1 decides when KV cannot answer, and one D1 cannot answer fails closed. */
+// Changes of a key verified just before (so KV holds its record), shared by the scenario table
+// and the defect-1 tests.
+
+async function revokeUsedOrgKey(call: Call): Promise<Prepared & { subject: Subject; change: Change }> {
+  const org = randomId();
+  const subject = await used(call, await newOrgKey(call, org));
+  const change: Change = { kind: 'update', keyId: subject.keyId, set: { status: 'revoked' }, audit: ['revoked'] };
+  return { org, subject, change, request: await adminReq(org, 'DELETE', `/v1/keys/${subject.keyId}`) };
+}
+
+async function deleteUsedProjectKey(call: Call): Promise<Prepared & { subject: Subject; change: Change }> {
+  const p = newProject();
+  const subject = await used(call, await newProjectKey(call, p));
+  const change: Change = { kind: 'delete', keyId: subject.keyId };
+  return { org: p.org, subject, change, request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)) };
+}
+
+/** A PUT of `set` on a used project key (revoked first when `set` reactivates it). */
+async function updateUsedProjectKey(
+  call: Call,
+  set: { name?: string; status?: KeyStatus },
+  audit: AuditAction[],
+): Promise<Prepared & { subject: Subject; change: Change }> {
+  const p = newProject();
+  const subject = await used(call, await newProjectKey(call, p));
+  if (set.status === 'active') await revokeProjectKeyVia(call, p, subject);
+  const change: Change = { kind: 'update', keyId: subject.keyId, set, audit };
+  return { org: p.org, subject, change, request: await adminReq(p.org, 'PUT', keysPath(p, subject.keyId), set) };
+}
+
 const VERIFY_OPS: Array<[OpKind, Outcome]> = [
   ['kv.get', 'answers'],
   ['d1.first', 'unavailable'],
@@ -275,16 +305,7 @@ const scenarios: Scenario[] = [
     name: 'DELETE /v1/keys/{id}: revoke an organization key verified just before',
     success: 200,
     ops: CHANGE_OPS,
-    async prepare(call) {
-      const org = randomId();
-      const subject = await used(call, await newOrgKey(call, org));
-      return {
-        org,
-        subject,
-        change: { kind: 'update', keyId: subject.keyId, set: { status: 'revoked' }, audit: ['revoked'] },
-        request: await adminReq(org, 'DELETE', `/v1/keys/${subject.keyId}`),
-      };
-    },
+    prepare: revokeUsedOrgKey,
   },
 
   // Project keys.
@@ -337,17 +358,7 @@ const scenarios: Scenario[] = [
       name: `PUT /app/v1/.../api-keys/{id}: ${label}`,
       success: 200,
       ops: CHANGE_OPS,
-      async prepare(call) {
-        const p = newProject();
-        const subject = await used(call, await newProjectKey(call, p));
-        if (set.status === 'active') await revokeProjectKeyVia(call, p, subject);
-        return {
-          org: p.org,
-          subject,
-          change: { kind: 'update', keyId: subject.keyId, set, audit },
-          request: await adminReq(p.org, 'PUT', keysPath(p, subject.keyId), set),
-        };
-      },
+      prepare: (call) => updateUsedProjectKey(call, set, audit),
     }),
   ),
   {
@@ -368,16 +379,7 @@ const scenarios: Scenario[] = [
     name: 'DELETE /app/v1/.../api-keys/{id}: delete a project key verified just before',
     success: 200,
     ops: CHANGE_OPS,
-    async prepare(call) {
-      const p = newProject();
-      const subject = await used(call, await newProjectKey(call, p));
-      return {
-        org: p.org,
-        subject,
-        change: { kind: 'delete', keyId: subject.keyId },
-        request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)),
-      };
-    },
+    prepare: deleteUsedProjectKey,
   },
   {
     name: 'GET /app/v1/organizations/{o}/audit-log',
@@ -524,36 +526,11 @@ describe.each(scenarios)('$name', (scenario) => {
 describe('defect 1: a change that ends a key answers 200 only if the key is refused from then on', () => {
   type Ending = { name: string; end(call: Call): Promise<{ org: string; subject: Subject; change: Change; request: Req }> };
   const endings: Ending[] = [
-    {
-      name: 'revoking an organization key (DELETE /v1/keys/{id})',
-      async end(call) {
-        const org = randomId();
-        const subject = await used(call, await newOrgKey(call, org));
-        const change: Change = { kind: 'update', keyId: subject.keyId, set: { status: 'revoked' }, audit: ['revoked'] };
-        return { org, subject, change, request: await adminReq(org, 'DELETE', `/v1/keys/${subject.keyId}`) };
-      },
-    },
-    {
-      name: 'deleting a project key (DELETE .../api-keys/{id})',
-      async end(call) {
-        const p = newProject();
-        const subject = await used(call, await newProjectKey(call, p));
-        return {
-          org: p.org,
-          subject,
-          change: { kind: 'delete', keyId: subject.keyId },
-          request: await adminReq(p.org, 'DELETE', keysPath(p, subject.keyId)),
-        };
-      },
-    },
+    { name: 'revoking an organization key (DELETE /v1/keys/{id})', end: revokeUsedOrgKey },
+    { name: 'deleting a project key (DELETE .../api-keys/{id})', end: deleteUsedProjectKey },
     {
       name: 'revoking a project key (PUT .../api-keys/{id} {"status":"revoked"})',
-      async end(call) {
-        const p = newProject();
-        const subject = await used(call, await newProjectKey(call, p));
-        const change: Change = { kind: 'update', keyId: subject.keyId, set: { status: 'revoked' }, audit: ['revoked'] };
-        return { org: p.org, subject, change, request: await adminReq(p.org, 'PUT', keysPath(p, subject.keyId), { status: 'revoked' }) };
-      },
+      end: (call) => updateUsedProjectKey(call, { status: 'revoked' }, ['revoked']),
     },
   ];
   const brokenDeletes: Array<[string, FaultMode]> = [
