@@ -5,10 +5,11 @@
 // ones arrive.
 import type { PagePosition } from '../db/page';
 import { ApiError } from '../errors';
+// Item ids (project key UUIDs, aud_… audit ids) fit the one id pattern of the contract.
+import { RESOURCE_ID } from '../ids';
 
 const PREFIX = 'c2.';
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const ITEM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const toBase64Url = (text: string) => btoa(text).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 
@@ -29,7 +30,7 @@ export function decodeCursor(cursor: string | undefined): PagePosition | null {
     throw invalid();
   }
   const [createdAt = '', id = '', ...rest] = decoded.split('|');
-  if (rest.length > 0 || !ISO_TIME.test(createdAt) || !ITEM_ID.test(id)) throw invalid();
+  if (rest.length > 0 || !ISO_TIME.test(createdAt) || !RESOURCE_ID.test(id)) throw invalid();
   return { createdAt, id };
 }
 
