@@ -183,7 +183,8 @@ describe('customKeyProblem', () => {
     };
     for (const [name, alphabet] of Object.entries(alphabets)) {
       for (let i = 0; i < 2_000; i++) {
-        const value = randomValue(alphabet, 32 + (i % 97));
+        // A leading x: a random value may start with kg_ (reserved, tested below) about once in 87,000.
+        const value = `x${randomValue(alphabet, 31 + (i % 97))}`;
         expect(customKeyProblem(value), `${name}: ${value}`).toBeNull();
       }
     }
