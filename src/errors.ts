@@ -69,7 +69,7 @@ function fromHttpException(err: HTTPException): ApiError {
 /** Renders an error in the shape of the surface the request belongs to. */
 export function renderError(c: Context, err: ApiError, requestId?: string): Response {
   const status = err.status as ContentfulStatusCode;
-  if (err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE') c.header('Retry-After', '1');
+  if (err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE') c.header('Retry-After', String(retryAfterOf(err)));
   if (surfaceOf(c.req.path) === 'project') {
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
@@ -77,9 +77,16 @@ export function renderError(c: Context, err: ApiError, requestId?: string): Resp
     return c.json({ error: body }, status);
   }
   const body: Record<string, unknown> = { error: err.message };
-  if (err.details !== undefined) body.details = err.details;
+  // The organization surface's 429 is exactly {"error": "rate limit exceeded"} (its seed's shape).
+  if (err.details !== undefined && err.code !== 'RATE_LIMITED') body.details = err.details;
   if (requestId) body.requestId = requestId;
   return c.json(body, status);
+}
+
+/** Seconds a client should wait: the error's own retryAfter when it has one, else 1. */
+function retryAfterOf(err: ApiError): number {
+  const retryAfter = (err.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+  return typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter : 1;
 }
 
 /**

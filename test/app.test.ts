@@ -38,7 +38,7 @@ describe('GET /openapi.json', () => {
   it('documents the statuses and security of the key routes', async () => {
     const { body } = await call('GET', '/openapi.json');
     const post = body.paths['/v1/keys'].post;
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '413', '422', '500', '503']);
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '413', '422', '429', '500', '503']);
     expect(Object.keys(body.paths['/v1/keys/{key}'].delete.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
     expect(post.security).toEqual([{ clientId: [], apiKey: [] }, { adminJwt: [] }]);
     expect(body.components.securitySchemes).toMatchObject({

@@ -17,6 +17,7 @@ const ORIGIN_SCRIPT = `export default {
  * @property {string} compatibilityDate
  * @property {string[]} compatibilityFlags
  * @property {Record<string, string>} vars the string vars of wrangler.toml, bench overrides applied
+ * @property {Record<string, { simple: { limit: number, period: 10 | 60 } }>} ratelimits the Rate Limiting bindings of wrangler.toml
  */
 
 /**
@@ -34,6 +35,7 @@ export function keygateConfig(jwtSecret) {
     compatibilityDate: config.compatibility_date ?? '2026-04-20',
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: { ...vars, JWT_SECRET: jwtSecret, DEFAULT_KEY_LIMIT: '1000000' },
+    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
   };
 }
 
@@ -58,6 +60,8 @@ export async function startMiniflare({ scriptPath, config, inspector = false }) 
         bindings: config.vars,
         d1Databases: { DB: 'keygate-bench' },
         kvNamespaces: { KEY_CACHE: 'keygate-bench-cache' },
+        // The Rate Limiting bindings of wrangler.toml (AUTH_FAILURES), as wrangler dev simulates them.
+        ratelimits: config.ratelimits,
         serviceBindings: { ORIGIN: 'origin' },
       },
       {

@@ -8,6 +8,7 @@ import { keyServiceDeps } from '../middleware/context';
 import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from './headers';
 import { verifyAdminJwt } from './jwt';
 import type { KeyPrincipal, UserPrincipal } from './principal';
+import { isThrottled, recordAuthFailure, throttledError } from './throttle';
 
 /** The refusal of every bad x-api-key, whatever the reason. */
 export const INVALID_PROJECT_KEY = 'Invalid or missing API key';
@@ -40,8 +41,13 @@ function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
 
 /** Verifies the organization key pair headers and sets the principal; throws the 401 otherwise. */
 export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal> {
-  const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER));
+  const throttled = isThrottled(c);
+  const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER), {
+    isolateOnly: throttled,
+  });
   if (!result.ok) {
+    if (throttled) throw throttledError(c);
+    recordAuthFailure(c);
     // The body stays the same for every refusal; a caller that sent nothing learns what to send.
     if (result.reason === 'missing') c.header('WWW-Authenticate', KEY_PAIR_CHALLENGE);
     throw REFUSED_KEY_PAIR;
@@ -82,9 +88,12 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
  */
 export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
   return async function projectKeyAuth(c, next) {
-    const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER));
+    const throttled = isThrottled(c);
+    const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER), { isolateOnly: throttled });
     const key = result.ok ? result.key : undefined;
     if (!key || key.organizationId !== c.req.param('organizationId') || key.projectId !== c.req.param('projectId')) {
+      if (throttled) throw throttledError(c);
+      recordAuthFailure(c);
       throw REFUSED_PROJECT_KEY;
     }
     setKeyPrincipal(c, key);

@@ -176,6 +176,8 @@ export type IsolateTier = {
   distrusted: BoundedTtlMap<string, true>;
   /** Keys used since the last lastUsed write, with when, written together a moment later. */
   uses: Batcher<KeyUse>;
+  /** Client IPs past their refused-credential limit, with when the throttle ends (ms since the epoch). */
+  throttledIps: BoundedTtlMap<string, number>;
 };
 
 /** One verified use of a key: its id and when it was used (ISO 8601). */
@@ -208,6 +210,7 @@ export function isolateTierOf(config: Config): IsolateTier {
       evictions: new EvictionLog(config.isolateCacheMaxEntries),
       distrusted: new BoundedTtlMap(config.isolateCacheMaxEntries),
       uses: new Batcher(USE_FLUSH_DELAY_MS),
+      throttledIps: new BoundedTtlMap(config.isolateCacheMaxEntries),
     };
     tiers.set(settings, tier);
   }

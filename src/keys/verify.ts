@@ -27,11 +27,11 @@ function toVerified(key: StoredKey): VerifiedKey {
  * then D1; concurrent misses of one hash share a single KV/D1 read. Found keys fill the isolate
  * tier and, after the response, KV; unknown hashes are remembered in the isolate tier briefly.
  */
-async function lookupByHash(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
+async function lookupByHash(deps: KeyServiceDeps, hash: string, isolateOnly: boolean): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
   const remembered = tier.keys.get(hash);
   if (remembered) return remembered;
-  if (tier.unknown.get(hash)) return null;
+  if (isolateOnly || tier.unknown.get(hash)) return null;
   return tier.loads.load(hash, async () => {
     // A change handled by this isolate while we read (revoke, delete, update) must win over what
     // we read: remember where the eviction count stood, and cache nothing evicted since.
@@ -85,6 +85,12 @@ function recordUse(deps: KeyServiceDeps, keyId: string): void {
 }
 
 /**
+ * How far verification may look: `isolateOnly` accepts only keys this isolate verified recently
+ * and reads no storage (the answer for a throttled client, src/auth/throttle.ts).
+ */
+export type VerifyOptions = { isolateOnly?: boolean };
+
+/**
  * Verifies an organization key pair. The secret is checked by format and checksum before any
  * storage is read; the client ID is compared in constant time.
  */
@@ -92,12 +98,13 @@ export async function verifyKeyPair(
   deps: KeyServiceDeps,
   clientId: string | undefined,
   secret: string | undefined,
+  options: VerifyOptions = {},
 ): Promise<VerifyResult<VerifiedOrgKey>> {
   if (!clientId || !secret) return { ok: false, reason: 'missing' };
   if (!isWellFormedKey(secret, 'orgSecret') || !isWellFormedKey(clientId, 'clientId')) {
     return { ok: false, reason: 'malformed' };
   }
-  const key = await lookupByHash(deps, await sha256Hex(secret));
+  const key = await lookupByHash(deps, await sha256Hex(secret), options.isolateOnly === true);
   if (!key) return { ok: false, reason: 'unknown' };
   if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
   if (!timingSafeEqualString(key.clientId, clientId)) return { ok: false, reason: 'client_id_mismatch' };
@@ -106,10 +113,14 @@ export async function verifyKeyPair(
 }
 
 /** Verifies a project key (x-api-key); format first, then cache and D1. */
-export async function verifyProjectKey(deps: KeyServiceDeps, apiKey: string | undefined): Promise<VerifyResult<VerifiedProjectKey>> {
+export async function verifyProjectKey(
+  deps: KeyServiceDeps,
+  apiKey: string | undefined,
+  options: VerifyOptions = {},
+): Promise<VerifyResult<VerifiedProjectKey>> {
   if (!apiKey) return { ok: false, reason: 'missing' };
   if (!isWellFormedProjectKey(apiKey)) return { ok: false, reason: 'malformed' };
-  const key = await lookupByHash(deps, await sha256Hex(apiKey));
+  const key = await lookupByHash(deps, await sha256Hex(apiKey), options.isolateOnly === true);
   if (!key) return { ok: false, reason: 'unknown' };
   if (key.kind !== 'project') return { ok: false, reason: 'wrong_kind' };
   recordUse(deps, key.id);

@@ -42,7 +42,7 @@ const clientDescription =
   'packages: packages.read; assets: assets.read). Any other method or resource: 403.';
 const clientResponses = {
   200: { description: 'The origin\'s answer, e.g. {"data": [...]}' },
-  ...projectErrorResponses(400, 401, 403, 413, 502, 503),
+  ...projectErrorResponses(400, 401, 403, 413, 429, 502, 503),
 };
 const CLIENT_BASE = '/organizations/{organizationId}/projects/{projectId}';
 

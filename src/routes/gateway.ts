@@ -68,7 +68,7 @@ export function createGateway(isOwned: (path: string) => boolean) {
       tag: 'Gateway (organization key)',
       summary: 'Forwarded to the origin with x-keygate-org-id, x-keygate-key-id, x-keygate-key-kind: org',
       security: [{ clientId: [], apiKey: [] }],
-      errors: orgErrorResponses(400, 401, 413, 502, 503),
+      errors: orgErrorResponses(400, 401, 413, 429, 502, 503),
     },
     {
       path: '/app/v1/{path}',

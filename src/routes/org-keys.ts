@@ -70,7 +70,7 @@ const createKeyRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrgKeyBody } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: z.object({ data: CreatedOrgKey }) } } },
-    ...orgErrorResponses(400, 401, 403, 413, 422, 503),
+    ...orgErrorResponses(400, 401, 403, 413, 422, 429, 503),
   },
 });
 
@@ -83,7 +83,7 @@ const listKeysRoute = createRoute({
   security: ORG_SECURITY,
   responses: {
     200: { description: 'Active keys, newest first', content: { 'application/json': { schema: z.object({ data: z.array(OrgKey) }) } } },
-    ...orgErrorResponses(401, 503),
+    ...orgErrorResponses(401, 429, 503),
   },
 });
 
@@ -98,7 +98,7 @@ const revokeKeyRoute = createRoute({
   request: { params: KeyParam },
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ data: RevokedOrgKey }) } } },
-    ...orgErrorResponses(401, 403, 404, 503),
+    ...orgErrorResponses(401, 403, 404, 429, 503),
   },
 });
 
@@ -114,7 +114,7 @@ const updateKeyRoute = createRoute({
   request: { params: KeyParam, body: { required: true, content: { 'application/json': { schema: UpdateOrgKeyBody } } } },
   responses: {
     200: { description: 'The updated key', content: { 'application/json': { schema: z.object({ data: OrgKey }) } } },
-    ...orgErrorResponses(400, 401, 403, 404, 413, 503),
+    ...orgErrorResponses(400, 401, 403, 404, 413, 429, 503),
   },
 });
 

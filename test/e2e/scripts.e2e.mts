@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unstable_readConfig } from 'wrangler';
 import { ROOT } from '../../scripts/lib/wrangler.mjs';
 
 type Run = { code: number | null; stdout: string; stderr: string };
@@ -37,6 +38,15 @@ describe('npm start', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe('wrangler.toml', () => {
+  it('AUTH_FAILURE_LIMIT says what the AUTH_FAILURES rate limiter enforces', () => {
+    const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') });
+    const limiter = config.ratelimits.find((r: { name: string }) => r.name === 'AUTH_FAILURES');
+    expect(limiter?.simple).toBeDefined();
+    expect(config.vars.AUTH_FAILURE_LIMIT).toBe(`${limiter?.simple.limit}/${limiter?.simple.period}s`);
   });
 });
 

@@ -1,0 +1,54 @@
+// Refused credentials cost nothing after a point: per client IP (CF-Connecting-IP), failed key
+// verifications are counted by the AUTH_FAILURES Rate Limiting binding; once it says the IP is
+// past AUTH_FAILURE_LIMIT, this isolate answers that IP's requests 429 for the rest of the window
+// unless their key is one it verified recently (isolate tier only: no KV or D1 read). The binding
+// counts per Cloudflare location and converges eventually: an approximate guard that makes a
+// flood of forged keys stop costing storage, not an exact budget.
+import type { Context } from 'hono';
+import { isolateTierOf } from '../cache/isolate';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+
+type AuthContext = Context<AppEnv>;
+
+/** The client address Cloudflare saw; requests without one (never in production) are not throttled. */
+function clientIp(c: AuthContext): string | null {
+  const ip = c.req.header('cf-connecting-ip');
+  return ip && ip.length <= 64 ? ip : null;
+}
+
+/** Whether requests from this client's IP may only use keys this isolate verified recently. */
+export function isThrottled(c: AuthContext): boolean {
+  const ip = clientIp(c);
+  return ip !== null && isolateTierOf(c.get('config')).throttledIps.get(ip) !== undefined;
+}
+
+/** The 429 of a throttled IP, with how long the throttle still lasts in this isolate. */
+export function throttledError(c: AuthContext): ApiError {
+  const config = c.get('config');
+  const ip = clientIp(c);
+  const until = ip === null ? undefined : isolateTierOf(config).throttledIps.get(ip);
+  const retryAfter = Math.max(1, Math.ceil(((until ?? Date.now()) - Date.now()) / 1000));
+  const { requests, windowSeconds } = config.authFailureLimit;
+  return new ApiError('RATE_LIMITED', 'rate limit exceeded', { retryAfter, limit: requests, windowSeconds });
+}
+
+/**
+ * Counts a failed verification for the client's IP, after the response. When the binding says
+ * the IP is past its limit, this isolate throttles it until the window ends.
+ */
+export function recordAuthFailure(c: AuthContext): void {
+  const ip = clientIp(c);
+  const limiter = c.env.AUTH_FAILURES as RateLimit | undefined;
+  if (ip === null || !limiter) return;
+  const config = c.get('config');
+  const windowMs = config.authFailureLimit.windowSeconds * 1000;
+  c.executionCtx.waitUntil(
+    limiter.limit({ key: ip }).then(
+      ({ success }) => {
+        if (!success) isolateTierOf(config).throttledIps.set(ip, Date.now() + windowMs, windowMs);
+      },
+      (err: unknown) => console.error(`AUTH_FAILURES limit failed: ${err instanceof Error ? err.name : 'error'}`),
+    ),
+  );
+}

@@ -1,0 +1,112 @@
+// Refused credentials per client IP (src/auth/throttle.ts): past AUTH_FAILURE_LIMIT failed key
+// verifications, an IP's requests get 429 without any KV or D1 read, in each surface's shape,
+// while keys this isolate verified recently keep working from that IP; other IPs are untouched.
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { configOf } from '../../src/env';
+import { generateKey } from '../../src/keys/format';
+import { createOrgKey, pairHeaders, remember } from '../support/fixtures';
+import { recordingOrigin } from '../support/origin';
+import { apiKeyHeaders, clientPath, createProjectKey, newProject } from '../support/project';
+import { brokenBinding, callWith } from '../support/worker';
+
+const { requests: LIMIT, windowSeconds: WINDOW } = configOf(env).authFailureLimit;
+
+/** A fresh client address per test: the binding and the isolate remember addresses for a window. */
+const newIp = () => `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`;
+
+async function forgedPair(): Promise<Record<string, string>> {
+  const pair = { clientId: generateKey('clientId'), apiKey: generateKey('orgSecret') };
+  await remember('forged organization secret', pair.apiKey);
+  return pairHeaders(pair);
+}
+
+/** Storage that fails every call: a request that reads nothing answers as if it were healthy. */
+const noStorage = () => ({ DB: brokenBinding<D1Database>('DB'), KEY_CACHE: brokenBinding<KVNamespace>('KEY_CACHE') });
+
+/** Sends `count` refused requests from `ip` (each waiting for its after-response work). */
+async function refuse(ip: string, count: number, path: string, headers: Record<string, string>): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const res = await callWith({}, 'GET', path, { headers: { ...headers, 'cf-connecting-ip': ip } });
+    expect(res.status, `refusal ${i + 1}: ${res.text}`).toBe(401);
+  }
+}
+
+describe('refused credentials per client IP', () => {
+  it('answers 429 {"error":"rate limit exceeded"} past the limit, reading no storage, while a recently verified key keeps working', async () => {
+    const ip = newIp();
+    const pair = await createOrgKey(`org-${crypto.randomUUID().slice(0, 8)}`, 'known good');
+    const origin = recordingOrigin();
+    const known = await callWith({ ORIGIN: origin.fetcher }, 'GET', '/v1/companies', {
+      headers: { ...pairHeaders(pair), 'cf-connecting-ip': ip },
+    });
+    expect(known.status, known.text).toBe(200);
+
+    const forged = await forgedPair();
+    // The limit's own requests are refused as usual (401); the one past it too, and it trips the throttle.
+    await refuse(ip, LIMIT + 1, '/v1/companies', forged);
+
+    const throttled = await callWith(noStorage(), 'GET', '/v1/companies', { headers: { ...forged, 'cf-connecting-ip': ip } });
+    expect(throttled.status, throttled.text).toBe(429);
+    expect(throttled.body).toEqual({ error: 'rate limit exceeded' });
+    const retryAfter = Number(throttled.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW);
+
+    // Any key this isolate has not verified recently, valid or not, waits too: no storage is read for it.
+    const unverified = await createOrgKey(`org-${crypto.randomUUID().slice(0, 8)}`, 'never used here');
+    const other = await callWith(noStorage(), 'GET', '/v1/companies', { headers: { ...pairHeaders(unverified), 'cf-connecting-ip': ip } });
+    expect(other.status, other.text).toBe(429);
+
+    const stillWorks = await callWith({ ...noStorage(), ORIGIN: origin.fetcher }, 'GET', '/v1/companies', {
+      headers: { ...pairHeaders(pair), 'cf-connecting-ip': ip },
+    });
+    expect(stillWorks.status, stillWorks.text).toBe(200);
+    expect(origin.received.map((r) => r.headers['x-keygate-key-id'])).toEqual([pair.id, pair.id]);
+
+    // Another address is judged as usual.
+    const elsewhere = await callWith({}, 'GET', '/v1/companies', { headers: { ...forged, 'cf-connecting-ip': newIp() } });
+    expect(elsewhere.status, elsewhere.text).toBe(401);
+  });
+
+  it('on the client routes: 429 RATE_LIMITED with retryAfter, the limit and its window, readable by the page', async () => {
+    const ip = newIp();
+    const p = newProject();
+    const key = await createProjectKey(p, 'known good');
+    const origin = recordingOrigin();
+    const asClient = (headers: Record<string, string>) => ({ headers: { ...headers, 'cf-connecting-ip': ip } });
+    expect((await callWith({ ORIGIN: origin.fetcher }, 'GET', clientPath(p), asClient(apiKeyHeaders(key.key)))).status).toBe(200);
+
+    const forged = apiKeyHeaders(generateKey('project'));
+    await refuse(ip, LIMIT + 1, clientPath(p), forged);
+    const throttled = await callWith(noStorage(), 'GET', clientPath(p), asClient(forged));
+    expect(throttled.status, throttled.text).toBe(429);
+    expect(throttled.body).toEqual({
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'rate limit exceeded',
+        details: { retryAfter: Number(throttled.headers.get('retry-after')), limit: LIMIT, windowSeconds: WINDOW },
+      },
+    });
+    expect(throttled.headers.get('access-control-allow-origin')).toBe('*');
+
+    const own = await callWith({ ...noStorage(), ORIGIN: origin.fetcher }, 'GET', clientPath(p), asClient(apiKeyHeaders(key.key)));
+    expect(own.status, own.text).toBe(200);
+  });
+
+  it('stays below the limit: exactly LIMIT refusals leave the address unthrottled', async () => {
+    const ip = newIp();
+    const forged = await forgedPair();
+    await refuse(ip, LIMIT - 1, '/v1/companies', forged);
+    const next = await callWith({}, 'GET', '/v1/companies', { headers: { ...forged, 'cf-connecting-ip': ip } });
+    expect(next.status, next.text).toBe(401);
+  });
+
+  it('never throttles a request without CF-Connecting-IP (there is no address to count)', async () => {
+    const forged = await forgedPair();
+    for (let i = 0; i < LIMIT + 5; i++) {
+      const res = await callWith({}, 'GET', '/v1/companies', { headers: forged });
+      expect(res.status).toBe(401);
+    }
+  });
+});
