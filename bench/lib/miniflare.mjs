@@ -20,9 +20,12 @@ const ORIGIN_SCRIPT = `export default {
  * @property {Record<string, { simple: { limit: number, period: 10 | 60 } }>} ratelimits the Rate Limiting bindings of wrangler.toml
  */
 
+/** Failed verifications per IP and minute that no bench run reaches. */
+const UNTHROTTLED = 100_000_000;
+
 /**
  * Keygate's settings from wrangler.toml, so the bench runs what a deployment would, with the
- * bench's JWT secret and a key limit that never gets in the way.
+ * bench's JWT secret, and a key limit and a refused-credential throttle that never get in the way.
  * @param {string} jwtSecret
  * @returns {KeygateConfig}
  */
@@ -34,8 +37,10 @@ export function keygateConfig(jwtSecret) {
   return {
     compatibilityDate: config.compatibility_date ?? '2026-04-20',
     compatibilityFlags: config.compatibility_flags ?? [],
-    vars: { ...vars, JWT_SECRET: jwtSecret, DEFAULT_KEY_LIMIT: '1000000' },
-    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+    // The refusal scenarios measure refusals themselves, so the refused-credential throttle (which
+    // answers one IP's flood with 429 after AUTH_FAILURE_LIMIT) is set out of their reach.
+    vars: { ...vars, JWT_SECRET: jwtSecret, DEFAULT_KEY_LIMIT: '1000000', AUTH_FAILURE_LIMIT: `${UNTHROTTLED}/60s` },
+    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: { limit: UNTHROTTLED, period: 60 } }])),
   };
 }
 
