@@ -12,7 +12,7 @@ import keygate from '../src/index';
 import { sha256Hex } from '../src/keys/hash';
 import type { VerifiedKey } from '../src/keys/types';
 
-export { KeygateVerifier } from '../src/index';
+export { BudgetCounter, KeygateVerifier } from '../src/index';
 
 type Counts = { reads: number; writes: number };
 

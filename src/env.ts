@@ -17,6 +17,23 @@ const optionalString = z
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
+/** A budget setting, N requests per S seconds: "120/60s". */
+const budgetSetting = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = v.trim().match(/^(\d{1,9})\/(\d{1,6})s$/);
+      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+        ctx.addIssue({ code: 'custom', message: 'must be N/Ss, e.g. 100/60s' });
+        return z.NEVER;
+      }
+      return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
+    });
+
+/** N requests per S seconds. */
+export type Budget = { requests: number; windowSeconds: number };
+
 const configSchema = z
   .object({
     JWT_SECRET: optionalString,
@@ -34,17 +51,8 @@ const configSchema = z
     UNKNOWN_KEY_TTL_SECONDS: z.coerce.number().min(0).max(60).default(5),
     JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
-    AUTH_FAILURE_LIMIT: z
-      .string()
-      .default('100/60s')
-      .transform((v, ctx) => {
-        const match = v.trim().match(/^(\d{1,9})\/(\d{1,6})s$/);
-        if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-          ctx.addIssue({ code: 'custom', message: 'must be N/Ss, e.g. 100/60s' });
-          return z.NEVER;
-        }
-        return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
-      }),
+    AUTH_FAILURE_LIMIT: budgetSetting('100/60s'),
+    MANAGEMENT_WRITE_LIMIT: budgetSetting('120/60s'),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
     message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
@@ -72,7 +80,9 @@ export type Config = {
   /** Longest wait for one KV or D1 call; past it the call counts as failed. */
   storageTimeoutMs: number;
   /** Failed key verifications per client IP before its unverified keys get 429 (the AUTH_FAILURES binding's setting). */
-  authFailureLimit: { requests: number; windowSeconds: number };
+  authFailureLimit: Budget;
+  /** Key-management writes per organization (a BudgetCounter Durable Object counts them). */
+  managementWriteLimit: Budget;
 };
 
 // Parsed configuration per env object. An isolate sees one env object for its whole life, so
@@ -106,6 +116,7 @@ export function configOf(env: Env): Config {
     jwtMaxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,
     storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
     authFailureLimit: v.AUTH_FAILURE_LIMIT,
+    managementWriteLimit: v.MANAGEMENT_WRITE_LIMIT,
   };
   parsed.set(env, config);
   return config;

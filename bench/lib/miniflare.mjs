@@ -67,6 +67,8 @@ export async function startMiniflare({ scriptPath, config, inspector = false }) 
         kvNamespaces: { KEY_CACHE: 'keygate-bench-cache' },
         // The Rate Limiting bindings of wrangler.toml (AUTH_FAILURES), as wrangler dev simulates them.
         ratelimits: config.ratelimits,
+        // The budget counters (Durable Objects, SQLite-backed) as wrangler.toml declares them.
+        durableObjects: { BUDGETS: { className: 'BudgetCounter', useSQLite: true } },
         serviceBindings: { ORIGIN: 'origin' },
       },
       {

@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
+import { managementWriteBudget } from '../budgets/management';
 import type { StoredOrgKey } from '../db/api-keys';
 import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/org-keys';
 import { keyServiceDeps, requestMeta } from '../middleware/context';
@@ -15,6 +16,9 @@ const CreateOrgKeyBody = z
   })
   .strict()
   .openapi('CreateOrgKeyRequest');
+
+/** Writes: an organization key or the admin role, within the organization's write budget. */
+const writeAccess = [requireAdmin(), managementWriteBudget()];
 
 const UpdateOrgKeyBody = z.object({ name: KeyName.optional() }).strict().openapi('UpdateOrgKeyRequest');
 
@@ -66,7 +70,7 @@ const createKeyRoute = createRoute({
   summary: 'Create an organization key',
   description: 'Creates a key pair. The secret (`apiKey`) is returned in this response only.',
   security: ORG_SECURITY,
-  middleware: [requireAdmin()] as const,
+  middleware: writeAccess,
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrgKeyBody } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: z.object({ data: CreatedOrgKey }) } } },
@@ -94,7 +98,7 @@ const revokeKeyRoute = createRoute({
   tags: ['Organization keys'],
   summary: 'Revoke an organization key',
   security: ORG_SECURITY,
-  middleware: [requireAdmin()] as const,
+  middleware: writeAccess,
   request: { params: KeyParam },
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ data: RevokedOrgKey }) } } },
@@ -110,7 +114,7 @@ const updateKeyRoute = createRoute({
   summary: 'Rename an organization key',
   description: 'Audited as `updated`. The secret and the client ID do not change.',
   security: ORG_SECURITY,
-  middleware: [requireAdmin()] as const,
+  middleware: writeAccess,
   request: { params: KeyParam, body: { required: true, content: { 'application/json': { schema: UpdateOrgKeyBody } } } },
   responses: {
     200: { description: 'The updated key', content: { 'application/json': { schema: z.object({ data: OrgKey }) } } },

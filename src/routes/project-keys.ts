@@ -3,6 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
+import { managementWriteBudget } from '../budgets/management';
 import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
@@ -88,7 +89,7 @@ const BASE = '/organizations/{organizationId}/projects/{projectId}/api-keys';
 const tags = ['Project keys'];
 // Authentication is the subtree's (projectKeys.use below): every path under api-keys is
 // Keygate's, so the gateway never forwards one of them.
-const writeAccess = [requireAdmin()];
+const writeAccess = [requireAdmin(), managementWriteBudget()];
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const createKeyRoute = createRoute({
@@ -103,7 +104,7 @@ const createKeyRoute = createRoute({
   request: { params: ProjectParams, body: { required: true, content: json(CreateProjectKeyBody) } },
   responses: {
     201: { description: 'Created', content: json(CreatedProjectKey) },
-    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 503),
+    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 429, 503),
   },
 });
 
@@ -143,7 +144,7 @@ const updateKeyRoute = createRoute({
   request: { params: KeyParams, body: { required: true, content: json(UpdateProjectKeyBody) } },
   responses: {
     200: { description: 'The updated key', content: json(ProjectKey) },
-    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 503),
+    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 429, 503),
   },
 });
 
@@ -158,7 +159,7 @@ const deleteKeyRoute = createRoute({
   request: { params: KeyParams },
   responses: {
     200: { description: 'Deleted', content: json(z.object({ message: z.literal('API key successfully deleted'), id: z.uuid() })) },
-    ...projectErrorResponses(400, 401, 403, 404, 503),
+    ...projectErrorResponses(400, 401, 403, 404, 429, 503),
   },
 });
 

@@ -81,7 +81,7 @@ const descriptions: Record<number, string> = {
   409: 'Conflict',
   413: 'Request body over 16 KiB',
   422: 'Key limit of the plan reached',
-  429: 'Rate limited: the client IP is past its refused-credential limit (Retry-After)',
+  429: "Rate limited: the client IP is past its refused-credential limit, or the organization's key-management write budget is spent (Retry-After)",
   500: 'Unexpected failure: a generic message and a requestId (also in X-Request-Id)',
   502: 'The origin could not be reached',
   503: 'Storage unavailable; the request was refused (fails closed)',
