@@ -11,6 +11,9 @@ import { brokenBinding, callWith } from '../support/worker';
 
 const budget = (limit: string) => ({ MANAGEMENT_WRITE_LIMIT: limit });
 
+// Windows are fixed (aligned to the epoch), so a burst can straddle two of them: the exactness
+// tests use hour-long windows, where that happens about once in 36,000 runs of 100 ms.
+
 async function createOrgKeys(org: string, count: number, limit: string) {
   const headers = await adminHeaders(org);
   return Promise.all(
@@ -21,7 +24,7 @@ async function createOrgKeys(org: string, count: number, limit: string) {
 describe('the BudgetCounter', () => {
   it('lets exactly the limit through 20 parallel takes, and says what is left', async () => {
     const counter = env.BUDGETS.getByName(`test:${crypto.randomUUID()}`);
-    const results = await Promise.all(Array.from({ length: 20 }, () => counter.take(7, 60)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => counter.take(7, 3600)));
     expect(results.filter((r) => r.allowed)).toHaveLength(7);
     expect(
       results
@@ -29,14 +32,14 @@ describe('the BudgetCounter', () => {
         .map((r) => r.remaining)
         .sort((a, b) => a - b),
     ).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    for (const r of results) expect(r.resetAt % 60_000).toBe(0);
+    for (const r of results) expect(r.resetAt % 3_600_000).toBe(0);
   });
 });
 
 describe('key-management writes per organization', () => {
   it('never writes more than the budget, even in parallel: the rest get 429 with Retry-After and X-RateLimit-*', async () => {
     const org = randomId();
-    const answers = await createOrgKeys(org, 6, '3/60s');
+    const answers = await createOrgKeys(org, 6, '3/3600s');
     const created = answers.filter((a) => a.status === 201);
     const refused = answers.filter((a) => a.status === 429);
     expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join('\n')).toEqual([201, 201, 201, 429, 429, 429]);
@@ -44,7 +47,7 @@ describe('key-management writes per organization', () => {
       expect(res.body).toEqual({ error: 'rate limit exceeded' });
       const retryAfter = Number(res.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(retryAfter).toBeLessThanOrEqual(3600);
       expect(res.headers.get('x-ratelimit-remaining')).toBe('0');
     }
     for (const res of [...created, ...refused]) {
@@ -56,9 +59,9 @@ describe('key-management writes per organization', () => {
     expect(await auditRowsOf(org)).toHaveLength(3);
 
     // Another organization has a budget of its own; reads are not budgeted.
-    const other = await createOrgKeys(randomId(), 1, '3/60s');
+    const other = await createOrgKeys(randomId(), 1, '3/3600s');
     expect(other[0]?.status).toBe(201);
-    const list = await callWith(budget('3/60s'), 'GET', '/v1/keys', { headers: await adminHeaders(org) });
+    const list = await callWith(budget('3/3600s'), 'GET', '/v1/keys', { headers: await adminHeaders(org) });
     expect(list.status).toBe(200);
     expect(list.headers.get('x-ratelimit-limit')).toBeNull();
   });
@@ -66,7 +69,7 @@ describe('key-management writes per organization', () => {
   it('on the project surface: 429 RATE_LIMITED with retryAfter, limit and window; every kind of write counts', async () => {
     const p = newProject();
     const headers = await adminHeaders(p.org);
-    const limit = budget('2/60s');
+    const limit = budget('2/3600s');
     const created = await callWith(limit, 'POST', keysPath(p), { headers, body: { name: 'one' } });
     expect(created.status, created.text).toBe(201);
     const renamed = await callWith(limit, 'PUT', keysPath(p, created.body.id), { headers, body: { name: 'uno' } });
@@ -77,7 +80,7 @@ describe('key-management writes per organization', () => {
       error: {
         code: 'RATE_LIMITED',
         message: 'rate limit exceeded',
-        details: { retryAfter: Number(refused.headers.get('retry-after')), limit: 2, windowSeconds: 60 },
+        details: { retryAfter: Number(refused.headers.get('retry-after')), limit: 2, windowSeconds: 3600 },
       },
     });
     expect((await keyRowsOf(p.org)).map((k) => k.name)).toEqual(['uno']);
@@ -85,13 +88,18 @@ describe('key-management writes per organization', () => {
 
   it('gives the budget back when the window ends', async () => {
     const org = randomId();
-    const first = await createOrgKeys(org, 2, '1/1s');
-    expect(first.map((a) => a.status).sort()).toEqual([201, 429]);
-    const wait = Number(first.find((a) => a.status === 429)?.headers.get('retry-after'));
-    expect(wait).toBe(1);
+    // One write a second: within three writes in a row two share a window, and the second is refused.
+    let refused: Awaited<ReturnType<typeof createOrgKeys>>[number] | undefined;
+    for (let i = 0; i < 3 && !refused; i++) {
+      const [res] = await createOrgKeys(org, 1, '1/1s');
+      if (res?.status === 429) refused = res;
+      else expect(res?.status, res?.text).toBe(201);
+    }
+    expect(refused, 'no write was refused').toBeDefined();
+    expect(Number(refused?.headers.get('retry-after'))).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1_050));
-    const next = await createOrgKeys(org, 1, '1/1s');
-    expect(next[0]?.status, next[0]?.text).toBe(201);
+    const [next] = await createOrgKeys(org, 1, '1/1s');
+    expect(next?.status, next?.text).toBe(201);
   });
 
   it('refuses the write with 503 when the counter cannot be reached, writing nothing', async () => {
