@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { AppEnv } from './env';
+import type { AppEnv, Budget } from './env';
 
 export const errorStatus = {
   UNAUTHORIZED: 401,
@@ -64,6 +64,12 @@ function fromHttpException(err: HTTPException): ApiError {
     default:
       return err.status >= 500 ? new ApiError('INTERNAL_ERROR', 'internal error') : new ApiError('VALIDATION_ERROR', 'bad request');
   }
+}
+
+/** The 429 of a spent budget that renews at `until` (ms since the epoch), with what a client needs to wait. */
+export function rateLimited(until: number, budget: Budget): ApiError {
+  const retryAfter = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+  return new ApiError('RATE_LIMITED', 'rate limit exceeded', { retryAfter, limit: budget.requests, windowSeconds: budget.windowSeconds });
 }
 
 /** Renders an error in the shape of the surface the request belongs to. */

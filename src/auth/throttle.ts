@@ -7,17 +7,15 @@
 import type { Context } from 'hono';
 import { isolateTierOf } from '../cache/isolate';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { type ApiError, rateLimited } from '../errors';
+import { clientIp } from '../middleware/context';
 
 type AuthContext = Context<AppEnv>;
 
-/** The client address Cloudflare saw; requests without one (never in production) are not throttled. */
-function clientIp(c: AuthContext): string | null {
-  const ip = c.req.header('cf-connecting-ip');
-  return ip && ip.length <= 64 ? ip : null;
-}
-
-/** Whether requests from this client's IP may only use keys this isolate verified recently. */
+/**
+ * Whether requests from this client's IP may only use keys this isolate verified recently.
+ * Requests without a client address (never in production) are not throttled.
+ */
 export function isThrottled(c: AuthContext): boolean {
   const ip = clientIp(c);
   return ip !== null && isolateTierOf(c.get('config')).throttledIps.get(ip) !== undefined;
@@ -28,9 +26,7 @@ export function throttledError(c: AuthContext): ApiError {
   const config = c.get('config');
   const ip = clientIp(c);
   const until = ip === null ? undefined : isolateTierOf(config).throttledIps.get(ip);
-  const retryAfter = Math.max(1, Math.ceil(((until ?? Date.now()) - Date.now()) / 1000));
-  const { requests, windowSeconds } = config.authFailureLimit;
-  return new ApiError('RATE_LIMITED', 'rate limit exceeded', { retryAfter, limit: requests, windowSeconds });
+  return rateLimited(until ?? Date.now(), config.authFailureLimit);
 }
 
 /**

@@ -6,7 +6,7 @@
 // (fails closed, like D1).
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, rateLimited } from '../errors';
 import { withDeadline } from '../storage/deadline';
 import type { TakeResult } from './counter';
 
@@ -29,8 +29,7 @@ export function managementWriteBudget(): MiddlewareHandler<AppEnv> {
     c.header('X-RateLimit-Remaining', String(taken.remaining));
     c.header('X-RateLimit-Reset', String(Math.ceil(taken.resetAt / 1000)));
     if (!taken.allowed) {
-      const retryAfter = Math.max(1, Math.ceil((taken.resetAt - Date.now()) / 1000));
-      throw new ApiError('RATE_LIMITED', 'rate limit exceeded', { retryAfter, limit: requests, windowSeconds });
+      throw rateLimited(taken.resetAt, config.managementWriteLimit);
     }
     await next();
   };

@@ -12,11 +12,16 @@ export function keyServiceDeps(c: Context<AppEnv>): KeyServiceDeps {
   return keyServiceDepsOf(c.env, c.get('config'), (promise) => c.executionCtx.waitUntil(promise));
 }
 
-export function requestMeta(c: Context<AppEnv>): RequestMeta {
+/** The client address Cloudflare saw (CF-Connecting-IP), or null when there is none or it is not plausible. */
+export function clientIp(c: Context<AppEnv>): string | null {
   const ip = c.req.header('cf-connecting-ip');
+  return ip && ip.length <= 64 ? ip : null;
+}
+
+export function requestMeta(c: Context<AppEnv>): RequestMeta {
   const userAgent = c.req.header('user-agent');
   return {
-    ip: ip && ip.length <= 64 ? ip : null,
+    ip: clientIp(c),
     userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null,
   };
 }
