@@ -52,7 +52,24 @@ type Scenario = {
   prepare(call: Call): Promise<Prepared>;
 };
 
-const FAULT_ENV = { STORAGE_TIMEOUT_MS: '50' } satisfies Partial<Env>;
+/**
+ * Budget counters that always answer at once: this suite breaks D1 and KV, and its 50 ms storage
+ * deadline would otherwise also bound each write's BudgetCounter call, whose first request (a
+ * new Durable Object) can take longer on a loaded machine. The counter's own failures are tested
+ * in test/budgets/management.test.ts.
+ */
+const instantBudgets = {
+  getByName: () => ({
+    take: async (limit: number, windowSeconds: number) => ({
+      allowed: true,
+      limit,
+      remaining: limit - 1,
+      resetAt: Date.now() + windowSeconds * 1000,
+    }),
+  }),
+} as unknown as Env['BUDGETS'];
+
+const FAULT_ENV = { STORAGE_TIMEOUT_MS: '50', BUDGETS: instantBudgets } satisfies Partial<Env>;
 const UNAVAILABLE = 'service temporarily unavailable';
 
 /** The env of another isolate: a separate in-isolate tier (keyed by its settings) over the same D1 and KV. */
