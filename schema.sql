@@ -5,13 +5,16 @@
 -- test/db/migrations.test.ts fails when the two disagree.
 -- Times are ISO 8601 UTC text; secrets are never stored, only their SHA-256 and last four characters.
 
--- One row per organization whose plan differs from DEFAULT_KEY_LIMIT; organizations without a
--- row use the default. Raised by operators (README: "Key limits").
+-- One row per organization whose plan differs from the defaults (DEFAULT_KEY_LIMIT,
+-- ORG_RATE_LIMIT); NULL or no row means the default. Set by operators with `npm run set-limits`
+-- (README: "Key limits", "Rate limits and usage").
 CREATE TABLE organizations (
   id          TEXT PRIMARY KEY,
   key_limit   INTEGER CHECK (key_limit IS NULL OR key_limit >= 0),
   created_at  TEXT NOT NULL,
-  updated_at  TEXT NOT NULL
+  updated_at  TEXT NOT NULL,
+  rate_limit_requests INTEGER CHECK (rate_limit_requests IS NULL OR rate_limit_requests > 0),
+  rate_limit_window_seconds INTEGER CHECK (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0)
 );
 
 -- Both kinds of key. seq orders keys by creation and backs the opaque list cursors
@@ -33,6 +36,9 @@ CREATE TABLE api_keys (
   updated_at       TEXT NOT NULL,
   revoked_at       TEXT,
   last_used_at     TEXT,
+  -- The key's own request budget, tighter than its organization's or project's (NULL: none).
+  rate_limit_requests INTEGER CHECK (rate_limit_requests IS NULL OR rate_limit_requests > 0),
+  rate_limit_window_seconds INTEGER CHECK (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0),
   CHECK ((kind = 'org' AND client_id IS NOT NULL AND project_id IS NULL)
       OR (kind = 'project' AND client_id IS NULL AND project_id IS NOT NULL))
 );
@@ -74,3 +80,34 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_entries_org_created ON audit_entries (organization_id, created_at, seq);
 -- A key's history.
 CREATE INDEX audit_entries_key ON audit_entries (key_id, seq);
+
+-- One row per project whose request budget differs from PROJECT_RATE_LIMIT (set with
+-- `npm run set-limits -- --org O --project P --rate N/Ss`).
+CREATE TABLE projects (
+  organization_id            TEXT NOT NULL,
+  project_id                 TEXT NOT NULL,
+  rate_limit_requests        INTEGER CHECK (rate_limit_requests IS NULL OR rate_limit_requests > 0),
+  rate_limit_window_seconds  INTEGER CHECK (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0),
+  created_at                 TEXT NOT NULL,
+  updated_at                 TEXT NOT NULL,
+  PRIMARY KEY (organization_id, project_id)
+);
+
+-- Usage: requests per key and hour (hour = Unix seconds of the hour's start), added up from the
+-- per-minute counts isolates flush in batches; rows older than 90 days are deleted. key_id ''
+-- counts admin-JWT requests through the /app/v1 gateway; project_id '' organization-level use.
+-- refused: refused credentials of a known key (e.g. a project key sent to another project).
+CREATE TABLE usage_hourly (
+  organization_id  TEXT NOT NULL,
+  project_id       TEXT NOT NULL,
+  key_id           TEXT NOT NULL,
+  hour             INTEGER NOT NULL,
+  requests         INTEGER NOT NULL DEFAULT 0,
+  rate_limited     INTEGER NOT NULL DEFAULT 0,
+  refused          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (organization_id, key_id, hour)
+);
+-- An organization's or one project's usage over a range; the 90-day cleanup.
+CREATE INDEX usage_hourly_org_hour ON usage_hourly (organization_id, hour);
+CREATE INDEX usage_hourly_project_hour ON usage_hourly (organization_id, project_id, hour);
+CREATE INDEX usage_hourly_hour ON usage_hourly (hour);

@@ -41,6 +41,9 @@ export default defineConfig({
       miniflare: {
         bindings: {
           JWT_SECRET: 'test-only-jwt-secret-0123456789abcdef0123456789abcdef',
+          // Usage counts are written right after each response (tests that wait for a request's
+          // waitUntil would otherwise wait the default 5 s); test/usage sets its own delays.
+          USAGE_FLUSH_SECONDS: '0',
           // migrations/ as wrangler reads them, for applyD1Migrations (test/support/setup.ts).
           TEST_MIGRATIONS: await readD1Migrations('migrations'),
           // schema.sql, and schema.sql as deployed before migrations/ (commit a2e59ce), as

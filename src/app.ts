@@ -11,6 +11,7 @@ import { clientCors } from './routes/cors';
 import { createGateway, ownedPathMatcher } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
+import { plan } from './routes/plan';
 import { projectKeys } from './routes/project-keys';
 import { projects } from './routes/projects';
 import { createRouter } from './routes/router';
@@ -37,6 +38,7 @@ export function createApp() {
   app.route('/app/v1', projects);
   app.route('/app/v1', projectKeys);
   app.route('/app/v1', audit);
+  app.route('/app/v1', plan);
   app.route('/api/v1', client);
   // Last: whatever Keygate does not answer itself under /v1 and /app/v1 goes to the origin.
   app.route('/', createGateway(ownedPathMatcher(ownedRouteTemplates(app.routes))));

@@ -31,6 +31,21 @@ const budgetSetting = (fallback: string) =>
       return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
     });
 
+/** A request budget that an operator may turn off ("off": no default budget, only those set per organization or project). */
+const optionalBudgetSetting = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      if (v.trim().toLowerCase() === 'off') return null;
+      const match = v.trim().match(/^(\d{1,9})\/(\d{1,5})s$/);
+      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1 || Number(match[2]) > 86_400) {
+        ctx.addIssue({ code: 'custom', message: 'must be N/Ss (S at most 86400), e.g. 1000/60s, or off' });
+        return z.NEVER;
+      }
+      return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
+    });
+
 /** N requests per S seconds. */
 export type Budget = { requests: number; windowSeconds: number };
 
@@ -53,6 +68,10 @@ const configSchema = z
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
     AUTH_FAILURE_LIMIT: budgetSetting('100/60s'),
     MANAGEMENT_WRITE_LIMIT: budgetSetting('120/60s'),
+    ORG_RATE_LIMIT: optionalBudgetSetting('1000/60s'),
+    PROJECT_RATE_LIMIT: optionalBudgetSetting('600/60s'),
+    // Within Workers' 30 s of waitUntil after a response, and the contract's 60 s of lag.
+    USAGE_FLUSH_SECONDS: z.coerce.number().min(0).max(25).default(5),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
     message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
@@ -83,6 +102,12 @@ export type Config = {
   authFailureLimit: Budget;
   /** Key-management writes per organization (a BudgetCounter Durable Object counts them). */
   managementWriteLimit: Budget;
+  /** An organization's request budget unless an operator set its own (null: "off", none). */
+  orgRateLimit: Budget | null;
+  /** A project's request budget unless an operator set its own (null: "off", none). */
+  projectRateLimit: Budget | null;
+  /** How long an isolate gathers usage counts before writing them in one batch. */
+  usageFlushMs: number;
 };
 
 // Parsed configuration per env object. An isolate sees one env object for its whole life, so
@@ -117,6 +142,9 @@ export function configOf(env: Env): Config {
     storageTimeoutMs: v.STORAGE_TIMEOUT_MS,
     authFailureLimit: v.AUTH_FAILURE_LIMIT,
     managementWriteLimit: v.MANAGEMENT_WRITE_LIMIT,
+    orgRateLimit: v.ORG_RATE_LIMIT,
+    projectRateLimit: v.PROJECT_RATE_LIMIT,
+    usageFlushMs: v.USAGE_FLUSH_SECONDS * 1000,
   };
   parsed.set(env, config);
   return config;

@@ -84,6 +84,7 @@ describe('GET /openapi.json', () => {
       'keyLastFour',
       'lastUsedAt',
       'name',
+      'rateLimit',
     ]);
   });
 });

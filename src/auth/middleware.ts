@@ -1,5 +1,6 @@
 // Authentication middleware: who is calling, refused in the shape of the route's surface.
 import type { MiddlewareHandler } from 'hono';
+import { chargeRequest, countUsage, keyBudgets } from '../budgets/requests';
 import type { AppEnv } from '../env';
 import { ApiError, INVALID_KEY_PAIR } from '../errors';
 import type { VerifiedKey } from '../keys/types';
@@ -39,7 +40,15 @@ function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
   return principal;
 }
 
-/** Verifies the organization key pair headers and sets the principal; throws the 401 otherwise. */
+/** Whose usage a request with `key` counts as. */
+function usageSubject(key: VerifiedKey) {
+  return { organizationId: key.organizationId, projectId: key.projectId, keyId: key.id };
+}
+
+/**
+ * Verifies the organization key pair headers, charges the request to the key's budgets and sets
+ * the principal; throws the 401 (or, past a budget, the 429) otherwise.
+ */
 export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal> {
   const throttled = isThrottled(c);
   const result = await verifyKeyPair(keyServiceDeps(c), c.req.header(CLIENT_ID_HEADER), c.req.header(SECRET_HEADER), {
@@ -48,11 +57,14 @@ export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal>
   if (!result.ok) {
     if (throttled) throw throttledError(c);
     recordAuthFailure(c);
+    if (result.known) countUsage(c, usageSubject(result.known), 'refused');
     // The body stays the same for every refusal; a caller that sent nothing learns what to send.
     if (result.reason === 'missing') c.header('WWW-Authenticate', KEY_PAIR_CHALLENGE);
     throw REFUSED_KEY_PAIR;
   }
-  return setKeyPrincipal(c, result.key);
+  const principal = setKeyPrincipal(c, result.key);
+  await chargeRequest(c, keyBudgets(result.key, c.get('config')), usageSubject(result.key));
+  return principal;
 }
 
 /**
@@ -84,7 +96,8 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
 
 /**
  * Project key (x-api-key) of exactly the project of the path: the same 401 for a missing,
- * malformed, unknown, revoked or other-project key.
+ * malformed, unknown, revoked or other-project key. The request is charged to the project's
+ * budget (and the key's own): 429 past it.
  */
 export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
   return async function projectKeyAuth(c, next) {
@@ -94,9 +107,12 @@ export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
     if (!key || key.organizationId !== c.req.param('organizationId') || key.projectId !== c.req.param('projectId')) {
       if (throttled) throw throttledError(c);
       recordAuthFailure(c);
+      const known = key ?? (result.ok ? undefined : result.known);
+      if (known) countUsage(c, usageSubject(known), 'refused');
       throw REFUSED_PROJECT_KEY;
     }
     setKeyPrincipal(c, key);
+    await chargeRequest(c, keyBudgets(key, c.get('config')), usageSubject(key));
     return next();
   };
 }

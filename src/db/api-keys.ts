@@ -1,8 +1,9 @@
 // The api_keys table: both kinds of key, their metadata and the SHA-256 of their secret.
+import type { Budget } from '../env';
 import type { KeyKind } from '../keys/types';
 import { type AuditEntryInput, insertAuditAfterChange } from './audit';
 import { type UniqueConflict, uniqueConflictOf } from './errors';
-import { keyLimitExpression } from './organizations';
+import { budgetOf, keyLimitExpression } from './organizations';
 import type { PagePosition } from './page';
 
 export type KeyStatus = 'active' | 'revoked';
@@ -22,6 +23,8 @@ type StoredKeyFields = {
   updatedAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The key's own request budget, tighter than its organization's or project's (null: none). */
+  rateLimit: Budget | null;
 };
 
 /** An organization key: a client ID, no project (the schema's CHECK says the same). */
@@ -56,6 +59,8 @@ export type ApiKeyRow = {
   updated_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  rate_limit_requests: number | null;
+  rate_limit_window_seconds: number | null;
 };
 
 export function rowToKey(row: ApiKeyRow): StoredKey {
@@ -73,6 +78,7 @@ export function rowToKey(row: ApiKeyRow): StoredKey {
     updatedAt: row.updated_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    rateLimit: budgetOf(row.rate_limit_requests, row.rate_limit_window_seconds),
   };
   // The schema's CHECK guarantees the pairing; a row breaking it is corrupt.
   if (row.kind === 'org' && row.client_id !== null && row.project_id === null)
@@ -110,8 +116,8 @@ export async function insertKeyWithinLimit(
   const insert = db
     .prepare(
       `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
-         key_last_four, permissions, status, created_by, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11
+         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?13, ?14
        WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active')
              < ${keyLimitExpression(3, 12)}`,
     )
@@ -128,6 +134,8 @@ export async function insertKeyWithinLimit(
       key.createdBy,
       key.createdAt,
       defaultLimit,
+      key.rateLimit?.requests ?? null,
+      key.rateLimit?.windowSeconds ?? null,
     );
   try {
     const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
@@ -139,10 +147,28 @@ export async function insertKeyWithinLimit(
   }
 }
 
-/** The active key whose secret hashes to `secretHash`, if any. */
-export async function findActiveKeyByHash(db: D1Database, secretHash: string): Promise<StoredKey | null> {
-  const row = await db.prepare(`SELECT * FROM api_keys WHERE secret_hash = ?1 AND status = 'active'`).bind(secretHash).first<ApiKeyRow>();
-  return row ? rowToKey(row) : null;
+/** An active key as verification needs it: with the budget of its organization (org keys) or project (project keys). */
+export type ActiveKey = { key: StoredKey; parentRateLimit: Budget | null };
+
+/**
+ * The active key whose secret hashes to `secretHash`, if any, with the request budget an
+ * operator set for its organization (organization keys) or its project (project keys); null
+ * there means the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT).
+ */
+export async function findActiveKeyByHash(db: D1Database, secretHash: string): Promise<ActiveKey | null> {
+  const row = await db
+    .prepare(
+      `SELECT k.*,
+         CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
+         CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
+       FROM api_keys k
+       LEFT JOIN organizations o ON o.id = k.organization_id
+       LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id
+       WHERE k.secret_hash = ?1 AND k.status = 'active'`,
+    )
+    .bind(secretHash)
+    .first<ApiKeyRow & { parent_requests: number | null; parent_window_seconds: number | null }>();
+  return row ? { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) } : null;
 }
 
 /** An organization's active organization keys, newest first. */
@@ -164,6 +190,15 @@ export async function findActiveOrgKey(db: D1Database, organizationId: string, i
       `SELECT * FROM api_keys WHERE kind = 'org' AND status = 'active' AND organization_id = ?1
          AND (id = ?2 OR client_id = ?2)`,
     )
+    .bind(organizationId, idOrClientId)
+    .first<ApiKeyRow>();
+  return row ? rowToOrgKey(row) : null;
+}
+
+/** An organization key of this organization in any status, by its id or its client ID. */
+export async function findOrgKey(db: D1Database, organizationId: string, idOrClientId: string): Promise<StoredOrgKey | null> {
+  const row = await db
+    .prepare(`SELECT * FROM api_keys WHERE kind = 'org' AND organization_id = ?1 AND (id = ?2 OR client_id = ?2)`)
     .bind(organizationId, idOrClientId)
     .first<ApiKeyRow>();
   return row ? rowToOrgKey(row) : null;
@@ -209,20 +244,23 @@ export async function listProjectsWithKeys(db: D1Database, organizationId: strin
 }
 
 /**
- * Renames an active key of this organization, with its audit entry, in one batch. Returns whether
- * it did (false: no such active key, e.g. revoked meanwhile).
+ * Sets the name and the request budget of an active key of this organization, with its audit
+ * entry, in one batch. Returns whether it did (false: no such active key, e.g. revoked meanwhile).
  */
-export async function renameActiveKey(
+export async function updateActiveKey(
   db: D1Database,
   organizationId: string,
   keyId: string,
-  name: string,
+  change: { name: string; rateLimit: Budget | null },
   now: string,
   audit: AuditEntryInput,
 ): Promise<boolean> {
   const update = db
-    .prepare(`UPDATE api_keys SET name = ?3, updated_at = ?4 WHERE id = ?1 AND organization_id = ?2 AND status = 'active'`)
-    .bind(keyId, organizationId, name, now);
+    .prepare(
+      `UPDATE api_keys SET name = ?3, rate_limit_requests = ?4, rate_limit_window_seconds = ?5, updated_at = ?6
+       WHERE id = ?1 AND organization_id = ?2 AND status = 'active'`,
+    )
+    .bind(keyId, organizationId, change.name, change.rateLimit?.requests ?? null, change.rateLimit?.windowSeconds ?? null, now);
   const [updated] = await db.batch([update, insertAuditAfterChange(db, audit)]);
   return (updated?.meta.changes ?? 0) === 1;
 }
@@ -324,6 +362,8 @@ export async function updateProjectKey(
     expectedName: string;
     name: string | null;
     status: KeyStatus | null;
+    /** The new budget, or undefined to keep the stored one. */
+    rateLimit?: Budget | null;
     now: string;
     defaultLimit: number;
   },
@@ -335,6 +375,8 @@ export async function updateProjectKey(
          name = COALESCE(?5, name),
          status = COALESCE(?6, status),
          updated_at = ?7,
+         rate_limit_requests = CASE WHEN ?10 = 1 THEN ?11 ELSE rate_limit_requests END,
+         rate_limit_window_seconds = CASE WHEN ?10 = 1 THEN ?12 ELSE rate_limit_window_seconds END,
          revoked_at = CASE WHEN ?6 = 'revoked' THEN ?7 WHEN ?6 = 'active' THEN NULL ELSE revoked_at END
        WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project' AND status = ?4
          AND name = ?9
@@ -352,6 +394,9 @@ export async function updateProjectKey(
       change.now,
       change.defaultLimit,
       change.expectedName,
+      change.rateLimit === undefined ? 0 : 1,
+      change.rateLimit?.requests ?? null,
+      change.rateLimit?.windowSeconds ?? null,
     );
   // Each audit INSERT writes only when the statement before it changed one row, so the chain
   // stops at the first statement that did nothing.

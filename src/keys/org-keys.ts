@@ -1,9 +1,11 @@
 // Organization keys (key pairs) managed at /v1/keys: create, list, rename and revoke, each
 // change with its audit entry in the same batch and its cache entries evicted.
 import type { Actor } from '../auth/principal';
-import { findActiveOrgKey, listActiveOrgKeys, renameActiveKey, type StoredOrgKey, setKeyStatus } from '../db/api-keys';
+import { findActiveOrgKey, listActiveOrgKeys, type StoredOrgKey, setKeyStatus, updateActiveKey } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
+import type { Budget } from '../env';
 import { generateKey, randomBase62 } from './format';
+import { looseRateLimit } from './rate-limit';
 import { type ChangeResult, type KeyServiceDeps, ORG_KEY_PERMISSIONS, type RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey } from './writes';
 
@@ -13,12 +15,15 @@ const NOT_FOUND = { ok: false, reason: 'not_found' } as const;
 
 /**
  * Creates an organization key pair. Its secret is in the result and never available again.
- * Fails with limit_reached at the organization's key limit.
+ * Fails with limit_reached at the organization's key limit, rate_limit_too_loose for a budget
+ * looser than the organization's.
  */
 export async function createOrgKey(
   deps: KeyServiceDeps,
-  input: { organizationId: string; name: string; actor: Actor; meta: RequestMeta },
+  input: { organizationId: string; name: string; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta },
 ): Promise<ChangeResult<{ key: StoredOrgKey; secret: string }>> {
+  const loose = await looseRateLimit(deps, { organizationId: input.organizationId, projectId: null }, input.rateLimit);
+  if (loose) return loose;
   const secret = generateKey('orgSecret');
   const created = await insertNewKey<StoredOrgKey>(deps, {
     ...input,
@@ -27,6 +32,7 @@ export async function createOrgKey(
     projectId: null,
     clientId: generateKey('clientId'),
     permissions: ORG_KEY_PERMISSIONS,
+    rateLimit: input.rateLimit ?? null,
     secret,
   });
   return created.ok ? { ok: true, value: { key: created.value, secret } } : created;
@@ -55,26 +61,40 @@ export async function revokeOrgKey(deps: KeyServiceDeps, input: OrgKeyRef): Prom
 }
 
 /**
- * Updates an active organization key of this organization, by id or client ID: today its name
- * (audited as 'updated'; nothing asked or nothing different changes nothing). Fails with
- * not_found for unknown, foreign and revoked keys. The name is not part of what verification
- * caches, so no cache entry changes.
+ * Updates an active organization key of this organization, by id or client ID: its name and/or
+ * its own request budget (audited as 'updated'; nothing asked or nothing different changes
+ * nothing). Fails with not_found for unknown, foreign and revoked keys, rate_limit_too_loose for
+ * a budget looser than the organization's. The budget is part of what verification caches, so
+ * the key's cache entries are evicted.
  */
-export async function updateOrgKey(deps: KeyServiceDeps, input: OrgKeyRef & { name?: string }): Promise<ChangeResult<StoredOrgKey>> {
+export async function updateOrgKey(
+  deps: KeyServiceDeps,
+  input: OrgKeyRef & { name?: string; rateLimit?: Budget | null },
+): Promise<ChangeResult<StoredOrgKey>> {
   const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
   if (!key) return NOT_FOUND;
-  const name = input.name;
-  if (name === undefined || key.name === name) return { ok: true, value: key };
+  const name = input.name ?? key.name;
+  const rateLimit = input.rateLimit === undefined ? key.rateLimit : input.rateLimit;
+  if (name === key.name && sameBudget(rateLimit, key.rateLimit)) return { ok: true, value: key };
+  const loose = await looseRateLimit(deps, key, rateLimit);
+  if (loose) return loose;
   const now = new Date().toISOString();
-  const renamed = await fromD1(() =>
-    renameActiveKey(
-      deps.db,
-      input.organizationId,
-      key.id,
-      name,
-      now,
-      auditEntry({ ...key, name }, 'updated', input.actor, input.meta, now),
+  const updated = await changeKey(deps, key.secretHash, () =>
+    fromD1(() =>
+      updateActiveKey(
+        deps.db,
+        input.organizationId,
+        key.id,
+        { name, rateLimit },
+        now,
+        auditEntry({ ...key, name }, 'updated', input.actor, input.meta, now),
+      ),
     ),
   );
-  return renamed ? { ok: true, value: { ...key, name, updatedAt: now } } : NOT_FOUND;
+  return updated ? { ok: true, value: { ...key, name, rateLimit, updatedAt: now } } : NOT_FOUND;
+}
+
+/** Whether two budgets (or their absence) are the same. */
+export function sameBudget(a: Budget | null, b: Budget | null): boolean {
+  return a === b || (a !== null && b !== null && a.requests === b.requests && a.windowSeconds === b.windowSeconds);
 }

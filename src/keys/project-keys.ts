@@ -15,7 +15,10 @@ import {
 import type { AuditEntryInput } from '../db/audit';
 import { fromD1 } from '../db/errors';
 import type { PagePosition } from '../db/page';
+import type { Budget } from '../env';
 import { generateKey } from './format';
+import { sameBudget } from './org-keys';
+import { looseRateLimit } from './rate-limit';
 import { type ChangeResult, type KeyServiceDeps, PROJECT_KEY_PERMISSIONS, type RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey, limitReached } from './writes';
 
@@ -29,9 +32,11 @@ const NOT_FOUND = { ok: false, reason: 'not_found' } as const;
  */
 export async function createProjectKey(
   deps: KeyServiceDeps,
-  input: ProjectScope & { name: string; customKey?: string; actor: Actor; meta: RequestMeta },
+  input: ProjectScope & { name: string; customKey?: string; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta },
 ): Promise<ChangeResult<{ key: StoredProjectKey; secret: string }>> {
-  const { customKey, ...rest } = input;
+  const loose = await looseRateLimit(deps, input, input.rateLimit);
+  if (loose) return loose;
+  const { customKey, rateLimit, ...rest } = input;
   const secret = customKey ?? generateKey('project');
   const created = await insertNewKey<StoredProjectKey>(deps, {
     ...rest,
@@ -39,6 +44,7 @@ export async function createProjectKey(
     kind: 'project',
     clientId: null,
     permissions: PROJECT_KEY_PERMISSIONS,
+    rateLimit: rateLimit ?? null,
     secret,
   });
   return created.ok ? { ok: true, value: { key: created.value, secret } } : created;
@@ -77,20 +83,23 @@ const UPDATE_ATTEMPTS = 5;
  */
 export async function updateProjectKey(
   deps: KeyServiceDeps,
-  input: ProjectScope & { keyId: string; name?: string; status?: KeyStatus; actor: Actor; meta: RequestMeta },
+  input: ProjectScope & { keyId: string; name?: string; status?: KeyStatus; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta },
 ): Promise<ChangeResult<StoredProjectKey>> {
   const found = await getProjectKey(deps, input, input.keyId);
   if (!found.ok) return found;
+  const loose = await looseRateLimit(deps, input, input.rateLimit);
+  if (loose) return loose;
   let key = found.value;
   for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
     const name = input.name !== undefined && input.name !== key.name ? input.name : null;
     const status = input.status !== undefined && input.status !== key.status ? input.status : null;
-    if (name === null && status === null) return { ok: true, value: key };
+    const rateLimit = input.rateLimit !== undefined && !sameBudget(input.rateLimit, key.rateLimit) ? input.rateLimit : undefined;
+    if (name === null && status === null && rateLimit === undefined) return { ok: true, value: key };
 
     const now = new Date().toISOString();
     const audits: AuditEntryInput[] = [];
     const changed = { ...key, name: name ?? key.name };
-    if (name !== null) audits.push(auditEntry(changed, 'updated', input.actor, input.meta, now));
+    if (name !== null || rateLimit !== undefined) audits.push(auditEntry(changed, 'updated', input.actor, input.meta, now));
     if (status !== null) audits.push(auditEntry(changed, status === 'revoked' ? 'revoked' : 'reactivated', input.actor, input.meta, now));
 
     const expected = key;
@@ -105,6 +114,7 @@ export async function updateProjectKey(
             expectedName: expected.name,
             name,
             status,
+            rateLimit,
             now,
             defaultLimit: deps.config.defaultKeyLimit,
           },
@@ -120,6 +130,7 @@ export async function updateProjectKey(
           ...key,
           name: name ?? key.name,
           status: status ?? key.status,
+          rateLimit: rateLimit === undefined ? key.rateLimit : rateLimit,
           updatedAt: now,
           revokedAt: status === 'revoked' ? now : status === 'active' ? null : key.revokedAt,
         },

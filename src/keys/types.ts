@@ -1,11 +1,25 @@
 // What the key modules share: the two kinds of key, what verification knows of an active key,
 // what every key operation needs, and the failures management answers with as values.
-import type { Config } from '../env';
+import type { Budget, Config } from '../env';
 
 export type KeyKind = 'org' | 'project';
 
+/**
+ * The request budgets of a verified key: its own (null: none) and the one an operator set for its
+ * organization (organization keys) or project (project keys); null there means the default. Both
+ * are optional because KV may still hold records cached before budgets existed (read: null).
+ */
+type KeyBudgets = { rateLimit?: Budget | null; parentRateLimit?: Budget | null };
+
 /** What verification needs of an active organization key; never the secret. */
-export type VerifiedOrgKey = { id: string; kind: 'org'; organizationId: string; projectId: null; clientId: string; permissions: string[] };
+export type VerifiedOrgKey = {
+  id: string;
+  kind: 'org';
+  organizationId: string;
+  projectId: null;
+  clientId: string;
+  permissions: string[];
+} & KeyBudgets;
 /** What verification needs of an active project key; never the secret. */
 export type VerifiedProjectKey = {
   id: string;
@@ -14,7 +28,7 @@ export type VerifiedProjectKey = {
   projectId: string;
   clientId: null;
   permissions: string[];
-};
+} & KeyBudgets;
 /** An active key as verification (and the caches) know it. */
 export type VerifiedKey = VerifiedOrgKey | VerifiedProjectKey;
 
@@ -43,7 +57,8 @@ export type ChangeFailure =
   | { ok: false; reason: 'name_taken'; name: string }
   | { ok: false; reason: 'value_taken' }
   | { ok: false; reason: 'limit_reached'; limit: number }
-  | { ok: false; reason: 'conflict' };
+  | { ok: false; reason: 'conflict' }
+  | { ok: false; reason: 'rate_limit_too_loose'; parent: Budget; scope: 'organization' | 'project' };
 
 /** A key change: what it produced, or why it did not happen. */
 export type ChangeResult<T> = { ok: true; value: T } | ChangeFailure;

@@ -3,23 +3,26 @@
 // src/cache/kv.ts). Refusals are values; only a D1 outage throws (503: fails closed).
 import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
-import { findActiveKeyByHash, type StoredKey, touchLastUsed } from '../db/api-keys';
+import { type ActiveKey, findActiveKeyByHash, touchLastUsed } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import { isWellFormedKey, isWellFormedProjectKey } from './format';
 import { sha256Hex, timingSafeEqualString } from './hash';
 import type { KeyServiceDeps, VerifiedKey, VerifiedOrgKey, VerifiedProjectKey } from './types';
 
 export type VerifyFailure = 'missing' | 'malformed' | 'unknown' | 'client_id_mismatch' | 'wrong_kind';
-export type VerifyResult<K extends VerifiedKey = VerifiedKey> = { ok: true; key: K } | { ok: false; reason: VerifyFailure };
+/** A verification: the key, or why not (with the key, when the secret was a known key used wrongly). */
+export type VerifyResult<K extends VerifiedKey = VerifiedKey> =
+  | { ok: true; key: K }
+  | { ok: false; reason: VerifyFailure; known?: VerifiedKey };
 
 /** lastUsedAt is written at most this often per key. */
 export const LAST_USED_INTERVAL_MS = 60_000;
 
-function toVerified(key: StoredKey): VerifiedKey {
-  const { id, organizationId, permissions } = key;
+function toVerified({ key, parentRateLimit }: ActiveKey): VerifiedKey {
+  const { id, organizationId, permissions, rateLimit } = key;
   return key.kind === 'org'
-    ? { id, kind: 'org', organizationId, projectId: null, clientId: key.clientId, permissions }
-    : { id, kind: 'project', organizationId, projectId: key.projectId, clientId: null, permissions };
+    ? { id, kind: 'org', organizationId, projectId: null, clientId: key.clientId, permissions, rateLimit, parentRateLimit }
+    : { id, kind: 'project', organizationId, projectId: key.projectId, clientId: null, permissions, rateLimit, parentRateLimit };
 }
 
 /**
@@ -106,8 +109,8 @@ export async function verifyKeyPair(
   }
   const key = await lookupByHash(deps, await sha256Hex(secret), options.isolateOnly === true);
   if (!key) return { ok: false, reason: 'unknown' };
-  if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind' };
-  if (!timingSafeEqualString(key.clientId, clientId)) return { ok: false, reason: 'client_id_mismatch' };
+  if (key.kind !== 'org') return { ok: false, reason: 'wrong_kind', known: key };
+  if (!timingSafeEqualString(key.clientId, clientId)) return { ok: false, reason: 'client_id_mismatch', known: key };
   recordUse(deps, key.id);
   return { ok: true, key };
 }
@@ -122,7 +125,7 @@ export async function verifyProjectKey(
   if (!isWellFormedProjectKey(apiKey)) return { ok: false, reason: 'malformed' };
   const key = await lookupByHash(deps, await sha256Hex(apiKey), options.isolateOnly === true);
   if (!key) return { ok: false, reason: 'unknown' };
-  if (key.kind !== 'project') return { ok: false, reason: 'wrong_kind' };
+  if (key.kind !== 'project') return { ok: false, reason: 'wrong_kind', known: key };
   recordUse(deps, key.id);
   return { ok: true, key };
 }

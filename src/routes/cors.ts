@@ -1,9 +1,13 @@
 // CORS for the client routes (/api/*): web apps call them from any origin with a project key,
 // which is a client credential (no cookies), so every origin is allowed.
 import type { MiddlewareHandler } from 'hono';
+import { RATE_LIMIT_HEADERS } from '../budgets/requests';
 import type { AppEnv } from '../env';
 
 const ALLOW_ORIGIN = 'Access-Control-Allow-Origin';
+const EXPOSE_HEADERS = 'Access-Control-Expose-Headers';
+/** What a page may read of an answer beyond the CORS-safelisted headers: the budget it is spending. */
+const EXPOSED = [...RATE_LIMIT_HEADERS, 'Retry-After'].join(', ');
 
 /** What a preflight may ask for, and how long a browser may remember the answer. */
 const PREFLIGHT_HEADERS = {
@@ -23,8 +27,16 @@ export function clientCors(): MiddlewareHandler<AppEnv> {
     if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS });
     // Responses built by Keygate (refusals, errors) start from these headers.
     c.header(ALLOW_ORIGIN, '*');
+    c.header(EXPOSE_HEADERS, EXPOSED);
     await next();
-    // The origin's answer (immutable headers) is copied once, and '*' replaces whatever it said.
-    if (c.res.headers.get(ALLOW_ORIGIN) !== '*') c.header(ALLOW_ORIGIN, '*');
+    // The origin's answer (immutable headers) is copied once, and ours replace whatever it said.
+    // (A budgeted request merged them already: src/budgets/requests.ts.)
+    if (c.res.headers.get(ALLOW_ORIGIN) !== '*' || c.res.headers.get(EXPOSE_HEADERS) !== EXPOSED) {
+      const res = new Response(c.res.body, c.res);
+      res.headers.set(ALLOW_ORIGIN, '*');
+      res.headers.set(EXPOSE_HEADERS, EXPOSED);
+      c.res = undefined;
+      c.res = res;
+    }
   };
 }

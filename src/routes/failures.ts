@@ -19,6 +19,13 @@ function commonError(failure: Exclude<ChangeFailure, { reason: 'not_found' }>): 
       );
     case 'conflict':
       return new ApiError('CONFLICT', 'the key was changed by concurrent requests; retry');
+    case 'rate_limit_too_loose':
+      return new ApiError('VALIDATION_ERROR', 'invalid request body', [
+        {
+          field: 'rateLimit',
+          message: `a key's rate limit can only be tighter than its ${failure.scope}'s (${failure.parent.requests} requests per ${failure.parent.windowSeconds} s)`,
+        },
+      ]);
   }
 }
 

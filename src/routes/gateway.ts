@@ -2,6 +2,7 @@
 // (admin JWT) is passed on to the origin with the caller's identity.
 import { createRoute, z } from '@hono/zod-openapi';
 import { authenticateJwt, authenticateKeyPair } from '../auth/middleware';
+import { budgetNames, chargeRequest, organizationBudget } from '../budgets/requests';
 import { ApiError } from '../errors';
 import { forwardToOrigin, orgKeyIdentity, userIdentity } from '../gateway/forward';
 import { createRouter } from './router';
@@ -47,6 +48,14 @@ export function createGateway(isOwned: (path: string) => boolean) {
     // Under /organizations/{id}, a token of another organization finds nothing.
     const organization = c.req.path.match(/^\/app\/v1\/organizations\/([^/]+)/i)?.[1];
     if (organization !== undefined && organization !== principal.organizationId) throw new ApiError('NOT_FOUND', 'not found');
+    // Admin-JWT requests through the gateway spend their organization's request budget.
+    const orgId = principal.organizationId;
+    const budget = await organizationBudget(c, orgId);
+    await chargeRequest(c, budget ? [{ scope: 'org', name: budgetNames.org(orgId), budget }] : [], {
+      organizationId: orgId,
+      projectId: null,
+      keyId: null,
+    });
     return forwardToOrigin(c, userIdentity(principal));
   });
 
@@ -76,7 +85,7 @@ export function createGateway(isOwned: (path: string) => boolean) {
       tag: 'Gateway (admin JWT)',
       summary: 'Forwarded to the origin with x-keygate-org-id, x-keygate-user-id, x-keygate-role, x-keygate-visibility: all',
       security: JWT_SECURITY,
-      errors: projectErrorResponses(400, 401, 404, 413, 502, 503),
+      errors: projectErrorResponses(400, 401, 404, 413, 429, 502, 503),
     },
   ];
   for (const surface of surfaces) {

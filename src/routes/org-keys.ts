@@ -3,16 +3,20 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
 import { managementWriteBudget } from '../budgets/management';
-import type { StoredOrgKey } from '../db/api-keys';
+import { findOrgKey, type StoredOrgKey } from '../db/api-keys';
+import { fromD1 } from '../db/errors';
+import { ApiError } from '../errors';
 import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/org-keys';
 import { keyServiceDeps, requestMeta } from '../middleware/context';
+import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { orgKeyValue } from './failures';
 import { createRouter } from './router';
-import { KeyName, ORG_SECURITY, orgErrorResponses } from './schemas';
+import { KeyName, KeyRateLimit, ORG_SECURITY, orgErrorResponses, RateLimit } from './schemas';
 
 const CreateOrgKeyBody = z
   .object({
     name: KeyName.openapi({ example: 'Production sync' }),
+    rateLimit: KeyRateLimit,
   })
   .strict()
   .openapi('CreateOrgKeyRequest');
@@ -20,7 +24,7 @@ const CreateOrgKeyBody = z
 /** Writes: an organization key or the admin role, within the organization's write budget. */
 const writeAccess = [requireAdmin(), managementWriteBudget()];
 
-const UpdateOrgKeyBody = z.object({ name: KeyName.optional() }).strict().openapi('UpdateOrgKeyRequest');
+const UpdateOrgKeyBody = z.object({ name: KeyName.optional(), rateLimit: KeyRateLimit }).strict().openapi('UpdateOrgKeyRequest');
 
 const OrgKey = z
   .object({
@@ -31,6 +35,7 @@ const OrgKey = z
     createdAt: z.iso.datetime(),
     createdBy: z.string().openapi({ description: "The JWT's sub, or key:<id> when a key created it." }),
     lastUsedAt: z.iso.datetime().nullable(),
+    rateLimit: RateLimit.nullable().openapi({ description: "The key's own request budget (null: only its organization's)." }),
   })
   .openapi('OrgKey');
 
@@ -59,6 +64,7 @@ function toOrgKey(key: StoredOrgKey) {
     createdAt: key.createdAt,
     createdBy: key.createdBy,
     lastUsedAt: key.lastUsedAt,
+    rateLimit: key.rateLimit,
   };
 }
 
@@ -111,7 +117,7 @@ const updateKeyRoute = createRoute({
   path: '/{key}',
   operationId: 'updateOrgKey',
   tags: ['Organization keys'],
-  summary: 'Rename an organization key',
+  summary: 'Rename an organization key or set its own rate limit',
   description: 'Audited as `updated`. The secret and the client ID do not change.',
   security: ORG_SECURITY,
   middleware: writeAccess,
@@ -119,6 +125,23 @@ const updateKeyRoute = createRoute({
   responses: {
     200: { description: 'The updated key', content: { 'application/json': { schema: z.object({ data: OrgKey }) } } },
     ...orgErrorResponses(400, 401, 403, 404, 413, 429, 503),
+  },
+});
+
+const keyUsageRoute = createRoute({
+  method: 'get',
+  path: '/{key}/usage',
+  operationId: 'getOrgKeyUsage',
+  tags: ['Organization keys'],
+  summary: "An organization key's usage",
+  description:
+    'Requests accepted and refused for rate, per hour or day, every bucket of the range (zeros included). Default: the ' +
+    'last 24 hours by hour. Counts lag by at most USAGE_FLUSH_SECONDS (5 s by default). Revoked keys keep their usage.',
+  security: ORG_SECURITY,
+  request: { params: KeyParam, query: UsageQuery },
+  responses: {
+    200: { description: 'The usage series', content: { 'application/json': { schema: z.object({ data: z.array(UsageBucket) }) } } },
+    ...orgErrorResponses(400, 401, 404, 429, 503),
   },
 });
 
@@ -131,7 +154,7 @@ orgKeys.openapi(createKeyRoute, async (c) => {
   const { key, secret } = orgKeyValue(
     await createOrgKey(keyServiceDeps(c), {
       organizationId: principal.organizationId,
-      name: c.req.valid('json').name,
+      ...c.req.valid('json'),
       actor: actorOf(principal),
       meta: requestMeta(c),
     }),
@@ -161,15 +184,25 @@ orgKeys.openapi(revokeKeyRoute, async (c) => {
 orgKeys.openapi(updateKeyRoute, async (c) => {
   const principal = c.get('principal');
   const { key: idOrClientId } = c.req.valid('param');
-  const { name } = c.req.valid('json');
+  const { name, rateLimit } = c.req.valid('json');
   const key = orgKeyValue(
     await updateOrgKey(keyServiceDeps(c), {
       organizationId: principal.organizationId,
       idOrClientId,
       name,
+      rateLimit,
       actor: actorOf(principal),
       meta: requestMeta(c),
     }),
   );
   return c.json({ data: toOrgKey(key) }, 200);
+});
+
+orgKeys.openapi(keyUsageRoute, async (c) => {
+  const organizationId = c.get('principal').organizationId;
+  const range = usageRange(c.req.valid('query'));
+  const deps = keyServiceDeps(c);
+  const key = await fromD1(() => findOrgKey(deps.db, organizationId, c.req.valid('param').key));
+  if (!key) throw new ApiError('NOT_FOUND', 'key not found');
+  return c.json({ data: await usageSeries(deps.db, { organizationId, keyId: key.id }, range) }, 200);
 });

@@ -8,10 +8,11 @@ import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
 import { keyServiceDeps, requestMeta } from '../middleware/context';
+import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { decodeCursor, pageOf } from './cursor';
 import { projectKeyValue } from './failures';
 import { createRouter } from './router';
-import { JWT_SECURITY, KeyName, PageQuery, Pagination, projectErrorResponses, ResourceId } from './schemas';
+import { JWT_SECURITY, KeyName, KeyRateLimit, PageQuery, Pagination, projectErrorResponses, RateLimit, ResourceId } from './schemas';
 
 const ProjectParams = z.object({
   organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
@@ -41,14 +42,17 @@ const CreateProjectKeyBody = z
       })
       .optional()
       .openapi({ description: 'A custom key value; generated (kg_pk_...) when omitted.' }),
+    rateLimit: KeyRateLimit,
   })
   .strict()
   .openapi('CreateProjectKeyRequest');
 
 const UpdateProjectKeyBody = z
-  .object({ name: KeyName.optional(), status: KeyStatus.optional() })
+  .object({ name: KeyName.optional(), status: KeyStatus.optional(), rateLimit: KeyRateLimit })
   .strict()
-  .refine((b) => b.name !== undefined || b.status !== undefined, { message: 'give name and/or status' })
+  .refine((b) => b.name !== undefined || b.status !== undefined || b.rateLimit !== undefined, {
+    message: 'give name, status and/or rateLimit',
+  })
   .openapi('UpdateProjectKeyRequest');
 
 const ProjectKey = z
@@ -61,6 +65,7 @@ const ProjectKey = z
     createdBy: z.string(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
+    rateLimit: RateLimit.nullable().openapi({ description: "The key's own request budget (null: only its project's)." }),
   })
   .openapi('ProjectKey');
 
@@ -82,6 +87,7 @@ function toProjectKey(key: StoredProjectKey) {
     createdBy: key.createdBy,
     createdAt: key.createdAt,
     updatedAt: key.updatedAt,
+    rateLimit: key.rateLimit,
   };
 }
 
@@ -163,6 +169,26 @@ const deleteKeyRoute = createRoute({
   },
 });
 
+const keyUsageRoute = createRoute({
+  method: 'get',
+  path: `${BASE}/{id}/usage`,
+  operationId: 'getProjectKeyUsage',
+  tags,
+  summary: "A project key's usage",
+  description:
+    'Requests accepted and refused for rate, per hour or day, every bucket of the range (zeros included). Default: the ' +
+    'last 24 hours by hour. Counts lag by at most USAGE_FLUSH_SECONDS (5 s by default).',
+  security: JWT_SECURITY,
+  request: { params: KeyParams, query: UsageQuery },
+  responses: {
+    200: {
+      description: 'The usage series',
+      content: json(z.object({ data: z.array(UsageBucket), granularity: z.enum(['hour', 'day']) })),
+    },
+    ...projectErrorResponses(400, 401, 404, 503),
+  },
+});
+
 export const projectKeys = createRouter();
 
 projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*', jwtAuth(), sameOrganization());
@@ -176,6 +202,7 @@ projectKeys.openapi(createKeyRoute, async (c) => {
       projectId,
       name: body.name,
       customKey: body.apiKey,
+      rateLimit: body.rateLimit,
       actor: actorOf(c.get('principal')),
       meta: requestMeta(c),
     }),
@@ -211,6 +238,7 @@ projectKeys.openapi(updateKeyRoute, async (c) => {
       keyId: id,
       name: body.name,
       status: body.status,
+      rateLimit: body.rateLimit,
       actor: actorOf(c.get('principal')),
       meta: requestMeta(c),
     }),
@@ -224,4 +252,13 @@ projectKeys.openapi(deleteKeyRoute, async (c) => {
     await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }),
   );
   return c.json({ message: 'API key successfully deleted' as const, id }, 200);
+});
+
+projectKeys.openapi(keyUsageRoute, async (c) => {
+  const { id, ...scope } = c.req.valid('param');
+  const range = usageRange(c.req.valid('query'));
+  const deps = keyServiceDeps(c);
+  const key = projectKeyValue(await getProjectKey(deps, scope, id));
+  const data = await usageSeries(deps.db, { organizationId: scope.organizationId, keyId: key.id }, range);
+  return c.json({ data, granularity: range.granularity }, 200);
 });

@@ -23,6 +23,24 @@ export const KeyName = z
   .min(1)
   .max(100);
 
+/** A request budget: N requests per S seconds (fixed windows aligned to the epoch). */
+export const RateLimit = z
+  .object({
+    requests: z.number().int().min(1).max(1_000_000_000),
+    windowSeconds: z.number().int().min(1).max(86_400),
+  })
+  .strict()
+  .openapi('RateLimit', { example: { requests: 100, windowSeconds: 60 } });
+
+/** A key's own budget in a request body: only tighter than its organization's or project's; null removes it. */
+export const KeyRateLimit = RateLimit.nullable()
+  .optional()
+  .openapi({
+    description:
+      "The key's own request budget, counted besides its organization's (or project's) and only allowed to be tighter " +
+      '(no more requests per window, no higher rate); null: none.',
+  });
+
 /** An organization or project id in a path. */
 export const ResourceId = z.string().regex(RESOURCE_ID, RESOURCE_ID_RULE);
 

@@ -21,7 +21,7 @@ function countingDeps(config: Config = configOf(env)) {
       if (prop === 'batch') counts.d1Batches++;
       if (prop === 'prepare') {
         return (sql: string) => {
-          if (/SELECT \* FROM api_keys WHERE secret_hash/.test(sql)) counts.d1KeyReads++;
+          if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
           return target.prepare(sql);
         };
       }

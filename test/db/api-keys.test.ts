@@ -10,12 +10,12 @@ import {
   listProjectKeys,
   listProjectsWithKeys,
   type NewKey,
-  renameActiveKey,
   setKeyStatus,
+  updateActiveKey,
   updateProjectKey,
 } from '../../src/db/api-keys';
 import { type AuditEntryInput, listAuditEntries } from '../../src/db/audit';
-import { setKeyLimit } from '../../src/db/organizations';
+import { setKeyLimit, setOrganizationRateLimit, setProjectRateLimit } from '../../src/db/organizations';
 import { auditRowsOfKey, keyRow } from '../support/db';
 import { randomId } from '../support/fixtures';
 
@@ -39,6 +39,7 @@ function projectKey(organizationId: string, projectId: string, name: string): Ne
     keyLastFour: 'abcd',
     createdBy: 'alice',
     createdAt: tick(),
+    rateLimit: null,
   };
 }
 
@@ -85,14 +86,15 @@ describe('insertKeyWithinLimit', () => {
 });
 
 describe('findActiveKeyByHash', () => {
-  it('finds an active key by hash and nothing once it is revoked', async () => {
+  it('finds an active key by hash, with its project budget, and nothing once it is revoked', async () => {
     const key = await inserted(projectKey(randomId(), 'p', 'k'));
-    expect(await findActiveKeyByHash(env.DB, key.secretHash)).toMatchObject({
-      id: key.id,
-      kind: 'project',
-      projectId: 'p',
-      clientId: null,
+    expect(await findActiveKeyByHash(env.DB, key.secretHash)).toEqual({
+      key: expect.objectContaining({ id: key.id, kind: 'project', projectId: 'p', clientId: null, rateLimit: null }),
+      parentRateLimit: null,
     });
+    await setProjectRateLimit(env.DB, key.organizationId, 'p', { requests: 7, windowSeconds: 60 }, tick());
+    await setOrganizationRateLimit(env.DB, key.organizationId, { requests: 9, windowSeconds: 60 }, tick());
+    expect((await findActiveKeyByHash(env.DB, key.secretHash))?.parentRateLimit).toEqual({ requests: 7, windowSeconds: 60 });
     expect(await setKeyStatus(env.DB, key.organizationId, key.id, 'revoked', tick(), audit(key, 'revoked'))).toBe(true);
     expect(await findActiveKeyByHash(env.DB, key.secretHash)).toBeNull();
     expect(await setKeyStatus(env.DB, key.organizationId, key.id, 'revoked', tick(), audit(key, 'revoked'))).toBe(false);
@@ -125,13 +127,15 @@ describe('updateProjectKey', () => {
   });
 });
 
-describe('renameActiveKey and deleteProjectKey', () => {
+describe('updateActiveKey and deleteProjectKey', () => {
   it('change only a key of that organization, with its audit entry', async () => {
     const key = await inserted(projectKey(randomId(), 'p', 'before'));
-    expect(await renameActiveKey(env.DB, randomId(), key.id, 'stolen', tick(), audit(key, 'updated'))).toBe(false);
-    expect(await renameActiveKey(env.DB, key.organizationId, key.id, 'after', tick(), audit({ ...key, name: 'after' }, 'updated'))).toBe(
+    const change = { name: 'after', rateLimit: { requests: 5, windowSeconds: 60 } };
+    expect(await updateActiveKey(env.DB, randomId(), key.id, { ...change, name: 'stolen' }, tick(), audit(key, 'updated'))).toBe(false);
+    expect(await updateActiveKey(env.DB, key.organizationId, key.id, change, tick(), audit({ ...key, name: 'after' }, 'updated'))).toBe(
       true,
     );
+    expect(await keyRow(key.id)).toMatchObject({ name: 'after', rate_limit_requests: 5, rate_limit_window_seconds: 60 });
     expect(await deleteProjectKey(env.DB, randomId(), 'p', key.id, audit(key, 'deleted'))).toBe(false);
     expect(await deleteProjectKey(env.DB, key.organizationId, 'p', key.id, audit(key, 'deleted'))).toBe(true);
     expect(await keyRow(key.id)).toBeNull();

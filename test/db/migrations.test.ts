@@ -150,7 +150,7 @@ describe('migrations/', () => {
     const db = await migratedFromEmpty();
     expect((await appliedMigrations(db)).map((m) => m.name)).toEqual(migrations.map((m) => m.name));
     // Not two empty schemas compared: schema.sql creates the service's tables.
-    expect(Object.keys(expected.tables).sort()).toEqual(['api_keys', 'audit_entries', 'organizations']);
+    expect(Object.keys(expected.tables).sort()).toEqual(['api_keys', 'audit_entries', 'organizations', 'projects', 'usage_hourly']);
     expect(await schemaOf(db)).toEqual(expected);
   });
 
@@ -167,7 +167,9 @@ describe('migrations/', () => {
     await applyD1Migrations(db, migrations);
 
     const after = await allRows(db);
-    const expectedKeys = before.apiKeys.map((row) => (row.id in RENAMED ? { ...row, name: RENAMED[row.id] } : row));
+    // 0004 adds budgets, unset (null: the defaults) on every existing row.
+    const noBudget = { rate_limit_requests: null, rate_limit_window_seconds: null };
+    const expectedKeys = before.apiKeys.map((row) => ({ ...row, ...noBudget, ...(row.id in RENAMED ? { name: RENAMED[row.id] } : {}) }));
     // 0003 names each entry's key as it is after 0002; a deleted key's entries keep NULL.
     const nameOf = new Map(expectedKeys.map((row) => [row.id, row.name]));
     const expectedAudit = before.auditEntries.map((row) => ({ ...row, key_name: nameOf.get(row.key_id as string) ?? null }));
@@ -179,7 +181,8 @@ describe('migrations/', () => {
       'DEPLOY',
       null,
     ]);
-    expect(after).toEqual({ ...before, apiKeys: expectedKeys, auditEntries: expectedAudit });
+    const expectedOrganizations = before.organizations.map((row) => ({ ...row, ...noBudget }));
+    expect(after).toEqual({ ...before, organizations: expectedOrganizations, apiKeys: expectedKeys, auditEntries: expectedAudit });
     expect((await appliedMigrations(db)).map((m) => m.name)).toEqual(migrations.map((m) => m.name));
     expect(await schemaOf(db)).toEqual(await schemaSql());
     // The case-insensitive uniqueness holds now.

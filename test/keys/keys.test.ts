@@ -129,6 +129,8 @@ describe('the KV cache', () => {
         projectId: null,
         clientId: key.key.clientId,
         permissions: ['*'],
+        rateLimit: null,
+        parentRateLimit: null,
       },
     });
     await settle();
@@ -166,7 +168,7 @@ describe('the KV cache', () => {
     expect((await verifyKeyPair(first.deps, key.key.clientId, key.secret)).ok).toBe(true);
     await first.settle();
     const { deps } = serviceDeps();
-    expect(await verifyKeyPair(deps, generateKey('clientId'), key.secret)).toEqual({ ok: false, reason: 'client_id_mismatch' });
+    expect(await verifyKeyPair(deps, generateKey('clientId'), key.secret)).toMatchObject({ ok: false, reason: 'client_id_mismatch' });
   });
 
   it('evicts the cached record on revoke, so the next verification fails at once', async () => {

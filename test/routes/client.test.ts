@@ -264,6 +264,8 @@ describe('revoke, reactivate and delete through a warm cache', () => {
       projectId: p.project,
       clientId: null,
       permissions: ['content.read', 'packages.read', 'assets.read'],
+      rateLimit: null,
+      parentRateLimit: null,
     });
     const warm = await use();
     expect(warm.status, warm.text).toBe(200);

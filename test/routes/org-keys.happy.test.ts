@@ -5,7 +5,7 @@ import { auditRowsOfKey, keyRow, keyRowsOf } from '../support/db';
 import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, token } from '../support/fixtures';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const LISTED_FIELDS = ['clientId', 'createdAt', 'createdBy', 'id', 'keyLastFour', 'lastUsedAt', 'name'];
+const LISTED_FIELDS = ['clientId', 'createdAt', 'createdBy', 'id', 'keyLastFour', 'lastUsedAt', 'name', 'rateLimit'];
 
 describe('/v1/keys happy paths', () => {
   it('creates a key with a JWT and returns the secret once', async () => {
@@ -21,6 +21,7 @@ describe('/v1/keys happy paths', () => {
         keyLastFour: res.body.data.apiKey.slice(-4),
         createdAt: expect.stringMatching(ISO),
         createdBy: 'alice',
+        rateLimit: null,
       },
     });
     const row = await keyRow(res.body.data.id);
@@ -85,6 +86,7 @@ describe('/v1/keys happy paths', () => {
           createdBy: 'alice',
           // This very request is a use of the key; its deferred write may land before the read.
           lastUsedAt: expect.toBeOneOf([null, expect.stringMatching(ISO)]),
+          rateLimit: null,
         },
       ],
     });

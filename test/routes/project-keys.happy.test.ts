@@ -23,7 +23,7 @@ import {
   withoutKey,
 } from '../support/project';
 
-const OBJECT_FIELDS = ['createdAt', 'createdBy', 'id', 'lastUsed', 'name', 'projectId', 'status', 'updatedAt'];
+const OBJECT_FIELDS = ['createdAt', 'createdBy', 'id', 'lastUsed', 'name', 'projectId', 'rateLimit', 'status', 'updatedAt'];
 
 /** Every key of a project, newest first, paging with `limit` (and `status`). */
 async function listAll(p: Project, query: { limit: number; status?: string }): Promise<string[]> {
@@ -62,6 +62,7 @@ describe('POST api-keys', () => {
       createdBy: 'alice',
       createdAt: expect.stringMatching(ISO),
       updatedAt: res.body.createdAt,
+      rateLimit: null,
       key: expect.stringMatching(GENERATED_PROJECT_KEY),
     });
   });

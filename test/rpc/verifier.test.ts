@@ -192,6 +192,8 @@ describe('KeygateVerifier.verify over a service binding', () => {
       projectId: p.project,
       clientId: null,
       permissions: PROJECT_PERMISSIONS,
+      rateLimit: null,
+      parentRateLimit: null,
     });
     const row = await poll(
       () => keyRow(key.id),

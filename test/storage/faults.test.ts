@@ -66,6 +66,12 @@ const instantBudgets = {
       remaining: limit - 1,
       resetAt: Date.now() + windowSeconds * 1000,
     }),
+    lease: async (limit: number, windowSeconds: number, want: number) => ({
+      granted: want,
+      limit,
+      remaining: limit - want,
+      resetAt: (Math.floor(Date.now() / (windowSeconds * 1000)) + 1) * windowSeconds * 1000,
+    }),
   }),
 } as unknown as Env['BUDGETS'];
 
@@ -260,6 +266,8 @@ const VERIFY_OPS: Array<[OpKind, Outcome]> = [
 ];
 /** The lastUsed write, after the answer (waitUntil). */
 const LAST_USED: [OpKind, Outcome] = ['d1.batch', 'answers'];
+/** The usage counts, written in one batch after the answer (USAGE_FLUSH_SECONDS, 0 in tests). */
+const USAGE: [OpKind, Outcome] = ['d1.batch', 'answers'];
 /** A change of a key: read it, write it with its audit entries in one batch, then evict its KV entry. */
 const CHANGE_OPS: Array<[OpKind, Outcome]> = [
   ['d1.first', 'unavailable'],
@@ -311,7 +319,7 @@ const scenarios: Scenario[] = [
   {
     name: 'GET /v1/keys with a key pair used for the first time',
     success: 200,
-    ops: [...VERIFY_OPS, ['d1.all', 'unavailable'], LAST_USED],
+    ops: [...VERIFY_OPS, ['d1.all', 'unavailable'], USAGE, LAST_USED],
     async prepare(call) {
       const org = randomId();
       const subject = await newOrgKey(call, org);
@@ -422,7 +430,7 @@ const scenarios: Scenario[] = [
       {
         name: `${label}, used for the first time (cold)`,
         success: 200,
-        ops: [...VERIFY_OPS, LAST_USED],
+        ops: [...VERIFY_OPS, USAGE, LAST_USED],
         async prepare(call) {
           const { org, key } = await newKey(call);
           return verifying(org, key);
@@ -431,7 +439,7 @@ const scenarios: Scenario[] = [
       {
         name: `${label}, used a second time (hot, in this isolate's memory)`,
         success: 200,
-        ops: [],
+        ops: [USAGE],
         async prepare(call) {
           const { org, key } = await newKey(call);
           return verifying(org, await used(call, key));
@@ -441,7 +449,7 @@ const scenarios: Scenario[] = [
         name: `${label}, used a second time with the isolate tier off (hot, in KV)`,
         success: 200,
         overrides: { ISOLATE_CACHE_TTL_SECONDS: '0' },
-        ops: [['kv.get', 'answers']],
+        ops: [['kv.get', 'answers'], USAGE],
         async prepare(call) {
           const { org, key } = await newKey(call);
           return verifying(org, await used(call, key));

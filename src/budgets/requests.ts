@@ -1,0 +1,153 @@
+// Request budgets on the hot path: after authentication, a request is charged to its key's own
+// budget (when it has one) and to its organization's (organization keys, admin JWTs through the
+// /app/v1 gateway) or its project's (project keys). Charges come from this isolate's leases
+// (src/budgets/leases.ts), so a request waits for a Durable Object only when its isolate holds
+// no budget. Every budgeted response carries X-RateLimit-* (the budget nearest exhaustion) and
+// the IETF RateLimit-Policy / RateLimit fields (all of them); past a budget, 429 with Retry-After.
+// Each charged request is counted for usage (src/usage/recorder.ts).
+import type { Context } from 'hono';
+import { BoundedTtlMap } from '../cache/isolate';
+import { fromD1 } from '../db/errors';
+import { getOrganizationRateLimit } from '../db/organizations';
+import type { AppEnv, Budget, Config } from '../env';
+import { rateLimited } from '../errors';
+import type { VerifiedKey } from '../keys/types';
+import { boundedD1 } from '../storage/deadline';
+import { type UsageOutcome, type UsageSubject, usageRecorder, writeUsageEvent } from '../usage/recorder';
+import type { LeaseResult } from './counter';
+import { type Charge, LeaseBook } from './leases';
+
+/** Which budget: the names of the IETF policies. */
+export type BudgetScope = 'org' | 'project' | 'key';
+
+/** One budget a request is charged to: its policy name, its counter's name and its size. */
+export type RequestBudget = { scope: BudgetScope; name: string; budget: Budget };
+
+/** The counter names of the request budgets (one BudgetCounter each). */
+export const budgetNames = {
+  org: (organizationId: string) => `org:${organizationId}`,
+  project: (organizationId: string, projectId: string) => `project:${organizationId}:${projectId}`,
+  key: (keyId: string) => `key:${keyId}`,
+};
+
+/** The headers a budgeted response carries, in the order they are set. */
+export const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit'];
+
+// One lease book per isolate and Durable Object namespace (tests that bring their own namespace
+// get their own book). Module state: lives as long as the isolate, bounded inside LeaseBook.
+const books = new WeakMap<object, LeaseBook>();
+
+function leaseBookOf(env: Env, config: Config): LeaseBook {
+  let book = books.get(env.BUDGETS);
+  if (!book) {
+    const namespace = env.BUDGETS;
+    book = new LeaseBook({
+      counter: (name) => {
+        const stub = namespace.getByName(name);
+        return { lease: (limit, windowSeconds, want) => stub.lease(limit, windowSeconds, want) as Promise<LeaseResult> };
+      },
+      timeoutMs: config.storageTimeoutMs,
+    });
+    books.set(env.BUDGETS, book);
+  }
+  return book;
+}
+
+/**
+ * The budgets of a request made with `key`, tightest first: the key's own (if any), then its
+ * organization's (organization keys) or its project's (project keys), the operator's or the default.
+ */
+export function keyBudgets(key: VerifiedKey, config: Config): RequestBudget[] {
+  const budgets: RequestBudget[] = [];
+  if (key.rateLimit) budgets.push({ scope: 'key', name: budgetNames.key(key.id), budget: key.rateLimit });
+  const parent = key.parentRateLimit ?? (key.kind === 'org' ? config.orgRateLimit : config.projectRateLimit);
+  if (parent) {
+    const name = key.kind === 'org' ? budgetNames.org(key.organizationId) : budgetNames.project(key.organizationId, key.projectId);
+    budgets.push({ scope: key.kind === 'org' ? 'org' : 'project', name, budget: parent });
+  }
+  return budgets;
+}
+
+/**
+ * Charges the request to `budgets` (in order; a refusal gives back what the earlier ones took),
+ * sets the rate-limit headers and counts the request for `subject`'s usage. Throws the 429 when
+ * a budget is spent.
+ */
+export async function chargeRequest(c: Context<AppEnv>, budgets: readonly RequestBudget[], subject: UsageSubject): Promise<void> {
+  const config = c.get('config');
+  const book = leaseBookOf(c.env, config);
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  const charged: Array<{ budget: RequestBudget; charge: Charge }> = [];
+  for (const budget of budgets) {
+    const charge = await book.charge(budget.name, budget.budget, waitUntil);
+    charged.push({ budget, charge });
+    if (!charge.allowed) {
+      for (const earlier of charged) if (earlier.charge.allowed) book.refund(earlier.budget.name, earlier.charge);
+      setRateLimitHeaders(c, charged, charge);
+      countUsage(c, subject, 'rate_limited');
+      throw rateLimited(charge.resetAt, { requests: charge.limit, windowSeconds: charge.windowSeconds });
+    }
+  }
+  if (charged.length > 0) setRateLimitHeaders(c, charged, nearestExhaustion(charged));
+  countUsage(c, subject, 'accepted');
+}
+
+/** Counts a request for usage, and writes its analytics data point when a dataset is bound. */
+export function countUsage(c: Context<AppEnv>, subject: UsageSubject, outcome: UsageOutcome): void {
+  const config = c.get('config');
+  usageRecorder().record(
+    { db: boundedD1(c.env.DB, config.storageTimeoutMs), config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+    subject,
+    outcome,
+  );
+  writeUsageEvent(c.env as { USAGE_EVENTS?: AnalyticsEngineDataset }, subject, outcome, c.req.path.split('/', 2)[1] ?? '');
+}
+
+function nearestExhaustion(charged: ReadonlyArray<{ charge: Charge }>): Charge {
+  let nearest = charged[0]?.charge as Charge;
+  for (const { charge } of charged) if (charge.remaining < nearest.remaining) nearest = charge;
+  return nearest;
+}
+
+/**
+ * X-RateLimit-* describe `described`; RateLimit-Policy and RateLimit list every charged budget.
+ * Set on the context so that Keygate's own answers carry them, and materialised into c.res so
+ * that a forwarded response (returned as is by the gateway) gets them merged in one copy.
+ */
+function setRateLimitHeaders(
+  c: Context<AppEnv>,
+  charged: ReadonlyArray<{ budget: RequestBudget; charge: Charge }>,
+  described: Charge,
+): void {
+  const now = Date.now();
+  const secondsLeft = (charge: Charge) => Math.max(0, Math.ceil((charge.resetAt - now) / 1000));
+  c.header('X-RateLimit-Limit', String(described.limit));
+  c.header('X-RateLimit-Remaining', String(described.remaining));
+  c.header('X-RateLimit-Reset', String(Math.ceil(described.resetAt / 1000)));
+  c.header(
+    'RateLimit-Policy',
+    charged.map(({ budget, charge }) => `"${budget.scope}";q=${charge.limit};w=${charge.windowSeconds}`).join(', '),
+  );
+  c.header('RateLimit', charged.map(({ budget, charge }) => `"${budget.scope}";r=${charge.remaining};t=${secondsLeft(charge)}`).join(', '));
+  // Hono merges the headers of an existing c.res into a Response a handler returns (one copy).
+  void c.res;
+}
+
+// Organization budgets for admin-JWT gateway requests: the JWT names the organization, so its
+// budget is read from D1 and kept for the isolate-cache TTL (an operator's change takes effect
+// within it). Module state: one bounded map per isolate.
+const orgBudgets = new BoundedTtlMap<string, Budget | null>(10_000);
+
+/**
+ * The request budget of an organization: its own, else ORG_RATE_LIMIT (null: "off"). Reads D1 at
+ * most once per isolate-cache TTL.
+ */
+export async function organizationBudget(c: Context<AppEnv>, organizationId: string): Promise<Budget | null> {
+  const config = c.get('config');
+  let budget = orgBudgets.get(organizationId);
+  if (budget === undefined) {
+    budget = await fromD1(() => getOrganizationRateLimit(boundedD1(c.env.DB, config.storageTimeoutMs), organizationId));
+    orgBudgets.set(organizationId, budget, Math.max(config.isolateCacheTtlMs, 1000));
+  }
+  return budget ?? config.orgRateLimit;
+}

@@ -1,0 +1,120 @@
+// The lease book: several isolates (several books) sharing one budget through one real
+// BudgetCounter never admit more than the limit, and strand at most isolates × slice requests;
+// no counter call while an isolate holds budget; a new window brings the budget back.
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { LeaseResult } from '../../src/budgets/counter';
+import { LeaseBook, type LeaseCounter, sliceOf } from '../../src/budgets/leases';
+
+/** A book as one isolate holds it, leasing from the real counter `name`, counting its calls. */
+function isolate(calls = { count: 0 }, now?: () => number) {
+  const book = new LeaseBook({
+    counter: (name) => {
+      const stub = env.BUDGETS.getByName(name);
+      return {
+        lease: (limit, windowSeconds, want) => {
+          calls.count++;
+          return stub.lease(limit, windowSeconds, want) as Promise<LeaseResult>;
+        },
+      };
+    },
+    timeoutMs: 5000,
+    now,
+  });
+  return { book, calls };
+}
+
+const budgetName = () => `test:${crypto.randomUUID()}`;
+const HOUR_BUDGET = (requests: number) => ({ requests, windowSeconds: 3600 });
+
+describe('several isolates sharing one budget', () => {
+  it('never admit more than the limit, however the requests interleave: 5 isolates × 60 requests, budget 100', async () => {
+    const name = budgetName();
+    const isolates = Array.from({ length: 5 }, () => isolate());
+    const charges = await Promise.all(
+      isolates.flatMap(({ book }) => Array.from({ length: 60 }, () => book.charge(name, HOUR_BUDGET(100), (p) => void p))),
+    );
+    // Every isolate kept asking until refused, so nothing is stranded: exactly the limit.
+    expect(charges.filter((c) => c.allowed)).toHaveLength(100);
+  });
+
+  it('strand at most isolates × slice when some isolates stop early (the documented undershoot bound)', async () => {
+    const name = budgetName();
+    const limit = 200;
+    const isolates = Array.from({ length: 4 }, () => isolate());
+    // Three isolates make one request each (and keep their slice); the fourth goes on until refused.
+    for (const { book } of isolates.slice(0, 3)) expect((await book.charge(name, HOUR_BUDGET(limit))).allowed).toBe(true);
+    let admitted = 3;
+    const last = isolates[3]!.book;
+    while ((await last.charge(name, HOUR_BUDGET(limit))).allowed) admitted++;
+    expect(admitted).toBeLessThanOrEqual(limit);
+    expect(admitted).toBeGreaterThanOrEqual(limit - 3 * sliceOf(limit));
+  });
+
+  it('one isolate answers from its slice without calling the counter: one lease per slice', async () => {
+    const name = budgetName();
+    const { book, calls } = isolate();
+    const limit = 1000; // slice 50
+    for (let i = 0; i < 200; i++) expect((await book.charge(name, HOUR_BUDGET(limit))).allowed).toBe(true);
+    expect(sliceOf(limit)).toBe(50);
+    // 200 requests from slices of 50 (the next one leased when half is spent): at most 5 leases.
+    expect(calls.count).toBeLessThanOrEqual(5);
+    expect(calls.count).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('windows', () => {
+  it('a spent budget is refused without asking the counter until its window ends, then comes back', async () => {
+    let clock = Date.UTC(2030, 0, 1, 10, 0, 0);
+    const counter = fakeCounter(() => clock);
+    const calls = { count: 0 };
+    const book = new LeaseBook({
+      counter: () => ({
+        lease: (...args) => {
+          calls.count++;
+          return counter.lease(...args);
+        },
+      }),
+      timeoutMs: 1000,
+      now: () => clock,
+    });
+    const budget = { requests: 3, windowSeconds: 60 };
+    const first = await Promise.all(Array.from({ length: 5 }, () => book.charge('b', budget)));
+    expect(first.map((c) => c.allowed)).toEqual([true, true, true, false, false]);
+    const refusal = first[4]!;
+    expect(refusal.resetAt).toBe(clock + 60_000);
+    const asked = calls.count;
+    for (let i = 0; i < 20; i++) expect((await book.charge('b', budget)).allowed).toBe(false);
+    expect(calls.count, 'refusals of a spent window ask nobody').toBe(asked);
+    clock += 60_000;
+    const next = await Promise.all(Array.from({ length: 4 }, () => book.charge('b', budget)));
+    expect(next.map((c) => c.allowed)).toEqual([true, true, true, false]);
+  });
+
+  it('refund gives a charged request back to the isolate (another budget refused it)', async () => {
+    const clock = Date.UTC(2030, 0, 1, 10, 0, 0);
+    const counter = fakeCounter(() => clock);
+    const book = new LeaseBook({ counter: () => counter, timeoutMs: 1000, now: () => clock });
+    const budget = { requests: 1, windowSeconds: 60 };
+    const charge = await book.charge('b', budget);
+    expect(charge.allowed).toBe(true);
+    book.refund('b', charge);
+    expect((await book.charge('b', budget)).allowed).toBe(true);
+    expect((await book.charge('b', budget)).allowed).toBe(false);
+  });
+});
+
+/** The BudgetCounter's arithmetic on a clock of the test's own. */
+function fakeCounter(now: () => number): LeaseCounter {
+  const used = new Map<number, number>();
+  return {
+    async lease(limit, windowSeconds, want) {
+      const windowMs = windowSeconds * 1000;
+      const start = Math.floor(now() / windowMs) * windowMs;
+      const available = Math.max(0, limit - (used.get(start) ?? 0));
+      const granted = Math.min(want, available);
+      used.set(start, (used.get(start) ?? 0) + granted);
+      return { granted, limit, remaining: available - granted, resetAt: start + windowMs };
+    },
+  };
+}
