@@ -602,6 +602,8 @@ describe('refusals', () => {
       'Created',
       'Created by',
       'Last used',
+      'Rate limit',
+      'Actions',
     ]);
     await screenshot(page, 'read-only');
 

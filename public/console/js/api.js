@@ -5,17 +5,22 @@
 /** Organization and project ids: the contract's pattern. */
 export const RESOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A refused or failed request: the HTTP status (0 when Keygate could not be reached) and its message. */
+/**
+ * A refused or failed request: the HTTP status (0 when Keygate could not be reached), its message,
+ * and for a validation error the fields it names (`details`: `[{field, message}]`).
+ */
 export class ApiFailure extends Error {
   /**
    * @param {number} status
    * @param {string} message
    * @param {string} [code]
+   * @param {Array<{ field: string, message: string }>} [fields]
    */
-  constructor(status, message, code) {
+  constructor(status, message, code, fields = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -23,20 +28,37 @@ export class ApiFailure extends Error {
 export class SessionEnded extends Error {}
 
 /**
- * The message of either error shape: `{"error": "message"}` (organization surface) or
- * `{"error": {"code", "message"}}` (project surface).
+ * The `[{field, message}]` of a validation error's details, whatever else they hold dropped.
+ * @param {unknown} details
+ * @returns {Array<{ field: string, message: string }>}
+ */
+function fieldsOf(details) {
+  if (!Array.isArray(details)) return [];
+  return details.flatMap((item) => {
+    const { field, message } = item && typeof item === 'object' ? item : {};
+    return typeof field === 'string' && typeof message === 'string' ? [{ field, message }] : [];
+  });
+}
+
+/**
+ * The message of either error shape: `{"error": "message", "details"?}` (organization surface) or
+ * `{"error": {"code", "message", "details"?}}` (project surface).
  * @param {unknown} body
- * @returns {{ message?: string, code?: string }}
+ * @returns {{ message?: string, code?: string, fields: Array<{ field: string, message: string }> }}
  */
 function errorOf(body) {
-  if (!body || typeof body !== 'object' || !('error' in body)) return {};
-  const error = /** @type {{ error: unknown }} */ (body).error;
-  if (typeof error === 'string') return { message: error };
+  if (!body || typeof body !== 'object' || !('error' in body)) return { fields: [] };
+  const { error, details } = /** @type {{ error: unknown, details?: unknown }} */ (body);
+  if (typeof error === 'string') return { message: error, fields: fieldsOf(details) };
   if (error && typeof error === 'object') {
-    const { message, code } = /** @type {{ message?: unknown, code?: unknown }} */ (error);
-    return { message: typeof message === 'string' ? message : undefined, code: typeof code === 'string' ? code : undefined };
+    const { message, code, details: inner } = /** @type {{ message?: unknown, code?: unknown, details?: unknown }} */ (error);
+    return {
+      message: typeof message === 'string' ? message : undefined,
+      code: typeof code === 'string' ? code : undefined,
+      fields: fieldsOf(inner),
+    };
   }
-  return {};
+  return { fields: [] };
 }
 
 /**
@@ -74,8 +96,8 @@ export async function request(token, method, path, body) {
     // not JSON: the status speaks for itself
   }
   if (response.ok) return parsed;
-  const { message, code } = errorOf(parsed);
-  throw new ApiFailure(response.status, message ?? `Keygate answered ${response.status}.`, code);
+  const { message, code, fields } = errorOf(parsed);
+  throw new ApiFailure(response.status, message ?? `Keygate answered ${response.status}.`, code, fields);
 }
 
 /**

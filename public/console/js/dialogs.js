@@ -1,7 +1,8 @@
 // @ts-check
 // Dialogs: native <dialog> (modal: focus moves in, the page behind is inert, Escape closes);
 // focus goes back to what opened it, or to `fallback` when that is gone. The name dialog (create,
-// rename), the new key shown once, and the confirmation before a change that refuses a key.
+// with an optional rate limit, and rename), the new key shown once, and the confirmation before a
+// change that refuses a key.
 import { ApiFailure, SessionEnded } from './api.js';
 import { $, byId, el, sentence, showMessage, toast } from './ui.js';
 
@@ -12,8 +13,8 @@ export class DialogError extends Error {}
 /** @type {WeakMap<HTMLDialogElement, { opener: Element | null, fallback: HTMLElement }>} */
 const returnFocus = new WeakMap();
 
-/** @param {HTMLDialogElement} dialog @param {HTMLElement} fallback */
-function openDialog(dialog, fallback) {
+/** Opens `dialog` modal; focus returns to what had it, or to `fallback`. @param {HTMLDialogElement} dialog @param {HTMLElement} fallback */
+export function openDialog(dialog, fallback) {
   returnFocus.set(dialog, { opener: document.activeElement, fallback });
   dialog.showModal();
 }
@@ -33,9 +34,11 @@ export function closeDialogs() {
 }
 
 /**
- * Saves the name dialog's name; resolves with the outcome to announce once the dialog has closed,
- * or with nothing when it announced itself (a new key opens the dialog that shows it).
- * @typedef {(name: string) => Promise<string | undefined>} NameSave
+ * Saves the name dialog's name (and, when the dialog asked for one, the rate limit: null for none);
+ * resolves with the outcome to announce once the dialog has closed, or with nothing when it
+ * announced itself (a new key opens the dialog that shows it).
+ * @typedef {{ requests: number, windowSeconds: number }} RateLimit
+ * @typedef {(name: string, rateLimit: RateLimit | null | undefined) => Promise<string | undefined>} NameSave
  */
 
 /** The save of the name dialog that is open; replaced by the next opening. */
@@ -43,8 +46,9 @@ export function closeDialogs() {
 let nameSave = null;
 
 /**
- * The name dialog: create (both kinds) and rename.
- * @param {{ title: string, submit: string, value: string, fallback: HTMLElement, save: NameSave }} options
+ * The name dialog: create (both kinds) and rename. `rateLimit` (create) adds the optional rate
+ * limit fields, `rateHelp` says what it must stay within.
+ * @param {{ title: string, submit: string, value: string, fallback: HTMLElement, save: NameSave, rateLimit?: boolean, rateHelp?: string }} options
  */
 export function openNameDialog(options) {
   const dialog = byId('name-dialog', HTMLDialogElement);
@@ -54,6 +58,12 @@ export function openNameDialog(options) {
   byId('name-submit', HTMLButtonElement).disabled = false;
   input.value = options.value;
   input.removeAttribute('aria-invalid');
+  $('rate-fields').hidden = !options.rateLimit;
+  $('rate-help').textContent = options.rateHelp ?? '';
+  for (const field of rateInputs()) {
+    field.value = '';
+    field.removeAttribute('aria-invalid');
+  }
   showMessage('name-error', null);
   nameSave = options.save;
   openDialog(dialog, options.fallback);
@@ -65,6 +75,46 @@ export function closeNameDialog() {
   const dialog = byId('name-dialog', HTMLDialogElement);
   if (dialog.open) dialog.close();
 }
+
+function rateInputs() {
+  return [byId('rate-requests', HTMLInputElement), byId('rate-window', HTMLInputElement)];
+}
+
+/**
+ * The rate limit typed into the name dialog: undefined when the dialog does not ask for one, null
+ * when both fields are empty, or the field to fix and why.
+ * @returns {{ limit: RateLimit | null | undefined } | { field: HTMLInputElement, message: string }}
+ */
+function readRateLimit() {
+  if ($('rate-fields').hidden) return { limit: undefined };
+  const [requests, seconds] = rateInputs();
+  const [r, w] = [requests.value.trim(), seconds.value.trim()];
+  if (r === '' && w === '') return { limit: null };
+  const whole = (/** @type {string} */ text) => /^[1-9][0-9]{0,9}$/.test(text);
+  if (!whole(r))
+    return {
+      field: requests,
+      message: 'Give the rate limit a number of requests (a whole number, at least 1), or leave both fields empty.',
+    };
+  if (!whole(w))
+    return { field: seconds, message: 'Give the rate limit a window in seconds (a whole number, at least 1), or leave both fields empty.' };
+  return { limit: { requests: Number(r), windowSeconds: Number(w) } };
+}
+
+/**
+ * What a refused save says in the dialog: the API's message and the fields it names; the rate
+ * limit fields it names are marked invalid.
+ * @param {ApiFailure} err
+ */
+function refusal(err) {
+  const rate = err.fields.some((f) => f.field.startsWith('rateLimit'));
+  if (rate) for (const field of rateInputs()) field.setAttribute('aria-invalid', 'true');
+  const fields = err.fields.map((f) => `${FIELD_NAMES[f.field.split('.')[0] ?? ''] ?? f.field}: ${f.message}`);
+  return [sentence(err.message), ...fields.map(sentence)].join(' ');
+}
+
+/** The dialog's words for the body fields an API refusal names. @type {Record<string, string>} */
+const FIELD_NAMES = { name: 'Name', rateLimit: 'Rate limit' };
 
 /** @param {SubmitEvent} event */
 async function onNameSubmit(event) {
@@ -81,25 +131,33 @@ async function onNameSubmit(event) {
   }
   if (!nameSave) return;
   input.removeAttribute('aria-invalid');
+  for (const field of rateInputs()) field.removeAttribute('aria-invalid');
+  const rate = readRateLimit();
+  if ('field' in rate) {
+    rate.field.setAttribute('aria-invalid', 'true');
+    showMessage('name-error', rate.message);
+    rate.field.focus();
+    return;
+  }
   showMessage('name-error', null);
   submit.disabled = true;
   try {
     const save = nameSave;
     dialog.setAttribute('aria-busy', 'true');
     if (dialog.open) {
-      const outcome = await save(name);
+      const outcome = await save(name, rate.limit);
       if (dialog.open) dialog.close();
       if (outcome) toast(outcome);
     }
   } catch (err) {
     if (err instanceof SessionEnded) return;
     if (err instanceof DialogError) showMessage('name-error', err.message);
-    else if (err instanceof ApiFailure) showMessage('name-error', sentence(err.message));
+    else if (err instanceof ApiFailure) showMessage('name-error', refusal(err));
     else {
       console.error(err);
       showMessage('name-error', 'Something went wrong in the console.');
     }
-    input.focus();
+    (rateInputs().find((field) => field.getAttribute('aria-invalid') === 'true') ?? input).focus();
   } finally {
     submit.disabled = false;
     dialog.removeAttribute('aria-busy');

@@ -1,15 +1,21 @@
 // @ts-check
-// API & MCP Access → API Keys: the organization's keys (secrets for servers, /v1/keys). Create,
-// shown once; rename; revoke (an organization key is revoked, never deleted, and cannot come back).
+// API & MCP Access → API Keys: the organization's keys (secrets for servers, /v1/keys). Create
+// (with an optional rate limit), shown once; usage; rename; revoke (an organization key is revoked,
+// never deleted, and cannot come back).
 import { ApiFailure } from './api.js';
 import { closeNameDialog, copy, DialogError, openConfirm, openNameDialog, showSecret } from './dialogs.js';
 import { call, state } from './session.js';
 import { $, byId, cell, el, sentence, showFailure, showMessage, time, toast } from './ui.js';
+import { formatRateLimit, openKeyUsage } from './usage.js';
 
 /**
+ * `rateLimit`: the key's own budget (null: none, the organization's applies); absent from a
+ * Keygate without per-key budgets.
  * @typedef {{ id: string, name: string, clientId: string, keyLastFour: string, createdAt: string,
- *   createdBy: string, lastUsedAt: string | null }} OrgKey
+ *   createdBy: string, lastUsedAt: string | null, rateLimit?: import('./usage.js').RateLimit | null }} OrgKey
  */
+
+const ORG_BUDGET = 'the organization’s request budget (Plan & usage)';
 
 /** Bumped by every load and clear: an answer for an older one is dropped. */
 let seq = 0;
@@ -77,30 +83,49 @@ function orgKeyRow(key, keys) {
     cell('Created', [time(key.createdAt)]),
     cell('Created by', [creator(key.createdBy, keys)]),
     cell('Last used', [time(key.lastUsedAt)]),
-    state.admin
-      ? cell(
-          'Actions',
-          [
-            el(
-              'button',
-              { type: 'button', class: 'button link', 'aria-label': `Rename API key ${key.name}`, onclick: () => renameOrgKey(key) },
-              'Rename',
-            ),
-            el(
-              'button',
-              {
-                type: 'button',
-                class: 'button link danger-text',
-                'aria-label': `Revoke API key ${key.name}`,
-                onclick: () => confirmRevokeOrgKey(key),
-              },
-              'Revoke',
-            ),
-          ],
-          'row-actions',
-        )
-      : null,
+    cell('Rate limit', [formatRateLimit(key.rateLimit)]),
+    cell(
+      'Actions',
+      [
+        el(
+          'button',
+          { type: 'button', class: 'button link', 'aria-label': `Usage of ${key.name}`, onclick: () => showUsage(key) },
+          'Usage',
+        ),
+        ...(state.admin
+          ? [
+              el(
+                'button',
+                { type: 'button', class: 'button link', 'aria-label': `Rename API key ${key.name}`, onclick: () => renameOrgKey(key) },
+                'Rename',
+              ),
+              el(
+                'button',
+                {
+                  type: 'button',
+                  class: 'button link danger-text',
+                  'aria-label': `Revoke API key ${key.name}`,
+                  onclick: () => confirmRevokeOrgKey(key),
+                },
+                'Revoke',
+              ),
+            ]
+          : []),
+      ],
+      'row-actions',
+    ),
   );
+}
+
+/** @param {OrgKey} key */
+function showUsage(key) {
+  openKeyUsage({
+    name: key.name,
+    path: `/v1/keys/${encodeURIComponent(key.id)}/usage`,
+    rateLimit: key.rateLimit,
+    budget: ORG_BUDGET,
+    fallback: $('org-keys-title'),
+  });
 }
 
 function createOrgKey() {
@@ -109,9 +134,12 @@ function createOrgKey() {
     submit: 'Create',
     value: '',
     fallback: $('create-org-key'),
-    async save(name) {
+    rateLimit: true,
+    rateHelp:
+      'At most this many requests per window with this key, within the organization’s budget. Leave both empty for no limit of its own.',
+    async save(name, rateLimit) {
       try {
-        const body = await call('POST', '/v1/keys', { name });
+        const body = await call('POST', '/v1/keys', rateLimit ? { name, rateLimit } : { name });
         closeNameDialog();
         showSecret({
           title: 'API Key created',

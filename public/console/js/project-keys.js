@@ -1,15 +1,20 @@
 // @ts-check
 // Project → API Keys: client keys that ship inside a project's apps (x-api-key). The projects that
 // hold keys to choose from (Keygate keeps no other list of projects), any other ID typed in; the
-// keys in pages with a status filter; create (shown once), rename, revoke and reactivate, delete.
+// keys in pages with a status filter; create (with an optional rate limit; shown once), usage,
+// rename, revoke and reactivate, delete.
 import { ApiFailure, RESOURCE_ID } from './api.js';
 import { closeNameDialog, DialogError, openConfirm, openNameDialog, showSecret } from './dialogs.js';
 import { pagedTable } from './paged-table.js';
 import { call, orgPath, STORE, state } from './session.js';
 import { $, byId, cell, el, readId, sentence, showFailure, showMessage, time, toast } from './ui.js';
+import { formatRateLimit, openKeyUsage } from './usage.js';
 
 /**
- * @typedef {{ id: string, name: string, status: 'active' | 'revoked', lastUsed: string | null, createdAt: string }} ProjectKey
+ * `rateLimit`: the key's own budget (null: none, the project's applies); absent from a Keygate
+ * without per-key budgets.
+ * @typedef {{ id: string, name: string, status: 'active' | 'revoked', lastUsed: string | null, createdAt: string,
+ *   rateLimit?: import('./usage.js').RateLimit | null }} ProjectKey
  * @typedef {{ projectId: string, activeKeys: number, revokedKeys: number }} ProjectSummary
  */
 
@@ -153,41 +158,65 @@ function projectKeyRow(key) {
     cell('Status', [el('span', { class: `badge ${key.status}` }, active ? 'Active' : 'Revoked')]),
     cell('Last used', [time(key.lastUsed)]),
     cell('Created', [time(key.createdAt)]),
-    state.admin
-      ? cell(
-          'Actions',
-          [
-            el(
-              'button',
-              { type: 'button', class: 'button link', 'aria-label': `Rename ${key.name}`, onclick: () => renameProjectKey(key) },
-              'Rename',
-            ),
-            active
-              ? el(
-                  'button',
-                  { type: 'button', class: 'button link', 'aria-label': `Revoke ${key.name}`, onclick: () => confirmRevoke(key) },
-                  'Revoke',
-                )
-              : el(
-                  'button',
-                  { type: 'button', class: 'button link', 'aria-label': `Reactivate ${key.name}`, onclick: (e) => void reactivate(key, e) },
-                  'Reactivate',
-                ),
-            el(
-              'button',
-              {
-                type: 'button',
-                class: 'button link danger-text',
-                'aria-label': `Delete ${key.name}`,
-                onclick: () => confirmDeleteProjectKey(key),
-              },
-              'Delete',
-            ),
-          ],
-          'row-actions',
-        )
-      : null,
+    cell('Rate limit', [formatRateLimit(key.rateLimit)]),
+    cell(
+      'Actions',
+      [
+        el(
+          'button',
+          { type: 'button', class: 'button link', 'aria-label': `Usage of ${key.name}`, onclick: () => showUsage(key) },
+          'Usage',
+        ),
+        ...(state.admin
+          ? [
+              el(
+                'button',
+                { type: 'button', class: 'button link', 'aria-label': `Rename ${key.name}`, onclick: () => renameProjectKey(key) },
+                'Rename',
+              ),
+              active
+                ? el(
+                    'button',
+                    { type: 'button', class: 'button link', 'aria-label': `Revoke ${key.name}`, onclick: () => confirmRevoke(key) },
+                    'Revoke',
+                  )
+                : el(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'button link',
+                      'aria-label': `Reactivate ${key.name}`,
+                      onclick: (e) => void reactivate(key, e),
+                    },
+                    'Reactivate',
+                  ),
+              el(
+                'button',
+                {
+                  type: 'button',
+                  class: 'button link danger-text',
+                  'aria-label': `Delete ${key.name}`,
+                  onclick: () => confirmDeleteProjectKey(key),
+                },
+                'Delete',
+              ),
+            ]
+          : []),
+      ],
+      'row-actions',
+    ),
   );
+}
+
+/** @param {ProjectKey} key */
+function showUsage(key) {
+  openKeyUsage({
+    name: key.name,
+    path: `${projectBase()}/${encodeURIComponent(key.id)}/usage`,
+    rateLimit: key.rateLimit,
+    budget: `the request budget of ${state.project} (Plan & usage)`,
+    fallback: $('project-card-title'),
+  });
 }
 
 /** The message of a failed key change, with what to do about the limit. @param {unknown} err */
@@ -212,9 +241,11 @@ function createProjectKey() {
     submit: 'Create',
     value: '',
     fallback: $('create-project-key'),
-    async save(name) {
+    rateLimit: true,
+    rateHelp: `At most this many requests per window with this key, within the budget of ${state.project}. Leave both empty for no limit of its own.`,
+    async save(name, rateLimit) {
       try {
-        const key = await call('POST', projectBase(), { name });
+        const key = await call('POST', projectBase(), rateLimit ? { name, rateLimit } : { name });
         closeNameDialog();
         showSecret({
           title: 'Project API key created',

@@ -41,6 +41,23 @@ const ADMIN_NEEDED = 'Managing API keys needs the admin role of the organization
  */
 export async function call(method, path, body) {
   try {
+    return await read(method, path, body);
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 403) {
+      refuse(`Keygate refused the change: “${err.message}”. ${ADMIN_NEEDED}`);
+      throw new SessionEnded();
+    }
+    throw err;
+  }
+}
+
+/**
+ * Calls the API for something a role may not be allowed to see (the plan, usage): a 401 ends the
+ * session as in call(), a 403 is the caller's to show in place, and the session goes on.
+ * @param {string} method @param {string} path @param {unknown} [body]
+ */
+export async function read(method, path, body) {
+  try {
     return await request(credential(), method, path, body);
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) {
@@ -49,10 +66,6 @@ export async function call(method, path, body) {
           ? 'Keygate no longer accepts your Cloudflare Access sign-in. Reload the page to sign in again.'
           : 'Your session has ended: the token expired or was refused. Sign in again with a fresh token.',
       );
-      throw new SessionEnded();
-    }
-    if (err instanceof ApiFailure && err.status === 403) {
-      refuse(`Keygate refused the change: “${err.message}”. ${ADMIN_NEEDED}`);
       throw new SessionEnded();
     }
     throw err;
