@@ -285,3 +285,55 @@ describe('when the budget counter fails', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('every response to a budgeted request carries the headers', () => {
+  it('a refusal after the charge (403, 404 from the origin) too, on both key surfaces', async () => {
+    const p = newProject();
+    const key = await createProjectKey(p);
+    const forbidden = await callWith(HOUR, 'POST', clientPath(p), { headers: apiKeyHeaders(key.key), body: {} });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('x-ratelimit-limit')).toBe('1000000');
+    expect(forbidden.headers.get('ratelimit-policy')).toBe('"project";q=1000000;w=3600');
+    const pair = await createOrgKey(p.org);
+    const missing = await callWith(HOUR, 'GET', '/v1/companies/does-not-exist', { headers: pairHeaders(pair) });
+    expect(missing.headers.get('ratelimit-policy')).toBe('"org";q=1000000;w=3600');
+  });
+});
+
+describe('ORG_RATE_LIMIT and PROJECT_RATE_LIMIT "off"', () => {
+  const OFF = { ORG_RATE_LIMIT: 'off', PROJECT_RATE_LIMIT: 'off' };
+
+  it('charges no default budget (no headers), still counts usage, and still enforces budgets set per organization or key', async () => {
+    const org = randomId();
+    const pair = await createOrgKey(org);
+    const free = await callWith(OFF, 'GET', '/v1/companies', { headers: pairHeaders(pair) });
+    expect(free.status).toBe(200);
+    expect(free.headers.get('ratelimit-policy')).toBeNull();
+    expect(free.headers.get('x-ratelimit-limit')).toBeNull();
+    const usage = await env.DB.prepare('SELECT requests FROM usage_hourly WHERE key_id = ?1').bind(pair.id).first();
+    expect(usage).toEqual({ requests: 1 });
+
+    const limited = randomId();
+    await setOrganizationRateLimit(env.DB, limited, { requests: 1, windowSeconds: 3600 }, NOW());
+    const theirs = await createOrgKey(limited);
+    expect((await callWith(OFF, 'GET', '/v1/companies', { headers: pairHeaders(theirs) })).status).toBe(200);
+    expect((await callWith(OFF, 'GET', '/v1/companies', { headers: pairHeaders(theirs) })).status).toBe(429);
+
+    const p = newProject();
+    const created = await callWith(OFF, 'POST', keysPath(p), {
+      headers: await adminHeaders(p.org),
+      body: { name: 'any budget', rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+    });
+    expect(created.status, created.text).toBe(201);
+    const reply = await callWith(OFF, 'GET', clientPath(p), { headers: apiKeyHeaders(created.body.key) });
+    expect(reply.headers.get('ratelimit-policy')).toBe('"key";q=1000000;w=1');
+  });
+
+  it.each(['1000', '10/0s', '0/60s', '10/60', '10/86401s', 'unlimited'])(
+    'refuses ORG_RATE_LIMIT = %j as a configuration error (500, the var named in the log)',
+    async (value) => {
+      const res = await callWith({ ORG_RATE_LIMIT: value }, 'GET', '/v1/keys', { headers: await adminHeaders(randomId()) });
+      expect(res.status).toBe(500);
+    },
+  );
+});
