@@ -39,6 +39,13 @@ CREATE TABLE api_keys (
   -- The key's own request budget, tighter than its organization's or project's (NULL: none).
   rate_limit_requests INTEGER CHECK (rate_limit_requests IS NULL OR rate_limit_requests > 0),
   rate_limit_window_seconds INTEGER CHECK (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0),
+  -- Key lifecycle: when the key stops working by itself (NULL: never), the key it replaced and
+  -- the one that replaced it (a roll), and when and where a leak of it was reported.
+  expires_at TEXT,
+  rolled_from TEXT,
+  rolled_to TEXT,
+  leaked_at TEXT,
+  leak_source TEXT,
   CHECK ((kind = 'org' AND client_id IS NOT NULL AND project_id IS NULL)
       OR (kind = 'project' AND client_id IS NULL AND project_id IS NOT NULL))
 );
@@ -57,16 +64,17 @@ CREATE INDEX api_keys_project_status_created ON api_keys (organization_id, proje
 CREATE UNIQUE INDEX api_keys_project_name_nocase ON api_keys (organization_id, project_id, name COLLATE NOCASE)
   WHERE kind = 'project';
 
--- One entry per key change, written in the same batch as the change.
-CREATE TABLE audit_entries (
+-- One entry per key change, written in the same batch as the change. (Created under another name
+-- by migration 0005, which rebuilt it for its new CHECKs: SQLite keeps the quoted name.)
+CREATE TABLE "audit_entries" (
   seq              INTEGER PRIMARY KEY AUTOINCREMENT,
   id               TEXT NOT NULL UNIQUE,
   organization_id  TEXT NOT NULL,
   project_id       TEXT,
   key_id           TEXT NOT NULL,
   key_kind         TEXT NOT NULL CHECK (key_kind IN ('org', 'project')),
-  action           TEXT NOT NULL CHECK (action IN ('created', 'updated', 'revoked', 'reactivated', 'deleted')),
-  actor_type       TEXT NOT NULL CHECK (actor_type IN ('user', 'key')),
+  action           TEXT NOT NULL CHECK (action IN ('created', 'updated', 'revoked', 'reactivated', 'deleted', 'rolled', 'leaked')),
+  actor_type       TEXT NOT NULL CHECK (actor_type IN ('user', 'key', 'scanner')),
   actor_id         TEXT NOT NULL,
   ip               TEXT,
   user_agent       TEXT,
@@ -80,6 +88,8 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_entries_org_created ON audit_entries (organization_id, created_at, seq);
 -- A key's history.
 CREATE INDEX audit_entries_key ON audit_entries (key_id, seq);
+-- A key's successor and predecessor.
+CREATE INDEX api_keys_rolled_from ON api_keys (rolled_from) WHERE rolled_from IS NOT NULL;
 
 -- One row per project whose request budget differs from PROJECT_RATE_LIMIT (set with
 -- `npm run set-limits -- --org O --project P --rate N/Ss`).

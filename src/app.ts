@@ -16,6 +16,7 @@ import { projectKeys } from './routes/project-keys';
 import { projects } from './routes/projects';
 import { createRouter } from './routes/router';
 import { securitySchemes } from './routes/schemas';
+import { secretScanning } from './routes/secret-scanning';
 
 /** Prefixes the gateway forwards under; Keygate's own routes below them are never forwarded. */
 const GATEWAY_PREFIXES = ['/v1/', '/app/v1/'];
@@ -35,6 +36,7 @@ export function createApp() {
 
   app.route('/health', health);
   app.route('/v1/keys', orgKeys);
+  app.route('/v1/secret-scanning', secretScanning);
   app.route('/app/v1', projects);
   app.route('/app/v1', projectKeys);
   app.route('/app/v1', audit);

@@ -72,6 +72,13 @@ const configSchema = z
     PROJECT_RATE_LIMIT: optionalBudgetSetting('600/60s'),
     // Within Workers' 30 s of waitUntil after a response, and the contract's 60 s of lag.
     USAGE_FLUSH_SECONDS: z.coerce.number().min(0).max(25).default(5),
+    // 366 days by default; at least the shortest lifetime a key may be given.
+    MAX_KEY_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(3_153_600_000).default(31_622_400),
+    LEAKED_ORG_KEY_ACTION: z.enum(['revoke', 'flag']).default('revoke'),
+    LEAKED_PROJECT_KEY_ACTION: z.enum(['revoke', 'flag']).default('flag'),
+    SECRET_SCANNING_KEYS_URL: optionalString
+      .pipe(z.url({ protocol: /^https?$/ }).optional())
+      .transform((v) => v ?? 'https://api.github.com/meta/public_keys/secret_scanning'),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, {
     message: 'set the JWT_SECRET secret or the JWT_JWKS_URL var',
@@ -108,6 +115,13 @@ export type Config = {
   projectRateLimit: Budget | null;
   /** How long an isolate gathers usage counts before writing them in one batch. */
   usageFlushMs: number;
+  /** The longest lifetime a key may be given at creation. */
+  maxKeyLifetimeSeconds: number;
+  /** What a reported leak does to an organization secret, and to a project key. */
+  leakedOrgKeyAction: 'revoke' | 'flag';
+  leakedProjectKeyAction: 'revoke' | 'flag';
+  /** Where GitHub publishes the keys that sign secret scanning reports. */
+  secretScanningKeysUrl: string;
 };
 
 // Parsed configuration per env object. An isolate sees one env object for its whole life, so
@@ -145,6 +159,10 @@ export function configOf(env: Env): Config {
     orgRateLimit: v.ORG_RATE_LIMIT,
     projectRateLimit: v.PROJECT_RATE_LIMIT,
     usageFlushMs: v.USAGE_FLUSH_SECONDS * 1000,
+    maxKeyLifetimeSeconds: v.MAX_KEY_LIFETIME_SECONDS,
+    leakedOrgKeyAction: v.LEAKED_ORG_KEY_ACTION,
+    leakedProjectKeyAction: v.LEAKED_PROJECT_KEY_ACTION,
+    secretScanningKeysUrl: v.SECRET_SCANNING_KEYS_URL,
   };
   parsed.set(env, config);
   return config;

@@ -80,11 +80,17 @@ describe('GET /openapi.json', () => {
       'clientId',
       'createdAt',
       'createdBy',
+      'expiresAt',
       'id',
       'keyLastFour',
       'lastUsedAt',
+      'leakSource',
+      'leakedAt',
       'name',
+      'permissions',
       'rateLimit',
+      'rolledFrom',
+      'rolledTo',
     ]);
   });
 });

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { chargeRequest, countUsage, keyBudgets } from '../budgets/requests';
 import type { AppEnv } from '../env';
 import { ApiError, INVALID_KEY_PAIR } from '../errors';
+import { holdsScope, type OrgKeyScope } from '../keys/scopes';
 import type { VerifiedKey } from '../keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../keys/verify';
 import { keyServiceDeps } from '../middleware/context';
@@ -164,6 +165,23 @@ export async function authenticateJwt(c: AuthContext, authorization: string | un
 /** Whether a browser said the request comes from another site (absent: not a browser, or an old one). */
 function isCrossSite(secFetchSite: string | undefined): boolean {
   return secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none';
+}
+
+/**
+ * What an organization key must hold for a route (scoped keys): refused with 403 naming the
+ * permission. Admin JWTs are judged by their role (requireAdmin), never here.
+ */
+export function requireScope(scope: OrgKeyScope): MiddlewareHandler<AppEnv> {
+  return async function requireScope(c, next) {
+    const principal = c.get('principal');
+    if (principal.type === 'key' && !holdsScope(principal.permissions, scope)) throw lacksScope(scope);
+    return next();
+  };
+}
+
+/** The 403 of an organization key without the permission a request needs. */
+export function lacksScope(scope: OrgKeyScope): ApiError {
+  return new ApiError('FORBIDDEN', `this API key lacks the ${scope} permission`);
 }
 
 /** Key management writes: organization keys may, JWT users need the admin role. */

@@ -16,7 +16,7 @@ export type UserPrincipal = {
 export type Principal = KeyPrincipal | UserPrincipal;
 
 /** Who made a change: `label` is what createdBy shows (the user id, or key:<id>). */
-export type Actor = { type: 'user' | 'key'; id: string; label: string };
+export type Actor = { type: 'user' | 'key' | 'scanner'; id: string; label: string };
 
 /** The actor recorded in createdBy and the audit log. */
 export function actorOf(principal: Principal): Actor {

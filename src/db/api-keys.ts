@@ -25,6 +25,14 @@ type StoredKeyFields = {
   lastUsedAt: string | null;
   /** The key's own request budget, tighter than its organization's or project's (null: none). */
   rateLimit: Budget | null;
+  /** When the key stops working by itself (ISO 8601; null: never). */
+  expiresAt: string | null;
+  /** The key this one replaced in a roll, and the key that replaced it. */
+  rolledFrom: string | null;
+  rolledTo: string | null;
+  /** When a leak of the key was reported, and where (the report's URL). */
+  leakedAt: string | null;
+  leakSource: string | null;
 };
 
 /** An organization key: a client ID, no project (the schema's CHECK says the same). */
@@ -37,7 +45,7 @@ export type StoredKey = StoredOrgKey | StoredProjectKey;
 /** A key about to be inserted: either kind, without what the database or later changes set. */
 export type NewKey = StoredKey extends infer K
   ? K extends StoredKey
-    ? Omit<K, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt'>
+    ? Omit<K, 'seq' | 'status' | 'updatedAt' | 'revokedAt' | 'lastUsedAt' | 'rolledTo' | 'leakedAt' | 'leakSource'>
     : never
   : never;
 
@@ -61,7 +69,21 @@ export type ApiKeyRow = {
   last_used_at: string | null;
   rate_limit_requests: number | null;
   rate_limit_window_seconds: number | null;
+  expires_at: string | null;
+  rolled_from: string | null;
+  rolled_to: string | null;
+  leaked_at: string | null;
+  leak_source: string | null;
 };
+
+/**
+ * SQL condition of a key that has not expired at ?{nowParam} (ISO 8601, the caller's clock):
+ * expiry is compared as text, which orders ISO 8601 UTC times of one format correctly.
+ */
+export function notExpired(nowParam: number, table = ''): string {
+  const column = `${table ? `${table}.` : ''}expires_at`;
+  return `(${column} IS NULL OR ${column} > ?${nowParam})`;
+}
 
 export function rowToKey(row: ApiKeyRow): StoredKey {
   const fields: StoredKeyFields = {
@@ -79,6 +101,11 @@ export function rowToKey(row: ApiKeyRow): StoredKey {
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
     rateLimit: budgetOf(row.rate_limit_requests, row.rate_limit_window_seconds),
+    expiresAt: row.expires_at,
+    rolledFrom: row.rolled_from,
+    rolledTo: row.rolled_to,
+    leakedAt: row.leaked_at,
+    leakSource: row.leak_source,
   };
   // The schema's CHECK guarantees the pairing; a row breaking it is corrupt.
   if (row.kind === 'org' && row.client_id !== null && row.project_id === null)
@@ -116,9 +143,10 @@ export async function insertKeyWithinLimit(
   const insert = db
     .prepare(
       `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
-         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?13, ?14
-       WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active')
+         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds,
+         expires_at, rolled_from)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?13, ?14, ?15, ?16
+       WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active' AND ${notExpired(11)})
              < ${keyLimitExpression(3, 12)}`,
     )
     .bind(
@@ -136,6 +164,8 @@ export async function insertKeyWithinLimit(
       defaultLimit,
       key.rateLimit?.requests ?? null,
       key.rateLimit?.windowSeconds ?? null,
+      key.expiresAt,
+      key.rolledFrom,
     );
   try {
     const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
@@ -155,7 +185,7 @@ export type ActiveKey = { key: StoredKey; parentRateLimit: Budget | null };
  * operator set for its organization (organization keys) or its project (project keys); null
  * there means the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT).
  */
-export async function findActiveKeyByHash(db: D1Database, secretHash: string): Promise<ActiveKey | null> {
+export async function findActiveKeyByHash(db: D1Database, secretHash: string, now: string): Promise<ActiveKey | null> {
   const row = await db
     .prepare(
       `SELECT k.*,
@@ -164,33 +194,38 @@ export async function findActiveKeyByHash(db: D1Database, secretHash: string): P
        FROM api_keys k
        LEFT JOIN organizations o ON o.id = k.organization_id
        LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id
-       WHERE k.secret_hash = ?1 AND k.status = 'active'`,
+       WHERE k.secret_hash = ?1 AND k.status = 'active' AND ${notExpired(2, 'k')}`,
     )
-    .bind(secretHash)
+    .bind(secretHash, now)
     .first<ApiKeyRow & { parent_requests: number | null; parent_window_seconds: number | null }>();
   return row ? { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) } : null;
 }
 
-/** An organization's active organization keys, newest first. */
-export async function listActiveOrgKeys(db: D1Database, organizationId: string): Promise<StoredOrgKey[]> {
+/** An organization's active (not revoked, not expired) organization keys, newest first. */
+export async function listActiveOrgKeys(db: D1Database, organizationId: string, now: string): Promise<StoredOrgKey[]> {
   const { results } = await db
     .prepare(
-      `SELECT * FROM api_keys WHERE organization_id = ?1 AND kind = 'org' AND status = 'active'
+      `SELECT * FROM api_keys WHERE organization_id = ?1 AND kind = 'org' AND status = 'active' AND ${notExpired(2)}
        ORDER BY seq DESC`,
     )
-    .bind(organizationId)
+    .bind(organizationId, now)
     .all<ApiKeyRow>();
   return results.map(rowToOrgKey);
 }
 
-/** An active organization key of this organization, by its id or its client ID. */
-export async function findActiveOrgKey(db: D1Database, organizationId: string, idOrClientId: string): Promise<StoredOrgKey | null> {
+/** An active (not revoked, not expired) organization key of this organization, by its id or its client ID. */
+export async function findActiveOrgKey(
+  db: D1Database,
+  organizationId: string,
+  idOrClientId: string,
+  now: string,
+): Promise<StoredOrgKey | null> {
   const row = await db
     .prepare(
       `SELECT * FROM api_keys WHERE kind = 'org' AND status = 'active' AND organization_id = ?1
-         AND (id = ?2 OR client_id = ?2)`,
+         AND (id = ?2 OR client_id = ?2) AND ${notExpired(3)}`,
     )
-    .bind(organizationId, idOrClientId)
+    .bind(organizationId, idOrClientId, now)
     .first<ApiKeyRow>();
   return row ? rowToOrgKey(row) : null;
 }
@@ -381,7 +416,7 @@ export async function updateProjectKey(
        WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project' AND status = ?4
          AND name = ?9
          AND (?6 IS NOT 'active' OR ?4 = 'active'
-              OR (SELECT count(*) FROM api_keys WHERE organization_id = ?2 AND status = 'active')
+              OR (SELECT count(*) FROM api_keys WHERE organization_id = ?2 AND status = 'active' AND ${notExpired(7)})
                  < ${keyLimitExpression(2, 8)})`,
     )
     .bind(
@@ -422,4 +457,63 @@ export async function deleteProjectKey(
     .bind(keyId, organizationId, projectId);
   const [deleted] = await db.batch([remove, insertAuditAfterChange(db, audit)]);
   return (deleted?.meta.changes ?? 0) === 1;
+}
+
+/**
+ * Rolls a key, in one batch: the old key (still active, not expired, never rolled) gets its
+ * successor, its new expiry (the end of the grace) and, for project keys, a new name (the new key
+ * takes the name); then the new key is inserted, then the old key's 'rolled' entry and the new
+ * key's 'created' entry. Each statement only writes when the one before it changed a row, so a
+ * key that another request revoked or rolled meanwhile leaves nothing behind. The key limit is
+ * not checked: the old key stops counting when its grace ends.
+ */
+export async function rollKey(
+  db: D1Database,
+  roll: { old: StoredKey; oldName: string; oldExpiresAt: string; now: string },
+  key: NewKey,
+  audits: { rolled: AuditEntryInput; created: AuditEntryInput },
+): Promise<'rolled' | 'not_applied' | UniqueConflict> {
+  const update = db
+    .prepare(
+      `UPDATE api_keys SET rolled_to = ?3, expires_at = ?4, name = ?5, updated_at = ?6
+       WHERE id = ?1 AND organization_id = ?2 AND status = 'active' AND rolled_to IS NULL AND ${notExpired(6)}`,
+    )
+    .bind(roll.old.id, roll.old.organizationId, key.id, roll.oldExpiresAt, roll.oldName, roll.now);
+  const insert = db
+    .prepare(
+      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
+         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds,
+         expires_at, rolled_from)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?12, ?13, ?14, ?15 WHERE changes() = 1`,
+    )
+    .bind(
+      key.id,
+      key.kind,
+      key.organizationId,
+      key.projectId,
+      key.name,
+      key.clientId,
+      key.secretHash,
+      key.keyLastFour,
+      JSON.stringify(key.permissions),
+      key.createdBy,
+      key.createdAt,
+      key.rateLimit?.requests ?? null,
+      key.rateLimit?.windowSeconds ?? null,
+      key.expiresAt,
+      key.rolledFrom,
+    );
+  try {
+    const [updated] = await db.batch([
+      update,
+      insert,
+      insertAuditAfterChange(db, audits.rolled),
+      insertAuditAfterChange(db, audits.created),
+    ]);
+    return (updated?.meta.changes ?? 0) === 1 ? 'rolled' : 'not_applied';
+  } catch (err) {
+    const conflict = uniqueConflictOf(err);
+    if (conflict) return conflict;
+    throw err;
+  }
 }

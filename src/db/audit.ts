@@ -1,7 +1,7 @@
 // The audit_entries table: one entry per key change, always written in the batch of the change.
 import type { PagePosition } from './page';
 
-export type AuditAction = 'created' | 'updated' | 'revoked' | 'reactivated' | 'deleted';
+export type AuditAction = 'created' | 'updated' | 'revoked' | 'reactivated' | 'deleted' | 'rolled' | 'leaked';
 
 export type AuditEntryInput = {
   organizationId: string;
@@ -11,7 +11,7 @@ export type AuditEntryInput = {
   keyName: string | null;
   keyKind: 'org' | 'project';
   action: AuditAction;
-  actorType: 'user' | 'key';
+  actorType: 'user' | 'key' | 'scanner';
   actorId: string;
   ip: string | null;
   userAgent: string | null;
@@ -29,7 +29,7 @@ export type AuditRow = {
   key_id: string;
   key_kind: 'org' | 'project';
   action: AuditAction;
-  actor_type: 'user' | 'key';
+  actor_type: 'user' | 'key' | 'scanner';
   actor_id: string;
   ip: string | null;
   user_agent: string | null;

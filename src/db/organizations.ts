@@ -62,16 +62,22 @@ export type OrganizationPlan = {
 };
 
 /** An organization's key limit, its active keys (both kinds), its request budget and its projects' own budgets. */
-export async function getOrganizationPlan(db: D1Database, organizationId: string, defaultKeyLimit: number): Promise<OrganizationPlan> {
+export async function getOrganizationPlan(
+  db: D1Database,
+  organizationId: string,
+  defaultKeyLimit: number,
+  now: string,
+): Promise<OrganizationPlan> {
   const [plan, projects] = await db.batch([
     db
       .prepare(
         `SELECT ${keyLimitExpression(1, 2)} AS key_limit,
-           (SELECT count(*) FROM api_keys WHERE organization_id = ?1 AND status = 'active') AS active_keys,
+           (SELECT count(*) FROM api_keys WHERE organization_id = ?1 AND status = 'active'
+              AND (expires_at IS NULL OR expires_at > ?3)) AS active_keys,
            (SELECT rate_limit_requests FROM organizations WHERE id = ?1) AS rate_requests,
            (SELECT rate_limit_window_seconds FROM organizations WHERE id = ?1) AS rate_window_seconds`,
       )
-      .bind(organizationId, defaultKeyLimit),
+      .bind(organizationId, defaultKeyLimit, now),
     db
       .prepare(
         `SELECT project_id, rate_limit_requests, rate_limit_window_seconds FROM projects

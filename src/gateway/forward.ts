@@ -5,6 +5,7 @@ import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER 
 import type { KeyPrincipal, UserPrincipal } from '../auth/principal';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { effectiveScopes } from '../keys/scopes';
 import { BODILESS_METHODS } from '../middleware/body-limit';
 
 /** Headers that carry credentials: never sent on to the origin. */
@@ -52,7 +53,12 @@ export function isDroppedHeader(name: string): boolean {
 export type IdentityHeaders = Record<`x-keygate-${string}`, string>;
 
 export function orgKeyIdentity(key: KeyPrincipal): IdentityHeaders {
-  return { 'x-keygate-org-id': key.organizationId, 'x-keygate-key-id': key.keyId, 'x-keygate-key-kind': 'org' };
+  return {
+    'x-keygate-org-id': key.organizationId,
+    'x-keygate-key-id': key.keyId,
+    'x-keygate-key-kind': 'org',
+    'x-keygate-permissions': effectiveScopes(key.permissions).join(','),
+  };
 }
 
 export function projectKeyIdentity(key: KeyPrincipal & { kind: 'project' }): IdentityHeaders {

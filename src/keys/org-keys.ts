@@ -1,12 +1,15 @@
 // Organization keys (key pairs) managed at /v1/keys: create, list, rename and revoke, each
 // change with its audit entry in the same batch and its cache entries evicted.
 import type { Actor } from '../auth/principal';
-import { findActiveOrgKey, listActiveOrgKeys, type StoredOrgKey, setKeyStatus, updateActiveKey } from '../db/api-keys';
+import { findActiveOrgKey, findOrgKey, listActiveOrgKeys, type StoredOrgKey, setKeyStatus, updateActiveKey } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import type { Budget } from '../env';
+import { type ExpiryInput, expiryOf } from './expiry';
 import { generateKey, randomBase62 } from './format';
 import { looseRateLimit } from './rate-limit';
-import { type ChangeResult, type KeyServiceDeps, ORG_KEY_PERMISSIONS, type RequestMeta } from './types';
+import { type RollInput, rollKeyWithGrace } from './roll';
+import { missingScope, ORG_KEY_SCOPES } from './scopes';
+import type { ChangeResult, KeyServiceDeps, RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey } from './writes';
 
 type OrgKeyRef = { organizationId: string; idOrClientId: string; actor: Actor; meta: RequestMeta };
@@ -20,8 +23,22 @@ const NOT_FOUND = { ok: false, reason: 'not_found' } as const;
  */
 export async function createOrgKey(
   deps: KeyServiceDeps,
-  input: { organizationId: string; name: string; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta },
+  input: {
+    organizationId: string;
+    name: string;
+    rateLimit?: Budget | null;
+    permissions?: string[];
+    /** The permissions of the organization key creating it (null or absent: an admin JWT): the new key cannot hold more. */
+    callerPermissions?: readonly string[] | null;
+    actor: Actor;
+    meta: RequestMeta;
+  } & ExpiryInput,
 ): Promise<ChangeResult<{ key: StoredOrgKey; secret: string }>> {
+  const permissions = input.permissions ?? [...ORG_KEY_SCOPES];
+  const missing = input.callerPermissions ? missingScope(input.callerPermissions, permissions) : null;
+  if (missing) return { ok: false, reason: 'forbidden', scope: missing };
+  const expiry = expiryOf(input, Date.now(), deps.config.maxKeyLifetimeSeconds);
+  if (!expiry.ok) return expiry;
   const loose = await looseRateLimit(deps, { organizationId: input.organizationId, projectId: null }, input.rateLimit);
   if (loose) return loose;
   const secret = generateKey('orgSecret');
@@ -31,8 +48,10 @@ export async function createOrgKey(
     kind: 'org',
     projectId: null,
     clientId: generateKey('clientId'),
-    permissions: ORG_KEY_PERMISSIONS,
+    permissions: ORG_KEY_SCOPES.filter((scope) => permissions.includes(scope)),
     rateLimit: input.rateLimit ?? null,
+    expiresAt: expiry.expiresAt,
+    rolledFrom: null,
     secret,
   });
   return created.ok ? { ok: true, value: { key: created.value, secret } } : created;
@@ -40,7 +59,7 @@ export async function createOrgKey(
 
 /** The organization's active organization keys, newest first. */
 export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promise<StoredOrgKey[]> {
-  return fromD1(() => listActiveOrgKeys(deps.db, organizationId));
+  return fromD1(() => listActiveOrgKeys(deps.db, organizationId, new Date().toISOString()));
 }
 
 /**
@@ -48,7 +67,7 @@ export function listOrgKeys(deps: KeyServiceDeps, organizationId: string): Promi
  * cache entries. Fails with not_found for unknown, foreign and already revoked keys.
  */
 export async function revokeOrgKey(deps: KeyServiceDeps, input: OrgKeyRef): Promise<ChangeResult<StoredOrgKey & { revokedAt: string }>> {
-  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId, new Date().toISOString()));
   if (!key) return NOT_FOUND;
   const now = new Date().toISOString();
   const changed = await changeKey(deps, key.secretHash, () =>
@@ -71,7 +90,7 @@ export async function updateOrgKey(
   deps: KeyServiceDeps,
   input: OrgKeyRef & { name?: string; rateLimit?: Budget | null },
 ): Promise<ChangeResult<StoredOrgKey>> {
-  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  const key = await fromD1(() => findActiveOrgKey(deps.db, input.organizationId, input.idOrClientId, new Date().toISOString()));
   if (!key) return NOT_FOUND;
   const name = input.name ?? key.name;
   const rateLimit = input.rateLimit === undefined ? key.rateLimit : input.rateLimit;
@@ -97,4 +116,21 @@ export async function updateOrgKey(
 /** Whether two budgets (or their absence) are the same. */
 export function sameBudget(a: Budget | null, b: Budget | null): boolean {
   return a === b || (a !== null && b !== null && a.requests === b.requests && a.windowSeconds === b.windowSeconds);
+}
+
+/**
+ * Rolls an organization key of this organization (by id or client ID, in any state): a new pair
+ * (new client ID and secret, shown once), the old pair working for `graceSeconds` more. Fails
+ * with not_found (unknown, foreign), not_rollable (revoked, expired, already rolled) or forbidden.
+ */
+export async function rollOrgKey(
+  deps: KeyServiceDeps,
+  input: OrgKeyRef & Pick<RollInput, 'graceSeconds' | 'callerPermissions'>,
+): Promise<ChangeResult<{ key: StoredOrgKey; secret: string; old: StoredOrgKey }>> {
+  const old = await fromD1(() => findOrgKey(deps.db, input.organizationId, input.idOrClientId));
+  if (!old) return NOT_FOUND;
+  const rolled = await rollKeyWithGrace(deps, { ...input, old });
+  if (!rolled.ok) return rolled;
+  const { key, secret, old: retired } = rolled.value;
+  return key.kind === 'org' && retired.kind === 'org' ? { ok: true, value: { key, secret, old: retired } } : NOT_FOUND;
 }

@@ -16,9 +16,11 @@ import type { AuditEntryInput } from '../db/audit';
 import { fromD1 } from '../db/errors';
 import type { PagePosition } from '../db/page';
 import type { Budget } from '../env';
+import { type ExpiryInput, expiryOf } from './expiry';
 import { generateKey } from './format';
 import { sameBudget } from './org-keys';
 import { looseRateLimit } from './rate-limit';
+import { type RollInput, rollKeyWithGrace } from './roll';
 import { type ChangeResult, type KeyServiceDeps, PROJECT_KEY_PERMISSIONS, type RequestMeta } from './types';
 import { auditEntry, changeKey, insertNewKey, limitReached } from './writes';
 
@@ -32,11 +34,13 @@ const NOT_FOUND = { ok: false, reason: 'not_found' } as const;
  */
 export async function createProjectKey(
   deps: KeyServiceDeps,
-  input: ProjectScope & { name: string; customKey?: string; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta },
+  input: ProjectScope & { name: string; customKey?: string; rateLimit?: Budget | null; actor: Actor; meta: RequestMeta } & ExpiryInput,
 ): Promise<ChangeResult<{ key: StoredProjectKey; secret: string }>> {
+  const expiry = expiryOf(input, Date.now(), deps.config.maxKeyLifetimeSeconds);
+  if (!expiry.ok) return expiry;
   const loose = await looseRateLimit(deps, input, input.rateLimit);
   if (loose) return loose;
-  const { customKey, rateLimit, ...rest } = input;
+  const { customKey, rateLimit, expiresIn: _in, expiresAt: _at, ...rest } = input;
   const secret = customKey ?? generateKey('project');
   const created = await insertNewKey<StoredProjectKey>(deps, {
     ...rest,
@@ -45,6 +49,8 @@ export async function createProjectKey(
     clientId: null,
     permissions: PROJECT_KEY_PERMISSIONS,
     rateLimit: rateLimit ?? null,
+    expiresAt: expiry.expiresAt,
+    rolledFrom: null,
     secret,
   });
   return created.ok ? { ok: true, value: { key: created.value, secret } } : created;
@@ -162,4 +168,21 @@ export async function deleteProjectKey(
     ),
   );
   return deleted ? { ok: true, value: key } : NOT_FOUND;
+}
+
+/**
+ * Rolls a project key: a new key (shown once) with the old one's name, permissions, budget and
+ * expiry policy; the old key works for `graceSeconds` more. Fails with not_found (unknown,
+ * foreign) or not_rollable (revoked, expired, already rolled).
+ */
+export async function rollProjectKey(
+  deps: KeyServiceDeps,
+  input: ProjectScope & { keyId: string; actor: Actor; meta: RequestMeta } & Pick<RollInput, 'graceSeconds'>,
+): Promise<ChangeResult<{ key: StoredProjectKey; secret: string }>> {
+  const found = await getProjectKey(deps, input, input.keyId);
+  if (!found.ok) return found;
+  const rolled = await rollKeyWithGrace(deps, { ...input, old: found.value, callerPermissions: null });
+  if (!rolled.ok) return rolled;
+  const { key, secret } = rolled.value;
+  return key.kind === 'project' ? { ok: true, value: { key, secret } } : NOT_FOUND;
 }

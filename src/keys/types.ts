@@ -6,10 +6,11 @@ export type KeyKind = 'org' | 'project';
 
 /**
  * The request budgets of a verified key: its own (null: none) and the one an operator set for its
- * organization (organization keys) or project (project keys); null there means the default. Both
- * are optional because KV may still hold records cached before budgets existed (read: null).
+ * organization (organization keys) or project (project keys), null there meaning the default;
+ * and its expiry (null: never). Optional because KV may still hold records cached before they
+ * existed (read: null).
  */
-type KeyBudgets = { rateLimit?: Budget | null; parentRateLimit?: Budget | null };
+type KeyBudgets = { rateLimit?: Budget | null; parentRateLimit?: Budget | null; expiresAt?: string | null };
 
 /** What verification needs of an active organization key; never the secret. */
 export type VerifiedOrgKey = {
@@ -45,8 +46,6 @@ export type RequestMeta = { ip: string | null; userAgent: string | null };
 
 /** Permissions every new project key holds. */
 export const PROJECT_KEY_PERMISSIONS = ['content.read', 'packages.read', 'assets.read'];
-/** An organization key may do everything its organization may. */
-export const ORG_KEY_PERMISSIONS = ['*'];
 
 /**
  * The expected ways a key change does not happen. The routes turn each into their surface's
@@ -58,7 +57,10 @@ export type ChangeFailure =
   | { ok: false; reason: 'value_taken' }
   | { ok: false; reason: 'limit_reached'; limit: number }
   | { ok: false; reason: 'conflict' }
-  | { ok: false; reason: 'rate_limit_too_loose'; parent: Budget; scope: 'organization' | 'project' };
+  | { ok: false; reason: 'rate_limit_too_loose'; parent: Budget; scope: 'organization' | 'project' }
+  | { ok: false; reason: 'invalid'; field: string; message: string }
+  | { ok: false; reason: 'not_rollable'; why: 'revoked' | 'expired' | 'rolled' }
+  | { ok: false; reason: 'forbidden'; scope: string };
 
 /** A key change: what it produced, or why it did not happen. */
 export type ChangeResult<T> = { ok: true; value: T } | ChangeFailure;

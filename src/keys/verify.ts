@@ -5,6 +5,7 @@ import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
 import { type ActiveKey, findActiveKeyByHash, touchLastUsed } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
+import { isExpired } from './expiry';
 import { isWellFormedKey, isWellFormedProjectKey } from './format';
 import { sha256Hex, timingSafeEqualString } from './hash';
 import type { KeyServiceDeps, VerifiedKey, VerifiedOrgKey, VerifiedProjectKey } from './types';
@@ -19,10 +20,11 @@ export type VerifyResult<K extends VerifiedKey = VerifiedKey> =
 export const LAST_USED_INTERVAL_MS = 60_000;
 
 function toVerified({ key, parentRateLimit }: ActiveKey): VerifiedKey {
-  const { id, organizationId, permissions, rateLimit } = key;
+  const { id, organizationId, permissions, rateLimit, expiresAt } = key;
+  const common = { id, organizationId, permissions, rateLimit, parentRateLimit, expiresAt };
   return key.kind === 'org'
-    ? { id, kind: 'org', organizationId, projectId: null, clientId: key.clientId, permissions, rateLimit, parentRateLimit }
-    : { id, kind: 'project', organizationId, projectId: key.projectId, clientId: null, permissions, rateLimit, parentRateLimit };
+    ? { ...common, kind: 'org', projectId: null, clientId: key.clientId }
+    : { ...common, kind: 'project', projectId: key.projectId, clientId: null };
 }
 
 /**
@@ -31,6 +33,13 @@ function toVerified({ key, parentRateLimit }: ActiveKey): VerifiedKey {
  * tier and, after the response, KV; unknown hashes are remembered in the isolate tier briefly.
  */
 async function lookupByHash(deps: KeyServiceDeps, hash: string, isolateOnly: boolean): Promise<VerifiedKey | null> {
+  const found = await lookupInTiers(deps, hash, isolateOnly);
+  // An expired key is refused from its expiry on, whichever tier answered (a cached record
+  // carries its expiry; D1 checks it in the query).
+  return found && !isExpired(found.expiresAt, Date.now()) ? found : null;
+}
+
+async function lookupInTiers(deps: KeyServiceDeps, hash: string, isolateOnly: boolean): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
   const remembered = tier.keys.get(hash);
   if (remembered) return remembered;
@@ -46,7 +55,7 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string, isolateOnly: boo
       if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
       return cached;
     }
-    const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash));
+    const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash, new Date().toISOString()));
     if (!stored) {
       tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
       return null;

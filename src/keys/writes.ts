@@ -69,6 +69,9 @@ export async function insertNewKey<K extends StoredKey>(
     updatedAt: now,
     revokedAt: null,
     lastUsedAt: null,
+    rolledTo: null,
+    leakedAt: null,
+    leakSource: null,
   } as K;
   const outcome = await fromD1(() =>
     insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),

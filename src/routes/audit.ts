@@ -12,7 +12,7 @@ import { JWT_SECURITY, PageQuery, Pagination, projectErrorResponses, ResourceId 
 const AuditEntry = z
   .object({
     id: z.string(),
-    action: z.enum(['created', 'updated', 'revoked', 'reactivated', 'deleted']),
+    action: z.enum(['created', 'updated', 'revoked', 'reactivated', 'deleted', 'rolled', 'leaked']),
     keyId: z.string(),
     keyName: z
       .string()
@@ -20,7 +20,7 @@ const AuditEntry = z
       .openapi({ description: "The key's name at the time of the change; null for entries older than the field whose key was deleted." }),
     keyKind: z.enum(['org', 'project']),
     projectId: z.string().nullable(),
-    actor: z.object({ type: z.enum(['user', 'key']), id: z.string() }),
+    actor: z.object({ type: z.enum(['user', 'key', 'scanner']), id: z.string() }),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
     createdAt: z.iso.datetime(),

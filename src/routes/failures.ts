@@ -19,6 +19,18 @@ function commonError(failure: Exclude<ChangeFailure, { reason: 'not_found' }>): 
       );
     case 'conflict':
       return new ApiError('CONFLICT', 'the key was changed by concurrent requests; retry');
+    case 'invalid':
+      return new ApiError('VALIDATION_ERROR', 'invalid request body', [{ field: failure.field, message: failure.message }]);
+    case 'not_rollable':
+      return new ApiError(
+        'CONFLICT',
+        failure.why === 'rolled'
+          ? 'this key was already rolled: roll its successor (rolledTo) instead'
+          : `a ${failure.why} key cannot be rolled`,
+        { reason: failure.why },
+      );
+    case 'forbidden':
+      return new ApiError('FORBIDDEN', `this API key lacks the ${failure.scope} permission`);
     case 'rate_limit_too_loose':
       return new ApiError('VALIDATION_ERROR', 'invalid request body', [
         {

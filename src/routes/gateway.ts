@@ -1,10 +1,11 @@
 // The gateway: what Keygate does not answer itself under /v1 (organization key) and /app/v1
 // (admin JWT) is passed on to the origin with the caller's identity.
 import { createRoute, z } from '@hono/zod-openapi';
-import { authenticateJwt, authenticateKeyPair } from '../auth/middleware';
+import { authenticateJwt, authenticateKeyPair, lacksScope } from '../auth/middleware';
 import { budgetNames, chargeRequest, organizationBudget } from '../budgets/requests';
 import { ApiError } from '../errors';
 import { forwardToOrigin, orgKeyIdentity, userIdentity } from '../gateway/forward';
+import { gatewayScope, holdsScope } from '../keys/scopes';
 import { createRouter } from './router';
 import { JWT_SECURITY, orgErrorResponses, projectErrorResponses } from './schemas';
 
@@ -39,7 +40,11 @@ export function createGateway(isOwned: (path: string) => boolean) {
 
   gateway.all('/v1/*', async function orgGateway(c, next) {
     if (isOwned(c.req.path)) return next();
-    return forwardToOrigin(c, orgKeyIdentity(await authenticateKeyPair(c)));
+    const key = await authenticateKeyPair(c);
+    // Scoped keys: reads need api:read, every other method api:write.
+    const scope = gatewayScope(c.req.method);
+    if (!holdsScope(key.permissions, scope)) throw lacksScope(scope);
+    return forwardToOrigin(c, orgKeyIdentity(key));
   });
 
   gateway.all('/app/v1/*', async function appGateway(c, next) {
@@ -77,7 +82,7 @@ export function createGateway(isOwned: (path: string) => boolean) {
       tag: 'Gateway (organization key)',
       summary: 'Forwarded to the origin with x-keygate-org-id, x-keygate-key-id, x-keygate-key-kind: org',
       security: [{ clientId: [], apiKey: [] }],
-      errors: orgErrorResponses(400, 401, 413, 429, 502, 503),
+      errors: orgErrorResponses(400, 401, 403, 413, 429, 502, 503),
     },
     {
       path: '/app/v1/{path}',

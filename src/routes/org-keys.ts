@@ -1,28 +1,57 @@
 // /v1/keys: organization keys, managed with an organization key pair or an admin JWT.
 import { createRoute, z } from '@hono/zod-openapi';
-import { orgKeyOrJwtAuth, requireAdmin } from '../auth/middleware';
+import { orgKeyOrJwtAuth, requireAdmin, requireScope } from '../auth/middleware';
 import { actorOf } from '../auth/principal';
 import { managementWriteBudget } from '../budgets/management';
 import { findOrgKey, type StoredOrgKey } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import { ApiError } from '../errors';
-import { createOrgKey, listOrgKeys, revokeOrgKey, updateOrgKey } from '../keys/org-keys';
+import { createOrgKey, listOrgKeys, revokeOrgKey, rollOrgKey, updateOrgKey } from '../keys/org-keys';
+import { MAX_ROLL_GRACE_SECONDS } from '../keys/roll';
+import { effectiveScopes, ORG_KEY_SCOPES } from '../keys/scopes';
 import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { orgKeyValue } from './failures';
 import { createRouter } from './router';
-import { KeyName, KeyRateLimit, ORG_SECURITY, orgErrorResponses, RateLimit } from './schemas';
+import {
+  callerPermissions,
+  ExpiresAt,
+  ExpiresIn,
+  KeyName,
+  KeyRateLimit,
+  LifecycleFields,
+  ORG_SECURITY,
+  orgErrorResponses,
+  RateLimit,
+  RollBody,
+} from './schemas';
+
+const Scope = z.enum(ORG_KEY_SCOPES);
 
 const CreateOrgKeyBody = z
   .object({
     name: KeyName.openapi({ example: 'Production sync' }),
     rateLimit: KeyRateLimit,
+    permissions: z
+      .array(Scope)
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, 'must not repeat a permission')
+      .optional()
+      .openapi({
+        description:
+          'keys:read (list, usage), keys:write (create, update, revoke, roll), api:read (GET/HEAD through the gateway), ' +
+          'api:write (every other method). Default: all four. A key can never give more than it holds.',
+      }),
+    expiresIn: ExpiresIn,
+    expiresAt: ExpiresAt,
   })
   .strict()
   .openapi('CreateOrgKeyRequest');
 
-/** Writes: an organization key or the admin role, within the organization's write budget. */
-const writeAccess = [requireAdmin(), managementWriteBudget()];
+/** Writes: an organization key holding keys:write or the admin role, within the organization's write budget. */
+const writeAccess = [requireAdmin(), requireScope('keys:write'), managementWriteBudget()];
+/** Reads: an organization key holding keys:read, or any JWT of the organization. */
+const readAccess = [requireScope('keys:read')];
 
 const UpdateOrgKeyBody = z.object({ name: KeyName.optional(), rateLimit: KeyRateLimit }).strict().openapi('UpdateOrgKeyRequest');
 
@@ -36,6 +65,8 @@ const OrgKey = z
     createdBy: z.string().openapi({ description: "The JWT's sub, or key:<id> when a key created it." }),
     lastUsedAt: z.iso.datetime().nullable(),
     rateLimit: RateLimit.nullable().openapi({ description: "The key's own request budget (null: only its organization's)." }),
+    permissions: z.array(Scope),
+    ...LifecycleFields,
   })
   .openapi('OrgKey');
 
@@ -65,6 +96,12 @@ function toOrgKey(key: StoredOrgKey) {
     createdBy: key.createdBy,
     lastUsedAt: key.lastUsedAt,
     rateLimit: key.rateLimit,
+    permissions: effectiveScopes(key.permissions),
+    expiresAt: key.expiresAt,
+    rolledFrom: key.rolledFrom,
+    rolledTo: key.rolledTo,
+    leakedAt: key.leakedAt,
+    leakSource: key.leakSource,
   };
 }
 
@@ -90,10 +127,12 @@ const listKeysRoute = createRoute({
   operationId: 'listOrgKeys',
   tags: ['Organization keys'],
   summary: "List the organization's active keys",
+  description: 'Active keys: not revoked, not expired (a rolled key is listed until its grace ends).',
   security: ORG_SECURITY,
+  middleware: readAccess,
   responses: {
     200: { description: 'Active keys, newest first', content: { 'application/json': { schema: z.object({ data: z.array(OrgKey) }) } } },
-    ...orgErrorResponses(401, 429, 503),
+    ...orgErrorResponses(401, 403, 429, 503),
   },
 });
 
@@ -138,10 +177,35 @@ const keyUsageRoute = createRoute({
     'Requests accepted and refused for rate, per hour or day, every bucket of the range (zeros included). Default: the ' +
     'last 24 hours by hour. Counts lag by at most USAGE_FLUSH_SECONDS (5 s by default). Revoked keys keep their usage.',
   security: ORG_SECURITY,
+  middleware: readAccess,
   request: { params: KeyParam, query: UsageQuery },
   responses: {
     200: { description: 'The usage series', content: { 'application/json': { schema: z.object({ data: z.array(UsageBucket) }) } } },
-    ...orgErrorResponses(400, 401, 404, 429, 503),
+    ...orgErrorResponses(400, 401, 403, 404, 429, 503),
+  },
+});
+
+const RolledOrgKey = CreatedOrgKey.openapi('RolledOrgKey');
+
+const rollKeyRoute = createRoute({
+  method: 'post',
+  path: '/{key}/roll',
+  operationId: 'rollOrgKey',
+  tags: ['Organization keys'],
+  summary: 'Roll an organization key: a new pair now, the old one working for a grace period',
+  description:
+    "Returns a new client ID and secret (shown once) with the old key's name, permissions, budget and expiry policy. The " +
+    'old pair works until `expireCurrentInSeconds` (0–604800, default 0: refused at once) and shows `rolledTo`. A ' +
+    'revoked, expired or already rolled key: 409.',
+  security: ORG_SECURITY,
+  middleware: writeAccess,
+  request: {
+    params: KeyParam,
+    body: { required: false, content: { 'application/json': { schema: RollBody(MAX_ROLL_GRACE_SECONDS.org) } } },
+  },
+  responses: {
+    201: { description: 'Rolled', content: { 'application/json': { schema: z.object({ data: RolledOrgKey }) } } },
+    ...orgErrorResponses(400, 401, 403, 404, 409, 413, 429, 503),
   },
 });
 
@@ -155,6 +219,7 @@ orgKeys.openapi(createKeyRoute, async (c) => {
     await createOrgKey(keyServiceDeps(c), {
       organizationId: principal.organizationId,
       ...c.req.valid('json'),
+      callerPermissions: callerPermissions(principal),
       actor: actorOf(principal),
       meta: requestMeta(c),
     }),
@@ -205,4 +270,21 @@ orgKeys.openapi(keyUsageRoute, async (c) => {
   const key = await fromD1(() => findOrgKey(deps.db, organizationId, c.req.valid('param').key));
   if (!key) throw new ApiError('NOT_FOUND', 'key not found');
   return c.json({ data: await usageSeries(deps.db, { organizationId, keyId: key.id }, range) }, 200);
+});
+
+orgKeys.openapi(rollKeyRoute, async (c) => {
+  const principal = c.get('principal');
+  const body = c.req.valid('json') ?? {};
+  const { key, secret } = orgKeyValue(
+    await rollOrgKey(keyServiceDeps(c), {
+      organizationId: principal.organizationId,
+      idOrClientId: c.req.valid('param').key,
+      graceSeconds: body.expireCurrentInSeconds ?? 0,
+      callerPermissions: callerPermissions(principal),
+      actor: actorOf(principal),
+      meta: requestMeta(c),
+    }),
+  );
+  const { lastUsedAt: _unused, ...rolled } = toOrgKey(key);
+  return c.json({ data: { ...rolled, apiKey: secret } }, 201);
 });

@@ -69,7 +69,7 @@ export const plan = createRouter();
 plan.openapi(limitsRoute, async (c) => {
   const { organizationId } = c.req.valid('param');
   const deps = keyServiceDeps(c);
-  const found = await fromD1(() => getOrganizationPlan(deps.db, organizationId, deps.config.defaultKeyLimit));
+  const found = await fromD1(() => getOrganizationPlan(deps.db, organizationId, deps.config.defaultKeyLimit, new Date().toISOString()));
   return c.json({ ...found, rateLimit: found.rateLimit ?? deps.config.orgRateLimit }, 200);
 });
 

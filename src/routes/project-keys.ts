@@ -6,13 +6,27 @@ import { actorOf } from '../auth/principal';
 import { managementWriteBudget } from '../budgets/management';
 import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
-import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, updateProjectKey } from '../keys/project-keys';
+import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, rollProjectKey, updateProjectKey } from '../keys/project-keys';
+import { MAX_ROLL_GRACE_SECONDS } from '../keys/roll';
 import { keyServiceDeps, requestMeta } from '../middleware/context';
 import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { decodeCursor, pageOf } from './cursor';
 import { projectKeyValue } from './failures';
 import { createRouter } from './router';
-import { JWT_SECURITY, KeyName, KeyRateLimit, PageQuery, Pagination, projectErrorResponses, RateLimit, ResourceId } from './schemas';
+import {
+  ExpiresAt,
+  ExpiresIn,
+  JWT_SECURITY,
+  KeyName,
+  KeyRateLimit,
+  LifecycleFields,
+  PageQuery,
+  Pagination,
+  projectErrorResponses,
+  RateLimit,
+  ResourceId,
+  RollBody,
+} from './schemas';
 
 const ProjectParams = z.object({
   organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' }, example: 'acme' }),
@@ -43,6 +57,8 @@ const CreateProjectKeyBody = z
       .optional()
       .openapi({ description: 'A custom key value; generated (kg_pk_...) when omitted.' }),
     rateLimit: KeyRateLimit,
+    expiresIn: ExpiresIn,
+    expiresAt: ExpiresAt,
   })
   .strict()
   .openapi('CreateProjectKeyRequest');
@@ -66,6 +82,7 @@ const ProjectKey = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     rateLimit: RateLimit.nullable().openapi({ description: "The key's own request budget (null: only its project's)." }),
+    ...LifecycleFields,
   })
   .openapi('ProjectKey');
 
@@ -88,6 +105,11 @@ function toProjectKey(key: StoredProjectKey) {
     createdAt: key.createdAt,
     updatedAt: key.updatedAt,
     rateLimit: key.rateLimit,
+    expiresAt: key.expiresAt,
+    rolledFrom: key.rolledFrom,
+    rolledTo: key.rolledTo,
+    leakedAt: key.leakedAt,
+    leakSource: key.leakSource,
   };
 }
 
@@ -189,6 +211,25 @@ const keyUsageRoute = createRoute({
   },
 });
 
+const rollKeyRoute = createRoute({
+  method: 'post',
+  path: `${BASE}/{id}/roll`,
+  operationId: 'rollProjectKey',
+  tags,
+  summary: 'Roll a project key: a new key now, the old one working for a grace period',
+  description:
+    "Returns a new key (shown once) with the old key's name, permissions, budget and expiry policy; the old key is renamed " +
+    '"<name> (rolled <time>)" and works until `expireCurrentInSeconds` (0–7776000, default 0: refused at once), showing ' +
+    '`rolledTo`. A revoked, expired or already rolled key: 409.',
+  security: JWT_SECURITY,
+  middleware: writeAccess,
+  request: { params: KeyParams, body: { required: false, content: json(RollBody(MAX_ROLL_GRACE_SECONDS.project)) } },
+  responses: {
+    201: { description: 'Rolled', content: json(CreatedProjectKey) },
+    ...projectErrorResponses(400, 401, 403, 404, 409, 413, 429, 503),
+  },
+});
+
 export const projectKeys = createRouter();
 
 projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*', jwtAuth(), sameOrganization());
@@ -203,6 +244,8 @@ projectKeys.openapi(createKeyRoute, async (c) => {
       name: body.name,
       customKey: body.apiKey,
       rateLimit: body.rateLimit,
+      expiresIn: body.expiresIn,
+      expiresAt: body.expiresAt,
       actor: actorOf(c.get('principal')),
       meta: requestMeta(c),
     }),
@@ -261,4 +304,19 @@ projectKeys.openapi(keyUsageRoute, async (c) => {
   const key = projectKeyValue(await getProjectKey(deps, scope, id));
   const data = await usageSeries(deps.db, { organizationId: scope.organizationId, keyId: key.id }, range);
   return c.json({ data, granularity: range.granularity }, 200);
+});
+
+projectKeys.openapi(rollKeyRoute, async (c) => {
+  const { id, ...scope } = c.req.valid('param');
+  const body = c.req.valid('json') ?? {};
+  const { key, secret } = projectKeyValue(
+    await rollProjectKey(keyServiceDeps(c), {
+      ...scope,
+      keyId: id,
+      graceSeconds: body.expireCurrentInSeconds ?? 0,
+      actor: actorOf(c.get('principal')),
+      meta: requestMeta(c),
+    }),
+  );
+  return c.json({ ...toProjectKey(key), key: secret }, 201);
 });

@@ -1,6 +1,7 @@
 // OpenAPI pieces shared by the routes: the two error shapes and the security schemes.
 import { z } from '@hono/zod-openapi';
 import { CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from '../auth/headers';
+import type { Principal } from '../auth/principal';
 import { errorStatus } from '../errors';
 import { RESOURCE_ID, RESOURCE_ID_RULE } from '../ids';
 
@@ -40,6 +41,48 @@ export const KeyRateLimit = RateLimit.nullable()
       "The key's own request budget, counted besides its organization's (or project's) and only allowed to be tighter " +
       '(no more requests per window, no higher rate); null: none.',
   });
+
+/** `expiresIn` at creation: seconds from now, at least 60 (MAX_KEY_LIFETIME_SECONDS at most). */
+export const ExpiresIn = z
+  .number()
+  .int()
+  .min(60)
+  .optional()
+  .openapi({ description: 'The key expires this many seconds from now (at least 60; not with expiresAt).' });
+
+/** `expiresAt` at creation: a time in the future (MAX_KEY_LIFETIME_SECONDS from now at most). */
+export const ExpiresAt = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .openapi({ description: 'The key expires at this time (ISO 8601, in the future; not with expiresIn). Default: never.' });
+
+/** What every key object says of its lifecycle. */
+export const LifecycleFields = {
+  expiresAt: z.iso.datetime().nullable().openapi({ description: 'When the key stops working by itself (null: never).' }),
+  rolledFrom: z.string().nullable().openapi({ description: 'The key this one replaced in a roll.' }),
+  rolledTo: z.string().nullable().openapi({ description: 'The key that replaced this one; it works until expiresAt.' }),
+  leakedAt: z.iso.datetime().nullable().openapi({ description: 'When a leak of this key was reported (secret scanning).' }),
+  leakSource: z.string().nullable().openapi({ description: 'Where the leak was found (the report URL).' }),
+};
+
+/** The body of a roll: how long the current key keeps working (seconds, 0 = refused at once). */
+export const RollBody = (maxGraceSeconds: number) =>
+  z
+    .object({
+      expireCurrentInSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(maxGraceSeconds)
+        .optional()
+        .openapi({ description: `Grace of the current key, 0–${maxGraceSeconds} seconds (default 0: refused at once).` }),
+    })
+    .strict();
+
+/** The permissions of the organization key making a request (null: an admin JWT, judged by its role). */
+export function callerPermissions(principal: Principal): readonly string[] | null {
+  return principal.type === 'key' ? principal.permissions : null;
+}
 
 /** An organization or project id in a path. */
 export const ResourceId = z.string().regex(RESOURCE_ID, RESOURCE_ID_RULE);

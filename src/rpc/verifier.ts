@@ -4,6 +4,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import { configOf } from '../env';
 import { ApiError } from '../errors';
 import { keyServiceDepsOf } from '../keys/deps';
+import { effectiveScopes } from '../keys/scopes';
 import { type VerifyFailure, verifyKeyPair, verifyProjectKey } from '../keys/verify';
 
 export type VerifyRequest =
@@ -57,7 +58,7 @@ export class KeygateVerifier extends WorkerEntrypoint<Env> {
           keyId: key.id,
           organizationId: key.organizationId,
           projectId: key.projectId,
-          permissions: key.permissions,
+          permissions: key.kind === 'org' ? effectiveScopes(key.permissions) : key.permissions,
         },
       };
     } catch (err) {

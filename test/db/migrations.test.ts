@@ -169,7 +169,14 @@ describe('migrations/', () => {
     const after = await allRows(db);
     // 0004 adds budgets, unset (null: the defaults) on every existing row.
     const noBudget = { rate_limit_requests: null, rate_limit_window_seconds: null };
-    const expectedKeys = before.apiKeys.map((row) => ({ ...row, ...noBudget, ...(row.id in RENAMED ? { name: RENAMED[row.id] } : {}) }));
+    // 0005 adds the key lifecycle, unset on every existing row.
+    const noLifecycle = { expires_at: null, rolled_from: null, rolled_to: null, leaked_at: null, leak_source: null };
+    const expectedKeys = before.apiKeys.map((row) => ({
+      ...row,
+      ...noBudget,
+      ...noLifecycle,
+      ...(row.id in RENAMED ? { name: RENAMED[row.id] } : {}),
+    }));
     // 0003 names each entry's key as it is after 0002; a deleted key's entries keep NULL.
     const nameOf = new Map(expectedKeys.map((row) => [row.id, row.name]));
     const expectedAudit = before.auditEntries.map((row) => ({ ...row, key_name: nameOf.get(row.key_id as string) ?? null }));

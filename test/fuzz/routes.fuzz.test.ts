@@ -326,7 +326,12 @@ function expectedIdentity(keygatePath: string, request: Request, world: World): 
   if (keygatePath.startsWith('/v1/')) {
     const key = world.pairs.get(pairKey(h.get('x-metal-client-id'), h.get('x-metal-api-key')));
     if (!key) return 'forwarded under /v1 without a valid organization key pair';
-    return { 'x-keygate-org-id': key.org, 'x-keygate-key-id': key.keyId, 'x-keygate-key-kind': 'org' };
+    return {
+      'x-keygate-org-id': key.org,
+      'x-keygate-key-id': key.keyId,
+      'x-keygate-key-kind': 'org',
+      'x-keygate-permissions': 'keys:read,keys:write,api:read,api:write',
+    };
   }
   if (keygatePath.startsWith('/app/v1/')) {
     const user = world.bearers.get(h.get('authorization') ?? '');

@@ -56,6 +56,7 @@ describe('what the origin receives', () => {
       'x-keygate-org-id': org,
       'x-keygate-key-id': pair.id,
       'x-keygate-key-kind': 'org',
+      'x-keygate-permissions': 'keys:read,keys:write,api:read,api:write',
     });
   });
 
@@ -137,7 +138,7 @@ describe('what the origin receives', () => {
       Object.keys(origin.received[0]!.headers)
         .filter((h) => h.startsWith('x-keygate-'))
         .sort(),
-    ).toEqual(['x-keygate-key-id', 'x-keygate-key-kind', 'x-keygate-org-id']);
+    ).toEqual(['x-keygate-key-id', 'x-keygate-key-kind', 'x-keygate-org-id', 'x-keygate-permissions']);
   });
 
   it('passes method, path, query and body through intact', async () => {
@@ -188,7 +189,12 @@ describe('what the origin receives', () => {
       method: 'GET',
       path: '/v1/companies',
       search: '?page=2',
-      headers: { 'x-keygate-org-id': org, 'x-keygate-key-id': pair.id, 'x-keygate-key-kind': 'org' },
+      headers: {
+        'x-keygate-org-id': org,
+        'x-keygate-key-id': pair.id,
+        'x-keygate-key-kind': 'org',
+        'x-keygate-permissions': 'keys:read,keys:write,api:read,api:write',
+      },
       body: '',
     });
   });
@@ -357,6 +363,7 @@ describe('which origin', () => {
         'x-keygate-org-id': org,
         'x-keygate-key-id': pair.id,
         'x-keygate-key-kind': 'org',
+        'x-keygate-permissions': 'keys:read,keys:write,api:read,api:write',
       });
     }
   });

@@ -128,9 +128,10 @@ describe('the KV cache', () => {
         organizationId: key.organizationId,
         projectId: null,
         clientId: key.key.clientId,
-        permissions: ['*'],
+        permissions: ['keys:read', 'keys:write', 'api:read', 'api:write'],
         rateLimit: null,
         parentRateLimit: null,
+        expiresAt: null,
       },
     });
     await settle();

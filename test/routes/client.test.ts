@@ -266,6 +266,7 @@ describe('revoke, reactivate and delete through a warm cache', () => {
       permissions: ['content.read', 'packages.read', 'assets.read'],
       rateLimit: null,
       parentRateLimit: null,
+      expiresAt: null,
     });
     const warm = await use();
     expect(warm.status, warm.text).toBe(200);

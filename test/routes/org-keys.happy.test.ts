@@ -5,7 +5,24 @@ import { auditRowsOfKey, keyRow, keyRowsOf } from '../support/db';
 import { adminHeaders, bearer, call, createOrgKey, pairHeaders, randomId, token } from '../support/fixtures';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const LISTED_FIELDS = ['clientId', 'createdAt', 'createdBy', 'id', 'keyLastFour', 'lastUsedAt', 'name', 'rateLimit'];
+const LISTED_FIELDS = [
+  'clientId',
+  'createdAt',
+  'createdBy',
+  'expiresAt',
+  'id',
+  'keyLastFour',
+  'lastUsedAt',
+  'leakSource',
+  'leakedAt',
+  'name',
+  'permissions',
+  'rateLimit',
+  'rolledFrom',
+  'rolledTo',
+];
+const LIFECYCLE = { expiresAt: null, rolledFrom: null, rolledTo: null, leakedAt: null, leakSource: null };
+const ALL_SCOPES = ['keys:read', 'keys:write', 'api:read', 'api:write'];
 
 describe('/v1/keys happy paths', () => {
   it('creates a key with a JWT and returns the secret once', async () => {
@@ -22,6 +39,8 @@ describe('/v1/keys happy paths', () => {
         createdAt: expect.stringMatching(ISO),
         createdBy: 'alice',
         rateLimit: null,
+        permissions: ALL_SCOPES,
+        ...LIFECYCLE,
       },
     });
     const row = await keyRow(res.body.data.id);
@@ -87,6 +106,8 @@ describe('/v1/keys happy paths', () => {
           // This very request is a use of the key; its deferred write may land before the read.
           lastUsedAt: expect.toBeOneOf([null, expect.stringMatching(ISO)]),
           rateLimit: null,
+          permissions: ALL_SCOPES,
+          ...LIFECYCLE,
         },
       ],
     });
@@ -220,7 +241,11 @@ describe('/v1/keys happy paths', () => {
     const row = await keyRow(pair.id);
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(pair.apiKey));
     const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(row).toMatchObject({ secret_hash: hex, key_last_four: pair.apiKey.slice(-4), permissions: '["*"]' });
+    expect(row).toMatchObject({
+      secret_hash: hex,
+      key_last_four: pair.apiKey.slice(-4),
+      permissions: '["keys:read","keys:write","api:read","api:write"]',
+    });
     const everything = await env.DB.prepare('SELECT * FROM api_keys WHERE organization_id = ?1').bind(org).all();
     expect(JSON.stringify(everything.results)).not.toContain(pair.apiKey);
   });

@@ -23,7 +23,22 @@ import {
   withoutKey,
 } from '../support/project';
 
-const OBJECT_FIELDS = ['createdAt', 'createdBy', 'id', 'lastUsed', 'name', 'projectId', 'rateLimit', 'status', 'updatedAt'];
+const OBJECT_FIELDS = [
+  'createdAt',
+  'createdBy',
+  'expiresAt',
+  'id',
+  'lastUsed',
+  'leakSource',
+  'leakedAt',
+  'name',
+  'projectId',
+  'rateLimit',
+  'rolledFrom',
+  'rolledTo',
+  'status',
+  'updatedAt',
+];
 
 /** Every key of a project, newest first, paging with `limit` (and `status`). */
 async function listAll(p: Project, query: { limit: number; status?: string }): Promise<string[]> {
@@ -63,6 +78,11 @@ describe('POST api-keys', () => {
       createdAt: expect.stringMatching(ISO),
       updatedAt: res.body.createdAt,
       rateLimit: null,
+      expiresAt: null,
+      rolledFrom: null,
+      rolledTo: null,
+      leakedAt: null,
+      leakSource: null,
       key: expect.stringMatching(GENERATED_PROJECT_KEY),
     });
   });

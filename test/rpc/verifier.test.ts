@@ -33,7 +33,13 @@ describe('KeygateVerifier.verify over a service binding', () => {
     const pair = await createOrgKey(org, 'rpc');
     expect(await verify({ kind: 'org', clientId: pair.clientId, apiKey: pair.apiKey })).toEqual({
       valid: true,
-      identity: { kind: 'org', keyId: pair.id, organizationId: org, projectId: null, permissions: ['*'] },
+      identity: {
+        kind: 'org',
+        keyId: pair.id,
+        organizationId: org,
+        projectId: null,
+        permissions: ['keys:read', 'keys:write', 'api:read', 'api:write'],
+      },
     });
   });
 
@@ -194,6 +200,7 @@ describe('KeygateVerifier.verify over a service binding', () => {
       permissions: PROJECT_PERMISSIONS,
       rateLimit: null,
       parentRateLimit: null,
+      expiresAt: null,
     });
     const row = await poll(
       () => keyRow(key.id),
