@@ -13,5 +13,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 90_000,
     hookTimeout: 180_000,
+    // A page under a loaded CI machine can take seconds to render what a poll waits for: wait up
+    // to 10 s (the default 1 s made a test fail while another heavy job shared the two cores).
+    expect: { poll: { timeout: 10_000, interval: 100 } },
   },
 });

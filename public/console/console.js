@@ -1,10 +1,12 @@
 // @ts-check
-// The Keygate console: sign-in, organization keys (API & MCP Access → API Keys), project keys, the
-// plan and usage (charts by uPlot, vendored) and the audit log, on the contract's JSON API only. No framework, no innerHTML: every node is built
-// with the DOM API, so the page runs under a CSP with Trusted Types and no inline script.
+// The Keygate console: sign-in, organization keys (API & MCP Access → API Keys), project keys
+// (both with expiry, leaks and rolls), the plan and usage (charts by uPlot, vendored) and the audit
+// log, on the contract's JSON API only. No framework, no innerHTML: every node is built with the
+// DOM API, so the page runs under a CSP with Trusted Types and no inline script.
 // This file wires the sections of js/ together and starts the session.
 import { clearAudit, loadAudit, wireAudit } from './js/audit.js';
 import { wireDialogs } from './js/dialogs.js';
+import { wireLifecycle } from './js/lifecycle.js';
 import { clearOrgKeys, loadOrgKeys, wireOrgKeys } from './js/org-keys.js';
 import { clearPlan, loadPlan, wirePlan } from './js/plan.js';
 import { clearProjectKeys, openProjectView, wireProjectKeys } from './js/project-keys.js';
@@ -29,6 +31,7 @@ onSession({
 });
 wireSession();
 wireDialogs();
+wireLifecycle();
 wireOrgKeys();
 wireProjectKeys();
 wireUsage();

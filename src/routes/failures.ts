@@ -26,7 +26,7 @@ function commonError(failure: Exclude<ChangeFailure, { reason: 'not_found' }>): 
         'CONFLICT',
         failure.why === 'rolled'
           ? 'this key was already rolled: roll its successor (rolledTo) instead'
-          : `a ${failure.why} key cannot be rolled`,
+          : `${failure.why === 'expired' ? 'an expired' : 'a revoked'} key cannot be rolled`,
         { reason: failure.why },
       );
     case 'forbidden':

@@ -602,6 +602,8 @@ describe('refusals', () => {
       'Created',
       'Created by',
       'Last used',
+      'Expires',
+      'Permissions',
       'Rate limit',
       'Actions',
     ]);

@@ -176,6 +176,26 @@ describe('roll (organization keys)', () => {
   });
 });
 
+describe('roll of an expired key', () => {
+  it('is refused with 409 on both surfaces, and changes nothing', async () => {
+    const p = newProject();
+    const admin = await adminHeaders(p.org);
+    const start = Date.now();
+    clockAt(start);
+    const org = (await createOrgKeyWith(p.org, { expiresIn: 60 })).body.data;
+    const project = await callWith(HOUR, 'POST', keysPath(p), { headers: admin, body: { name: 'short', expiresIn: 60 } });
+    clockAt(start + 60_000);
+    const onOrg = await callWith(HOUR, 'POST', `/v1/keys/${org.id}/roll`, { headers: admin });
+    expect(onOrg.status, onOrg.text).toBe(409);
+    expect(onOrg.body).toEqual({ error: 'an expired key cannot be rolled', details: { reason: 'expired' } });
+    const onProject = await callWith(HOUR, 'POST', `${keysPath(p, project.body.id)}/roll`, { headers: admin });
+    expect(onProject.status, onProject.text).toBe(409);
+    expect(onProject.body.error).toMatchObject({ code: 'CONFLICT', details: { reason: 'expired' } });
+    const count = await env.DB.prepare('SELECT count(*) AS n FROM api_keys WHERE organization_id = ?1').bind(p.org).first<{ n: number }>();
+    expect(count?.n).toBe(2);
+  });
+});
+
 describe('roll (project keys)', () => {
   it('keeps the name for the new key, renames the old one, both work during the grace, 409 on a second roll', async () => {
     const p = newProject();

@@ -7,9 +7,10 @@ import { $, capitalize, cell, el, time } from './ui.js';
 
 /**
  * `keyName` is the key's name at the time of the change: null for entries written before Keygate
- * recorded it, absent from a Keygate that does not yet.
+ * recorded it, absent from a Keygate that does not yet. The actor `scanner` reported a leak
+ * (`github`: GitHub secret scanning).
  * @typedef {{ id: string, action: string, keyId: string, keyName?: string | null, keyKind: 'org' | 'project',
- *   projectId: string | null, actor: { type: 'user' | 'key', id: string }, ip: string | null, createdAt: string }} AuditEntry
+ *   projectId: string | null, actor: { type: 'user' | 'key' | 'scanner', id: string }, ip: string | null, createdAt: string }} AuditEntry
  */
 
 /** The audit log's pages. */
@@ -47,7 +48,7 @@ function auditRow(entry) {
     cell('When', [time(entry.createdAt, '')]),
     cell('Action', [capitalize(entry.action)]),
     cell('Key', key),
-    cell('Actor', [entry.actor.type === 'user' ? 'user ' : 'key ', el('code', {}, entry.actor.id)]),
+    cell('Actor', [`${entry.actor.type} `, el('code', {}, entry.actor.id)]),
     cell('IP address', [entry.ip ?? '—']),
   );
 }

@@ -1,8 +1,8 @@
 // @ts-check
 // Dialogs: native <dialog> (modal: focus moves in, the page behind is inert, Escape closes);
 // focus goes back to what opened it, or to `fallback` when that is gone. The name dialog (create,
-// with an optional rate limit, and rename), the new key shown once, and the confirmation before a
-// change that refuses a key.
+// with an expiry, an organization key's permissions and an optional rate limit; rename), the new
+// key shown once, and the confirmation before a change that refuses a key.
 import { ApiFailure, SessionEnded } from './api.js';
 import { $, byId, el, sentence, showMessage, toast } from './ui.js';
 
@@ -34,11 +34,13 @@ export function closeDialogs() {
 }
 
 /**
- * Saves the name dialog's name (and, when the dialog asked for one, the rate limit: null for none);
- * resolves with the outcome to announce once the dialog has closed, or with nothing when it
- * announced itself (a new key opens the dialog that shows it).
+ * Saves the name dialog's name (and, when the dialog asked for them, the rate limit: null for
+ * none, and the lifecycle fields of the create request: `expiresIn` absent for never,
+ * `permissions` absent when not asked); resolves with the outcome to announce once the dialog has
+ * closed, or with nothing when it announced itself (a new key opens the dialog that shows it).
  * @typedef {{ requests: number, windowSeconds: number }} RateLimit
- * @typedef {(name: string, rateLimit: RateLimit | null | undefined) => Promise<string | undefined>} NameSave
+ * @typedef {{ expiresIn?: number, permissions?: string[] }} CreateFields
+ * @typedef {(name: string, rateLimit: RateLimit | null | undefined, fields: CreateFields) => Promise<string | undefined>} NameSave
  */
 
 /** The save of the name dialog that is open; replaced by the next opening. */
@@ -46,9 +48,11 @@ export function closeDialogs() {
 let nameSave = null;
 
 /**
- * The name dialog: create (both kinds) and rename. `rateLimit` (create) adds the optional rate
- * limit fields, `rateHelp` says what it must stay within.
- * @param {{ title: string, submit: string, value: string, fallback: HTMLElement, save: NameSave, rateLimit?: boolean, rateHelp?: string }} options
+ * The name dialog: create (both kinds) and rename. Create adds the expiry (`expiry`), an
+ * organization key's permissions (`permissions`, all checked at first) and the optional rate
+ * limit fields (`rateLimit`; `rateHelp` says what it must stay within).
+ * @param {{ title: string, submit: string, value: string, fallback: HTMLElement, save: NameSave, rateLimit?: boolean, rateHelp?: string,
+ *   expiry?: boolean, permissions?: boolean }} options
  */
 export function openNameDialog(options) {
   const dialog = byId('name-dialog', HTMLDialogElement);
@@ -64,6 +68,13 @@ export function openNameDialog(options) {
     field.value = '';
     field.removeAttribute('aria-invalid');
   }
+  $('expiry-field').hidden = !options.expiry;
+  const expiry = byId('key-expiry', HTMLSelectElement);
+  expiry.value = '';
+  expiry.removeAttribute('aria-invalid');
+  $('permission-fields').hidden = !options.permissions;
+  for (const box of permissionBoxes()) box.checked = true;
+  showPermissionsError(false);
   showMessage('name-error', null);
   nameSave = options.save;
   openDialog(dialog, options.fallback);
@@ -78,6 +89,45 @@ export function closeNameDialog() {
 
 function rateInputs() {
   return [byId('rate-requests', HTMLInputElement), byId('rate-window', HTMLInputElement)];
+}
+
+/** The four permission checkboxes of an organization key. */
+function permissionBoxes() {
+  return Array.from($('permission-fields').querySelectorAll('input[type="checkbox"]'), (box) => /** @type {HTMLInputElement} */ (box));
+}
+
+/** Says in the permissions group that a key needs one (or takes that away). @param {boolean} shown */
+function showPermissionsError(shown) {
+  const group = $('permission-fields');
+  if (shown) group.setAttribute('aria-invalid', 'true');
+  else group.removeAttribute('aria-invalid');
+  showMessage('permissions-error', shown ? 'Choose at least one permission: a key without any can do nothing.' : null);
+}
+
+/**
+ * The create request's lifecycle fields from the dialog, or null when no permission is checked
+ * (said inline, focus on the first checkbox).
+ * @returns {CreateFields | null}
+ */
+function readCreateFields() {
+  /** @type {CreateFields} */
+  const fields = {};
+  if (!$('expiry-field').hidden) {
+    const seconds = byId('key-expiry', HTMLSelectElement).value;
+    if (seconds) fields.expiresIn = Number(seconds);
+  }
+  if (!$('permission-fields').hidden) {
+    const boxes = permissionBoxes();
+    const checked = boxes.filter((box) => box.checked).map((box) => box.value);
+    if (checked.length === 0) {
+      showPermissionsError(true);
+      boxes[0]?.focus();
+      return null;
+    }
+    showPermissionsError(false);
+    fields.permissions = checked;
+  }
+  return fields;
 }
 
 /**
@@ -102,19 +152,21 @@ function readRateLimit() {
 }
 
 /**
- * What a refused save says in the dialog: the API's message and the fields it names; the rate
- * limit fields it names are marked invalid.
+ * What a refused save says in the dialog: the API's message and the fields it names; the fields
+ * it names are marked invalid.
  * @param {ApiFailure} err
  */
 function refusal(err) {
   const rate = err.fields.some((f) => f.field.startsWith('rateLimit'));
   if (rate) for (const field of rateInputs()) field.setAttribute('aria-invalid', 'true');
+  if (err.fields.some((f) => f.field.startsWith('expires'))) byId('key-expiry', HTMLSelectElement).setAttribute('aria-invalid', 'true');
+  if (err.fields.some((f) => f.field.startsWith('permissions'))) $('permission-fields').setAttribute('aria-invalid', 'true');
   const fields = err.fields.map((f) => `${FIELD_NAMES[f.field.split('.')[0] ?? ''] ?? f.field}: ${f.message}`);
   return [sentence(err.message), ...fields.map(sentence)].join(' ');
 }
 
 /** The dialog's words for the body fields an API refusal names. @type {Record<string, string>} */
-const FIELD_NAMES = { name: 'Name', rateLimit: 'Rate limit' };
+const FIELD_NAMES = { name: 'Name', rateLimit: 'Rate limit', expiresIn: 'Expires', expiresAt: 'Expires', permissions: 'Permissions' };
 
 /** @param {SubmitEvent} event */
 async function onNameSubmit(event) {
@@ -132,6 +184,10 @@ async function onNameSubmit(event) {
   if (!nameSave) return;
   input.removeAttribute('aria-invalid');
   for (const field of rateInputs()) field.removeAttribute('aria-invalid');
+  byId('key-expiry', HTMLSelectElement).removeAttribute('aria-invalid');
+  showMessage('name-error', null);
+  const fields = readCreateFields();
+  if (fields === null) return;
   const rate = readRateLimit();
   if ('field' in rate) {
     rate.field.setAttribute('aria-invalid', 'true');
@@ -145,7 +201,7 @@ async function onNameSubmit(event) {
     const save = nameSave;
     dialog.setAttribute('aria-busy', 'true');
     if (dialog.open) {
-      const outcome = await save(name, rate.limit);
+      const outcome = await save(name, rate.limit, fields);
       if (dialog.open) dialog.close();
       if (outcome) toast(outcome);
     }
@@ -157,7 +213,11 @@ async function onNameSubmit(event) {
       console.error(err);
       showMessage('name-error', 'Something went wrong in the console.');
     }
-    (rateInputs().find((field) => field.getAttribute('aria-invalid') === 'true') ?? input).focus();
+    // The first field the refusal named (marked itself or by its group), else the name.
+    const invalid = [...rateInputs(), byId('key-expiry', HTMLSelectElement), ...permissionBoxes()].find((field) =>
+      field.closest('[aria-invalid="true"]'),
+    );
+    (invalid ?? input).focus();
   } finally {
     submit.disabled = false;
     dialog.removeAttribute('aria-busy');
@@ -251,6 +311,9 @@ async function onConfirm() {
 
 export function wireDialogs() {
   byId('name-form', HTMLFormElement).addEventListener('submit', (e) => void onNameSubmit(e));
+  // Said as soon as the last permission is unchecked, gone with the first one checked again.
+  for (const box of permissionBoxes())
+    box.addEventListener('change', () => showPermissionsError(!permissionBoxes().some((b) => b.checked)));
   $('confirm-ok').addEventListener('click', () => void onConfirm());
   for (const dialog of document.querySelectorAll('dialog')) {
     dialog.addEventListener('close', () => {

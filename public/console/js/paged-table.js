@@ -16,7 +16,7 @@ import { $, byId, showFailure, showMessage } from './ui.js';
  * @property {string[]} [filters] ids of <select>s whose change starts again at page 1
  * @property {() => string} path the list's path, without its query
  * @property {() => Record<string, string>} [query] the filters' query parameters
- * @property {(item: T) => HTMLElement} row one row of the table
+ * @property {(item: T, index: number, items: T[]) => HTMLElement} row one row of the table (`items`: the whole page)
  * @property {() => string} [emptyText] what the empty message says, when it depends on the filters
  * @property {() => void} [before] runs before each load
  * @property {(err: unknown) => boolean} [failed] handles a failure itself (true) or leaves it to the card

@@ -1,10 +1,22 @@
 // @ts-check
 // Project → API Keys: client keys that ship inside a project's apps (x-api-key). The projects that
 // hold keys to choose from (Keygate keeps no other list of projects), any other ID typed in; the
-// keys in pages with a status filter; create (with an optional rate limit; shown once), usage,
-// rename, revoke and reactivate, delete.
+// keys in pages with a status filter; create (with an expiry and an optional rate limit; shown
+// once), usage, rename, roll (a new key shown once, the current one working for a grace period),
+// revoke and reactivate, delete. Rows show expiry, leaks and rolls.
 import { ApiFailure, RESOURCE_ID } from './api.js';
 import { closeNameDialog, DialogError, openConfirm, openNameDialog, showSecret } from './dialogs.js';
+import {
+  closeRollDialog,
+  expiry,
+  isExpired,
+  leakNote,
+  openRollDialog,
+  rollable,
+  rollError,
+  rolledAdvice,
+  rolledNote,
+} from './lifecycle.js';
 import { pagedTable } from './paged-table.js';
 import { call, orgPath, STORE, state } from './session.js';
 import { $, byId, cell, el, readId, sentence, showFailure, showMessage, time, toast } from './ui.js';
@@ -12,11 +24,29 @@ import { formatRateLimit, openKeyUsage } from './usage.js';
 
 /**
  * `rateLimit`: the key's own budget (null: none, the project's applies); absent from a Keygate
- * without per-key budgets.
+ * without per-key budgets, as the lifecycle fields from one without them.
  * @typedef {{ id: string, name: string, status: 'active' | 'revoked', lastUsed: string | null, createdAt: string,
- *   rateLimit?: import('./usage.js').RateLimit | null }} ProjectKey
+ *   rateLimit?: import('./usage.js').RateLimit | null } & import('./lifecycle.js').Lifecycle} ProjectKey
  * @typedef {{ projectId: string, activeKeys: number, revokedKeys: number }} ProjectSummary
  */
+
+/** A project key's roll: how long the current key may keep working (at most 90 days: apps in stores update slowly). */
+const GRACES = [
+  { seconds: 0, label: 'None: stop it now' },
+  { seconds: 86_400, label: '1 day' },
+  { seconds: 604_800, label: '7 days' },
+  { seconds: 2_592_000, label: '30 days' },
+  { seconds: 7_776_000, label: '90 days' },
+];
+
+/** What the new key's dialog says of a project key, whether created or rolled. */
+function projectKeyAdvice() {
+  return (
+    `Put it in the configuration of the apps of ${state.project} now (their iOS or Android build settings, the web app's environment): ` +
+    'Keygate stores only a hash and cannot show it again. It is not a secret like a server key: it ships inside the app, where anyone ' +
+    `can read it, and it can only read published content of ${state.project}.`
+  );
+}
 
 function projectBase() {
   return `${orgPath()}/projects/${encodeURIComponent(state.project ?? '')}/api-keys`;
@@ -148,14 +178,34 @@ export function clearProjectKeys() {
   select.disabled = true;
 }
 
-/** @param {ProjectKey} key */
-function projectKeyRow(key) {
+/**
+ * The status badge: Active, Revoked, or Expired for an active key past its expiry.
+ * @param {ProjectKey} key
+ */
+function statusBadge(key) {
+  if (key.status === 'revoked') return el('span', { class: 'badge revoked' }, 'Revoked');
+  if (isExpired(key)) return el('span', { class: 'badge expired' }, 'Expired');
+  return el('span', { class: 'badge active' }, 'Active');
+}
+
+/**
+ * The key that replaced a rolled one, by its name when it is on this page.
+ * @param {string} id @param {ProjectKey[]} page
+ */
+function successor(id, page) {
+  const key = page.find((k) => k.id === id);
+  return key ? `“${key.name}”` : null;
+}
+
+/** @param {ProjectKey} key @param {number} _index @param {ProjectKey[]} page the keys of the page, to name a successor */
+function projectKeyRow(key, _index, page) {
   const active = key.status === 'active';
   return el(
     'tr',
     { 'data-id': key.id },
-    cell('Name', [key.name]),
-    cell('Status', [el('span', { class: `badge ${key.status}` }, active ? 'Active' : 'Revoked')]),
+    cell('Name', [key.name, leakNote(key)]),
+    cell('Status', [statusBadge(key)]),
+    cell('Expires', [expiry(key.expiresAt), rolledNote(key, (id) => successor(id, page))]),
     cell('Last used', [time(key.lastUsed)]),
     cell('Created', [time(key.createdAt)]),
     cell('Rate limit', [formatRateLimit(key.rateLimit)]),
@@ -174,6 +224,13 @@ function projectKeyRow(key) {
                 { type: 'button', class: 'button link', 'aria-label': `Rename ${key.name}`, onclick: () => renameProjectKey(key) },
                 'Rename',
               ),
+              rollable(key)
+                ? el(
+                    'button',
+                    { type: 'button', class: 'button link', 'aria-label': `Roll ${key.name}`, onclick: () => rollProjectKey(key) },
+                    'Roll',
+                  )
+                : null,
               active
                 ? el(
                     'button',
@@ -241,11 +298,12 @@ function createProjectKey() {
     submit: 'Create',
     value: '',
     fallback: $('create-project-key'),
+    expiry: true,
     rateLimit: true,
     rateHelp: `At most this many requests per window with this key, within the budget of ${state.project}. Leave both empty for no limit of its own.`,
-    async save(name, rateLimit) {
+    async save(name, rateLimit, fields) {
       try {
-        const key = await call('POST', projectBase(), rateLimit ? { name, rateLimit } : { name });
+        const key = await call('POST', projectBase(), { name, ...fields, ...(rateLimit ? { rateLimit } : {}) });
         closeNameDialog();
         showSecret({
           title: 'Project API key created',
@@ -253,10 +311,8 @@ function createProjectKey() {
           apiKey: key.key,
           keyLabel: 'API Key (x-api-key)',
           advice:
-            `Put it in the configuration of the apps of ${state.project} now (their iOS or Android build settings, the web app's environment): ` +
-            'Keygate stores only a hash and cannot show it again. It is not a secret like a server key: it ships inside the app, where anyone ' +
-            `can read it, and it can only read published content of ${state.project}. To rotate it, create a new key, ship it in the app, ` +
-            'then revoke this one; revoke it at once if it is misused.',
+            `${projectKeyAdvice()} To rotate it, create a new key, ship it in the app, then revoke this one (Roll does both, with a ` +
+            'grace period for the apps not yet updated); revoke it at once if it is misused.',
           fallback: $('create-project-key'),
         });
         toast(`API key “${key.name}” created.`);
@@ -281,6 +337,42 @@ function renameProjectKey(key) {
       const updated = await call('PUT', `${projectBase()}/${encodeURIComponent(key.id)}`, { name });
       await keys.load();
       return `Renamed to “${updated.name}”.`;
+    },
+  });
+}
+
+/** @param {ProjectKey} key */
+function rollProjectKey(key) {
+  openRollDialog({
+    title: `Roll “${key.name}”`,
+    text:
+      'A new key replaces this one and takes its name, rate limit and expiry policy; the new key is shown once. The current key is ' +
+      'renamed “(rolled …)”. Choose how long it keeps working, to give the apps time to ship the new one.',
+    graces: GRACES,
+    // A leaked key is stopped at once unless the admin chooses otherwise.
+    grace: key.leakedAt ? 0 : 86_400,
+    expiresAt: key.expiresAt ?? null,
+    fallback: $('project-card-title'),
+    async run(grace) {
+      let rolled;
+      try {
+        rolled = await call('POST', `${projectBase()}/${encodeURIComponent(key.id)}/roll`, { expireCurrentInSeconds: grace });
+      } catch (err) {
+        void keys.load();
+        throw rollError(keyChangeError(err));
+      }
+      closeRollDialog();
+      showSecret({
+        title: 'Project API key rolled',
+        clientId: null,
+        apiKey: rolled.key,
+        keyLabel: 'API Key (x-api-key)',
+        advice: `${rolledAdvice(key.expiresAt, grace)} ${projectKeyAdvice()}`,
+        fallback: $('project-card-title'),
+      });
+      toast(`API key “${rolled.name}” rolled: a new key.`);
+      keys.reset();
+      void reload();
     },
   });
 }

@@ -240,7 +240,7 @@ function enterApp() {
     state.admin
       ? null
       : `Read-only: signed in as ${who}, you can see the keys of ${state.org} but not change them. ` +
-          'Creating, renaming, revoking and deleting keys, and the audit log, need the admin role of the organization.',
+          'Creating, renaming, rolling, revoking and deleting keys, and the audit log, need the admin role of the organization.',
   );
   showOnly('app-view');
   hooks.enter();

@@ -47,10 +47,12 @@ export function time(iso, never = 'Never') {
 
 /**
  * A table cell with its column name for the narrow layout (one block per row, the name beside
- * the value): the value is one node, so it stays in one grid column.
- * @param {string} label @param {Array<Node | string>} content @param {string} [cls]
+ * the value): the value is one node, so it stays in one grid column. Nulls (a note a row does
+ * not have) are left out.
+ * @param {string} label @param {Array<Node | string | null>} parts @param {string} [cls]
  */
-export function cell(label, content, cls) {
+export function cell(label, parts, cls) {
+  const content = parts.filter((part) => part !== null);
   const value = content.length === 1 || cls === 'row-actions' ? content : [el('span', {}, ...content)];
   return el('td', { 'data-label': label, class: cls }, ...value);
 }
