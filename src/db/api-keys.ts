@@ -131,23 +131,16 @@ function rowToProjectKey(row: ApiKeyRow): StoredProjectKey {
 export type InsertOutcome = 'inserted' | 'limit_reached' | UniqueConflict;
 
 /**
- * Inserts a key only while its organization has fewer active keys than its limit, and its audit
- * entry with it, in one batch (one transaction): concurrent creates cannot overshoot the limit.
+ * An INSERT of `key` (?1–?15) that only writes when `condition` holds; the condition's own
+ * parameters are ?16 onwards (`extra`). The key's creation time is ?10, its organization ?3.
  */
-export async function insertKeyWithinLimit(
-  db: D1Database,
-  key: NewKey,
-  defaultLimit: number,
-  audit: AuditEntryInput,
-): Promise<InsertOutcome> {
-  const insert = db
+function conditionalKeyInsert(db: D1Database, key: NewKey, condition: string, ...extra: unknown[]): D1PreparedStatement {
+  return db
     .prepare(
-      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
-         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds,
-         expires_at, rolled_from)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?13, ?14, ?15, ?16
-       WHERE (SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active' AND ${notExpired(11)})
-             < ${keyLimitExpression(3, 12)}`,
+      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash, key_last_four,
+         permissions, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds, expires_at, rolled_from, status)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10, ?10, ?12, ?13, ?14, ?15, 'active'
+       WHERE ${condition}`,
     )
     .bind(
       key.id,
@@ -159,14 +152,32 @@ export async function insertKeyWithinLimit(
       key.secretHash,
       key.keyLastFour,
       JSON.stringify(key.permissions),
-      key.createdBy,
       key.createdAt,
-      defaultLimit,
+      key.createdBy,
       key.rateLimit?.requests ?? null,
       key.rateLimit?.windowSeconds ?? null,
       key.expiresAt,
       key.rolledFrom,
+      ...extra,
     );
+}
+
+/**
+ * Inserts a key only while its organization has fewer active keys than its limit, and its audit
+ * entry with it, in one batch (one transaction): concurrent creates cannot overshoot the limit.
+ */
+export async function insertKeyWithinLimit(
+  db: D1Database,
+  key: NewKey,
+  defaultLimit: number,
+  audit: AuditEntryInput,
+): Promise<InsertOutcome> {
+  const insert = conditionalKeyInsert(
+    db,
+    key,
+    `(SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active' AND ${notExpired(10)}) < ${keyLimitExpression(3, 16)}`,
+    defaultLimit,
+  );
   try {
     const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
     return (inserted?.meta.changes ?? 0) === 1 ? 'inserted' : 'limit_reached';
@@ -479,30 +490,7 @@ export async function rollKey(
        WHERE id = ?1 AND organization_id = ?2 AND status = 'active' AND rolled_to IS NULL AND ${notExpired(6)}`,
     )
     .bind(roll.old.id, roll.old.organizationId, key.id, roll.oldExpiresAt, roll.oldName, roll.now);
-  const insert = db
-    .prepare(
-      `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash,
-         key_last_four, permissions, status, created_by, created_at, updated_at, rate_limit_requests, rate_limit_window_seconds,
-         expires_at, rolled_from)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?11, ?11, ?12, ?13, ?14, ?15 WHERE changes() = 1`,
-    )
-    .bind(
-      key.id,
-      key.kind,
-      key.organizationId,
-      key.projectId,
-      key.name,
-      key.clientId,
-      key.secretHash,
-      key.keyLastFour,
-      JSON.stringify(key.permissions),
-      key.createdBy,
-      key.createdAt,
-      key.rateLimit?.requests ?? null,
-      key.rateLimit?.windowSeconds ?? null,
-      key.expiresAt,
-      key.rolledFrom,
-    );
+  const insert = conditionalKeyInsert(db, key, 'changes() = 1');
   try {
     const [updated] = await db.batch([
       update,

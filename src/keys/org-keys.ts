@@ -6,7 +6,7 @@ import { fromD1 } from '../db/errors';
 import type { Budget } from '../env';
 import { type ExpiryInput, expiryOf } from './expiry';
 import { generateKey, randomBase62 } from './format';
-import { looseRateLimit } from './rate-limit';
+import { looseRateLimit, sameBudget } from './rate-limit';
 import { type RollInput, rollKeyWithGrace } from './roll';
 import { missingScope, ORG_KEY_SCOPES } from './scopes';
 import type { ChangeResult, KeyServiceDeps, RequestMeta } from './types';
@@ -111,11 +111,6 @@ export async function updateOrgKey(
     ),
   );
   return updated ? { ok: true, value: { ...key, name, rateLimit, updatedAt: now } } : NOT_FOUND;
-}
-
-/** Whether two budgets (or their absence) are the same. */
-export function sameBudget(a: Budget | null, b: Budget | null): boolean {
-  return a === b || (a !== null && b !== null && a.requests === b.requests && a.windowSeconds === b.windowSeconds);
 }
 
 /**

@@ -6,6 +6,11 @@ import { getOrganizationRateLimit, getProjectRateLimit } from '../db/organizatio
 import type { Budget } from '../env';
 import type { ChangeFailure, KeyServiceDeps } from './types';
 
+/** Whether two budgets (or their absence) are the same. */
+export function sameBudget(a: Budget | null, b: Budget | null): boolean {
+  return a === b || (a !== null && b !== null && a.requests === b.requests && a.windowSeconds === b.windowSeconds);
+}
+
 /** Whether `key` is at most as generous as `parent`: no more requests, and no higher rate. */
 export function isTighter(key: Budget, parent: Budget): boolean {
   return key.requests <= parent.requests && key.requests * parent.windowSeconds <= parent.requests * key.windowSeconds;

@@ -11,7 +11,7 @@ import { generateKey, lastFour, randomBase62 } from './format';
 import { sha256Hex } from './hash';
 import { missingScope } from './scopes';
 import type { ChangeResult, KeyServiceDeps, RequestMeta } from './types';
-import { auditEntry, changeKey } from './writes';
+import { auditEntry, changeKey, storedKeyOf } from './writes';
 
 /** Longest grace of an organization key's roll (7 days) and of a project key's (90 days: apps in stores update slowly). */
 export const MAX_ROLL_GRACE_SECONDS = { org: 604_800, project: 7_776_000 } as const;
@@ -82,16 +82,6 @@ export async function rollKeyWithGrace(
   );
   if (outcome === 'not_applied' || outcome === 'name') return { ok: false, reason: 'not_rollable', why: 'rolled' };
   if (outcome === 'value') return { ok: false, reason: 'conflict' };
-  const key = {
-    ...fresh,
-    seq: 0,
-    status: 'active',
-    updatedAt: now,
-    revokedAt: null,
-    lastUsedAt: null,
-    rolledTo: null,
-    leakedAt: null,
-    leakSource: null,
-  } as StoredKey;
+  const key = storedKeyOf(fresh);
   return { ok: true, value: { key, secret, old: { ...old, name: oldName, expiresAt: oldExpiresAt, rolledTo: fresh.id, updatedAt: now } } };
 }

@@ -41,6 +41,21 @@ export async function limitReached(deps: KeyServiceDeps, organizationId: string)
   return { ok: false, reason: 'limit_reached', limit };
 }
 
+/** A new key as it is once stored: active, never used, revoked, rolled or reported. */
+export function storedKeyOf(key: NewKey): StoredKey {
+  return {
+    ...key,
+    seq: 0,
+    status: 'active',
+    updatedAt: key.createdAt,
+    revokedAt: null,
+    lastUsedAt: null,
+    rolledTo: null,
+    leakedAt: null,
+    leakSource: null,
+  } as StoredKey;
+}
+
 /** What distinguishes a new key; the rest (hash, last four, times, status) is derived. */
 export type NewKeyInput = Omit<NewKey, 'secretHash' | 'keyLastFour' | 'createdBy' | 'createdAt'> & {
   secret: string;
@@ -58,21 +73,13 @@ export async function insertNewKey<K extends StoredKey>(
 ): Promise<ChangeResult<K>> {
   const now = new Date().toISOString();
   const { secret, actor, meta, ...fields } = input;
-  const key = {
+  const key = storedKeyOf({
     ...fields,
-    seq: 0,
     secretHash: await sha256Hex(secret),
     keyLastFour: lastFour(secret),
-    status: 'active',
     createdBy: actor.label,
     createdAt: now,
-    updatedAt: now,
-    revokedAt: null,
-    lastUsedAt: null,
-    rolledTo: null,
-    leakedAt: null,
-    leakSource: null,
-  } as K;
+  } as NewKey) as K;
   const outcome = await fromD1(() =>
     insertKeyWithinLimit(deps.db, key, deps.config.defaultKeyLimit, auditEntry(key, 'created', actor, meta, now)),
   );
