@@ -14,13 +14,18 @@ export class BoundedTtlMap<K, V> {
 
   /** The value, unless missing or expired (an expired entry is dropped on the way). */
   get(key: K): V | undefined {
+    return this.entry(key)?.value;
+  }
+
+  /** The value and when it expires (ms since the epoch), unless missing or expired. */
+  entry(key: K): { value: V; expiresAt: number } | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.value;
+    return entry;
   }
 
   /** Stores a value for ttlMs; evicts the oldest entries first when the map is full. */
@@ -178,6 +183,8 @@ export type IsolateTier = {
   uses: Batcher<KeyUse>;
   /** Client IPs past their refused-credential limit, with when the throttle ends (ms since the epoch). */
   throttledIps: BoundedTtlMap<string, number>;
+  /** Hashes whose record is being refreshed ahead of its expiry (src/keys/verify.ts). */
+  refreshing: BoundedTtlMap<string, true>;
 };
 
 /** One verified use of a key: its id and when it was used (ISO 8601). */
@@ -211,6 +218,7 @@ export function isolateTierOf(config: Config): IsolateTier {
       distrusted: new BoundedTtlMap(config.isolateCacheMaxEntries),
       uses: new Batcher(USE_FLUSH_DELAY_MS),
       throttledIps: new BoundedTtlMap(config.isolateCacheMaxEntries),
+      refreshing: new BoundedTtlMap(config.isolateCacheMaxEntries),
     };
     tiers.set(settings, tier);
   }

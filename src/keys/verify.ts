@@ -41,31 +41,62 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string, isolateOnly: boo
 
 async function lookupInTiers(deps: KeyServiceDeps, hash: string, isolateOnly: boolean): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
-  const remembered = tier.keys.get(hash);
-  if (remembered) return remembered;
+  const remembered = tier.keys.entry(hash);
+  if (remembered) {
+    // Refresh ahead: a key used in the second half of its isolate TTL is read again after the
+    // response, so a key in steady use never makes a request wait on storage.
+    if (!isolateOnly && remembered.expiresAt - Date.now() < deps.config.isolateCacheTtlMs / 2) refreshAhead(deps, hash);
+    return remembered.value;
+  }
   if (isolateOnly || tier.unknown.get(hash)) return null;
-  return tier.loads.load(hash, async () => {
-    // A change handled by this isolate while we read (revoke, delete, update) must win over what
-    // we read: remember where the eviction count stood, and cache nothing evicted since.
-    const since = tier.evictions.count;
-    // A key this isolate changed lately may have a stale KV entry (its delete failed, or a
-    // racing fill re-created it): D1 alone answers for it until that entry has surely expired.
-    const cached = tier.distrusted.get(hash) ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
-    if (cached) {
-      if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
-      return cached;
-    }
-    const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash, new Date().toISOString()));
-    if (!stored) {
-      tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
-      return null;
-    }
-    const verified = toVerified(stored);
-    if (tier.evictions.since(hash, since)) return verified;
-    tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
-    deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
-    return verified;
-  });
+  return tier.loads.load(hash, () => loadFromStorage(deps, hash));
+}
+
+/**
+ * Reads a key's record again after the response, through the same path as a miss (KV, then D1,
+ * one read shared with any concurrent miss). A record read this way is exactly as fresh as one a
+ * request waited for, so the revocation window does not grow: an isolate entry still lives at
+ * most ISOLATE_CACHE_TTL_SECONDS after the KV or D1 read that made it. A key found gone is
+ * dropped from the tier at once.
+ */
+function refreshAhead(deps: KeyServiceDeps, hash: string): void {
+  const tier = isolateTierOf(deps.config);
+  if (tier.refreshing.get(hash)) return;
+  tier.refreshing.set(hash, true, deps.config.isolateCacheTtlMs);
+  deps.waitUntil(
+    tier.loads
+      .load(hash, () => loadFromStorage(deps, hash))
+      .then((key) => {
+        if (!key) tier.keys.delete(hash);
+      })
+      .catch((err: unknown) => console.error(`key refresh failed: ${err instanceof Error ? err.name : 'error'}`))
+      .finally(() => tier.refreshing.delete(hash)),
+  );
+}
+
+/** A miss: KV, then D1; fills the isolate tier (and KV after the response) with what it finds. */
+async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
+  const tier = isolateTierOf(deps.config);
+  // A change handled by this isolate while we read (revoke, delete, update) must win over what
+  // we read: remember where the eviction count stood, and cache nothing evicted since.
+  const since = tier.evictions.count;
+  // A key this isolate changed lately may have a stale KV entry (its delete failed, or a
+  // racing fill re-created it): D1 alone answers for it until that entry has surely expired.
+  const cached = tier.distrusted.get(hash) ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
+  if (cached) {
+    if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
+    return cached;
+  }
+  const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash, new Date().toISOString()));
+  if (!stored) {
+    tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
+    return null;
+  }
+  const verified = toVerified(stored);
+  if (tier.evictions.since(hash, since)) return verified;
+  tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
+  deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
+  return verified;
 }
 
 /**

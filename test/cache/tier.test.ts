@@ -199,3 +199,62 @@ describe('lastUsed writes', () => {
     }
   });
 });
+
+describe('refresh ahead of expiry', () => {
+  it('a key in steady use is read again after the response, so no request waits on storage; one found gone is dropped at once', async () => {
+    const { deps, counts, settle } = countingDeps();
+    const organizationId = randomId();
+    const { key, secret } = await createOrgKey(deps, { organizationId, name: 'steady', actor, meta });
+    await remember('organization secret', secret);
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    await settle();
+    const afterMiss = { ...counts };
+
+    // First half of the isolate TTL (10 s): from memory, nothing else.
+    vi.setSystemTime(t0 + 4_000);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    await settle();
+    expect(counts).toEqual(afterMiss);
+
+    // Second half: answered from memory at once, while the read it starts is still held back.
+    vi.setSystemTime(t0 + 6_000);
+    const before = { ...counts };
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const gatedKv = new Proxy(deps.kv, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== 'get') return value;
+        return (...args: unknown[]) => held.then(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    expect((await verifyKeyPair({ ...deps, kv: gatedKv }, key.clientId, secret)).ok, 'answered before KV answered').toBe(true);
+    release();
+    await settle();
+    expect(counts.kvGets, 'read once, after the response').toBe(before.kvGets + 1);
+
+    // Past the first entry's TTL (and before the refreshed one's second half): the refreshed entry answers, nothing is read.
+    vi.setSystemTime(t0 + 11_000);
+    const steady = { ...counts };
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    expect(counts.kvGets).toBe(steady.kvGets);
+    expect(counts.d1KeyReads).toBe(steady.d1KeyReads);
+    await settle();
+
+    // Revoked elsewhere (D1, and KV emptied): the next refresh finds it gone and drops it, so the
+    // request after it is refused, before the entry's own TTL ends (t0 + 16 s).
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked', revoked_at = ?2 WHERE id = ?1`)
+      .bind(key.id, new Date().toISOString())
+      .run();
+    await env.KEY_CACHE.delete(`key:v1:${await sha256Hex(secret)}`);
+    vi.setSystemTime(t0 + 13_000);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok, 'within the documented window: still answered').toBe(true);
+    await settle();
+    expect(await verifyKeyPair(deps, key.clientId, secret)).toMatchObject({ ok: false, reason: 'unknown' });
+  });
+});
