@@ -1,7 +1,8 @@
-// npm run bench [-- --quick]: Keygate's load benchmark (issue 4). Builds the bench Worker; for
-// N = 100 and N = 100,000 keys starts a fresh Miniflare, seeds D1 and runs every scenario from a
-// child load generator; then samples the isolate's heap under a flood of random keys. Writes
-// bench/RESULTS.md and bench/results.json (with --quick, a smoke run, to bench/.build/).
+// npm run bench [-- --quick]: Keygate's load benchmark (issues 4 and 11). Builds the bench Worker;
+// for N = 100 and N = 100,000 keys starts a fresh Miniflare, seeds D1 and runs every scenario
+// from a child load generator (request budgets on, out of reach; the budgets-off and throttle-on
+// variants in the same isolate); then samples the isolate's heap under a flood of random keys.
+// Writes bench/RESULTS.md and bench/results.json (with --quick, a smoke run, to bench/.build/).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, renderMarkdown } from './lib/report.mjs';
-import { runScenarios } from './lib/scenarios.mjs';
+import { OVER_BUDGET_LIMIT, runScenarios } from './lib/scenarios.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
@@ -124,6 +125,11 @@ async function main() {
     const [hotOrgKey] = keys.orgKeys;
     const [hotProjectKey] = keys.projectKeys;
     if (!hotOrgKey || !hotProjectKey) throw new Error(`N = ${n} is too few keys`);
+    // The key over its budget: a project key of an organization of its own, with its own budget.
+    const [limited] = generateKeys(format, { count: 1, prefix: 'limited', projectOnly: true }).projectKeys;
+    if (!limited) throw new Error('no key to put over its budget');
+    const overBudgetKey = { ...limited, rateLimit: OVER_BUDGET_LIMIT };
+    await insertKeys(db, format, { orgKeys: [], projectKeys: [overBudgetKey] });
     const revocableKeys = keys.projectKeys.slice(1, 1 + settings.reps);
     // The cold scenario and its baseline each need keys never sent before, in pools of their own.
     const coldNeeded = settings.reps * (settings.coldWarmup + settings.coldRequests);
@@ -138,7 +144,21 @@ async function main() {
     const floorKeys = pool.slice(coldNeeded, 2 * coldNeeded);
     const rows = await countKeys(db);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
-    const bench = { url, generator, settings, format, jwtSecret, hotOrgKey, hotProjectKey, revocableKeys, coldKeys, floorKeys };
+    const bench = {
+      url,
+      generator,
+      settings,
+      format,
+      formatModule,
+      jwtSecret,
+      hotOrgKey,
+      hotProjectKey,
+      revocableKeys,
+      coldKeys,
+      floorKeys,
+      overBudgetKey,
+      usageFlushSeconds: Number(config.vars.USAGE_FLUSH_SECONDS ?? 5),
+    };
     const scenarios = await runScenarios(bench, log);
     const sha256Us = await hashCostUs(url);
     log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);
@@ -172,9 +192,10 @@ async function main() {
       hono: versionOf('hono'),
     },
     keygateVars,
+    keygateVariants: config.variants,
     runs,
     memory,
-    targets: evaluateTargets(runs, memory),
+    targets: evaluateTargets(runs, memory, keygateVars),
   };
   mkdirSync(outDir, { recursive: true });
   const markdown = renderMarkdown(results);

@@ -33,7 +33,7 @@ export async function buildWorker() {
  * @property {string[]} ORG_KEY_PERMISSIONS
  */
 
-/** Bundles src/keys/format.ts (and the permissions new keys get) for node; returns its path. */
+/** Bundles src/keys/format.ts (and the permissions new keys of both kinds get) for node; returns its path. */
 export async function buildKeyFormat() {
   mkdirSync(BUILD, { recursive: true });
   const outfile = join(BUILD, 'key-format.mjs');
@@ -41,7 +41,9 @@ export async function buildKeyFormat() {
     stdin: {
       contents: [
         "export { generateKey, randomBase62, lastFour } from './src/keys/format';",
-        "export { PROJECT_KEY_PERMISSIONS, ORG_KEY_PERMISSIONS } from './src/keys/types';",
+        "export { PROJECT_KEY_PERMISSIONS } from './src/keys/types';",
+        // New organization keys hold every scope (src/keys/org-keys.ts).
+        "export { ORG_KEY_SCOPES as ORG_KEY_PERMISSIONS } from './src/keys/scopes';",
       ].join('\n'),
       resolveDir: ROOT,
       loader: 'ts',

@@ -12,20 +12,39 @@ const ORIGIN_SCRIPT = `export default {
   },
 };`;
 
+/** @typedef {{ simple: { limit: number, period: 10 | 60 } }} RateLimitConfig */
+
+/**
+ * @typedef {object} Variant a configuration of Keygate that a request picks with the
+ *   x-bench-config header (bench/worker.ts), run in the same isolate as the default
+ * @property {Record<string, string>} vars vars replacing the default's
+ * @property {Record<string, string>} bindings binding name → the bench binding it is taken from
+ */
+
 /**
  * @typedef {object} KeygateConfig
  * @property {string} compatibilityDate
  * @property {string[]} compatibilityFlags
  * @property {Record<string, string>} vars the string vars of wrangler.toml, bench overrides applied
- * @property {Record<string, { simple: { limit: number, period: 10 | 60 } }>} ratelimits the Rate Limiting bindings of wrangler.toml
+ * @property {Record<string, RateLimitConfig>} ratelimits the Rate Limiting bindings of wrangler.toml
+ *   (set out of reach), and each as wrangler.toml sets it, as `BENCH_REAL_<name>`
+ * @property {Record<string, Variant>} variants by name: `budgets-on` (the default), `budgets-off` (no
+ *   default request budgets) and `throttle-on` (the refused-credential throttle as wrangler.toml sets it)
  */
 
 /** Failed verifications per IP and minute that no bench run reaches. */
 const UNTHROTTLED = 100_000_000;
 
 /**
+ * The default request budgets in the bench: on (every key request is charged, leased and counted
+ * for usage), and out of any scenario's reach (the most ORG_RATE_LIMIT accepts: nine digits).
+ */
+export const BUDGET_OUT_OF_REACH = '999999999/60s';
+
+/**
  * Keygate's settings from wrangler.toml, so the bench runs what a deployment would, with the
- * bench's JWT secret, and a key limit and a refused-credential throttle that never get in the way.
+ * bench's JWT secret, and a key limit, request budgets and a refused-credential throttle that
+ * never get in the way; and the variants some scenarios run with (budgets off; the throttle on).
  * @param {string} jwtSecret
  * @returns {KeygateConfig}
  */
@@ -34,13 +53,40 @@ export function keygateConfig(jwtSecret) {
   /** @type {Record<string, string>} */
   const vars = {};
   for (const [name, value] of Object.entries(config.vars)) vars[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  const ratelimits = config.ratelimits ?? [];
+  /** @param {string} name */
+  const real = (name) => `BENCH_REAL_${name}`;
   return {
     compatibilityDate: config.compatibility_date ?? '2026-04-20',
     compatibilityFlags: config.compatibility_flags ?? [],
     // The refusal scenarios measure refusals themselves, so the refused-credential throttle (which
-    // answers one IP's flood with 429 after AUTH_FAILURE_LIMIT) is set out of their reach.
-    vars: { ...vars, JWT_SECRET: jwtSecret, DEFAULT_KEY_LIMIT: '1000000', AUTH_FAILURE_LIMIT: `${UNTHROTTLED}/60s` },
-    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: { limit: UNTHROTTLED, period: 60 } }])),
+    // answers one IP's flood with 429 after AUTH_FAILURE_LIMIT) is set out of their reach. The
+    // hot keys run with request budgets on, far out of their reach, so they measure the budgets'
+    // hot path (leases, headers, usage counting), not 429s.
+    vars: {
+      ...vars,
+      JWT_SECRET: jwtSecret,
+      DEFAULT_KEY_LIMIT: '1000000',
+      AUTH_FAILURE_LIMIT: `${UNTHROTTLED}/60s`,
+      ORG_RATE_LIMIT: BUDGET_OUT_OF_REACH,
+      PROJECT_RATE_LIMIT: BUDGET_OUT_OF_REACH,
+    },
+    ratelimits: Object.fromEntries(
+      ratelimits.flatMap((r) => [
+        [r.name, { simple: { limit: UNTHROTTLED, period: 60 } }],
+        [real(r.name), { simple: { limit: r.simple.limit, period: r.simple.period } }],
+      ]),
+    ),
+    variants: {
+      // The default configuration under another name: the hot keys' requests with budgets on
+      // carry the header too, so that they differ from budgets-off's by their budgets only.
+      'budgets-on': { vars: {}, bindings: {} },
+      'budgets-off': { vars: { ORG_RATE_LIMIT: 'off', PROJECT_RATE_LIMIT: 'off' }, bindings: {} },
+      'throttle-on': {
+        vars: { AUTH_FAILURE_LIMIT: vars.AUTH_FAILURE_LIMIT ?? '100/60s' },
+        bindings: Object.fromEntries(ratelimits.map((r) => [r.name, real(r.name)])),
+      },
+    },
   };
 }
 
@@ -62,10 +108,12 @@ export async function startMiniflare({ scriptPath, config, inspector = false }) 
         scriptPath,
         compatibilityDate: config.compatibilityDate,
         compatibilityFlags: config.compatibilityFlags,
-        bindings: config.vars,
+        // BENCH_VARIANTS: read by bench/worker.ts only (Keygate's configuration ignores it).
+        bindings: { ...config.vars, BENCH_VARIANTS: config.variants },
         d1Databases: { DB: 'keygate-bench' },
         kvNamespaces: { KEY_CACHE: 'keygate-bench-cache' },
-        // The Rate Limiting bindings of wrangler.toml (AUTH_FAILURES), as wrangler dev simulates them.
+        // The Rate Limiting bindings of wrangler.toml (AUTH_FAILURES), as wrangler dev simulates
+        // them: out of reach, and as configured (BENCH_REAL_AUTH_FAILURES, the throttle-on variant's).
         ratelimits: config.ratelimits,
         // The budget counters (Durable Objects, SQLite-backed) as wrangler.toml declares them.
         durableObjects: { BUDGETS: { className: 'BudgetCounter', useSQLite: true } },

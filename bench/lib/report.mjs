@@ -1,11 +1,12 @@
 // The bench's outputs: the issue's targets judged against the measurements, and RESULTS.md
 // (machine, versions, method, one table per N, cost per request, memory, targets).
 import { FLAT_GROWTH } from './memory.mjs';
-import { median, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
+import { median, OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
 
 /** @typedef {import('./scenarios.mjs').Settings} Settings */
 /** @typedef {import('./scenarios.mjs').ScenarioResult} ScenarioResult */
 /** @typedef {import('./memory.mjs').MemoryResult} MemoryResult */
+/** @typedef {import('./miniflare.mjs').Variant} Variant */
 
 /**
  * @typedef {object} Run one Miniflare instance, seeded with n keys
@@ -28,6 +29,7 @@ import { median, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs'
  *   (load: the 1-minute load average when the run started and ended)
  * @property {Record<string, string>} versions
  * @property {Record<string, string>} keygateVars Keygate's string bindings (the JWT secret left out)
+ * @property {Record<string, Variant>} keygateVariants the configurations some scenarios run with instead
  * @property {Run[]} runs
  * @property {MemoryResult} memory
  * @property {TargetRow[]} targets
@@ -67,6 +69,21 @@ function atMost(target, scenario, measured, max, fmt) {
   return { target, measured: fmt(measured), met, verdict, cost: costOf(scenario) };
 }
 
+/** Each hot scenario with request budgets on (out of reach) and the same with budgets off. */
+const BUDGET_PAIRS = [
+  { on: 'hotOrg', off: 'hotOrgOff' },
+  { on: 'hotProject', off: 'hotProjectOff' },
+];
+
+/** Budgets on: at least this fraction of budgets off's req/s, and at most this multiple of its p99. */
+const BUDGETS_MIN_RPS = 0.9;
+const BUDGETS_MAX_P99 = 1.2;
+/** The forged-key flood, once throttled: at most this many D1 + KV reads per 1,000 requests. */
+const FLOOD_MAX_READS_PER_1K = 1;
+
+/** D1 + KV reads per 1,000 requests of one run. @param {import('./scenarios.mjs').RepResult} rep */
+const readsPer1k = (rep) => ((rep.d1.reads + rep.kv.reads) / Math.max(1, rep.measured.requests)) * 1000;
+
 /** Each Keygate scenario and the request without Keygate it is compared with. */
 const COMPARISONS = [
   { id: 'hotOrg', baseline: 'forward' },
@@ -78,12 +95,15 @@ const COMPARISONS = [
 ];
 
 /**
- * The issue's targets, judged. Ratios are of medians, against the no-op of the same instance.
+ * The issues' targets, judged. Ratios are of medians, against the no-op of the same instance;
+ * budgets on against off are medians of paired runs (each on run with the off run of its round).
  * @param {Run[]} runs
  * @param {MemoryResult} memory
+ * @param {Record<string, string>} vars Keygate's vars in the bench (ISOLATE_CACHE_TTL_SECONDS)
  * @returns {TargetRow[]}
  */
-export function evaluateTargets(runs, memory) {
+export function evaluateTargets(runs, memory, vars) {
+  const isolateTtlSeconds = Number(vars.ISOLATE_CACHE_TTL_SECONDS ?? 10);
   /** @type {TargetRow[]} */
   const rows = [];
   for (const run of runs) {
@@ -106,6 +126,78 @@ export function evaluateTargets(runs, memory) {
       );
     }
     if (s.cold) rows.push(atLeast(`${at}: ${s.cold.label} ≥ 0.35× no-op req/s`, s.cold, rpsRatio(s.cold, noop), 0.35));
+    for (const { on, off } of BUDGET_PAIRS) {
+      const scenario = s[on];
+      if (!scenario || !s[off]) continue;
+      const pairs = paired([run], [on], off);
+      rows.push({
+        ...atLeast(
+          `${at}: ${scenario.label}, budgets on ≥ ${BUDGETS_MIN_RPS}× budgets off req/s`,
+          scenario,
+          median(pairs.ratios),
+          BUDGETS_MIN_RPS,
+        ),
+        measured: pairedRatio(pairs.ratios),
+      });
+      rows.push({
+        ...atMost(
+          `${at}: ${scenario.label}, budgets on p99 ≤ ${BUDGETS_MAX_P99}× budgets off p99`,
+          scenario,
+          median(pairs.p99Ratios),
+          BUDGETS_MAX_P99,
+          fmtX,
+        ),
+        measured: pairedRatio(pairs.p99Ratios),
+      });
+    }
+    if (s.overBudget) {
+      const over = s.overBudget;
+      rows.push(atLeast(`${at}: ${over.label} ≥ 1× no-op req/s`, over, rpsRatio(over, noop), 1));
+      // No storage for the budget: no D1 read, no counter call. The key itself is verified as every
+      // hot key is: its record is trusted ISOLATE_CACHE_TTL_SECONDS in the isolate tier and, in
+      // steady use, read again from KV after the response once half of that has passed (refresh
+      // ahead), so a run of E seconds may read KV up to ceil(E / (TTL / 2)) times, whatever the budget.
+      const refreshSeconds = isolateTtlSeconds / 2;
+      const kvAllowedOf = (/** @type {import('./scenarios.mjs').RepResult} */ rep) =>
+        refreshSeconds > 0 ? Math.ceil(rep.measured.elapsedMs / 1000 / refreshSeconds) : 0;
+      const runsOk = over.reps.map((rep) => rep.d1.reads === 0 && rep.counterCalls === 0 && rep.kv.reads <= kvAllowedOf(rep));
+      const met = runsOk.length > 0 && runsOk.every(Boolean);
+      const sum = (/** @type {(rep: import('./scenarios.mjs').RepResult) => number} */ pick) =>
+        over.reps.reduce((a, rep) => a + pick(rep), 0);
+      rows.push({
+        target:
+          `${at}: ${over.label}: no storage reads for the budget (0 D1 reads, 0 budget-counter calls; KV only the key ` +
+          `record's refresh, as every hot key's: ≤ 1 per ${refreshSeconds} s, half of ISOLATE_CACHE_TTL_SECONDS), every run`,
+        measured:
+          `${fmtInt(sum((r) => r.measured.requests))} requests in ${over.reps.length} run${over.reps.length === 1 ? '' : 's'}: ` +
+          `D1 ${sum((r) => r.d1.reads)} reads, counter ${sum((r) => r.counterCalls)} calls, ` +
+          `KV ${over.reps.map((r) => `${r.kv.reads} (≤ ${kvAllowedOf(r)})`).join(', ')} reads`,
+        met,
+        verdict: met ? 'met' : 'missed',
+        cost: costOf(over),
+      });
+    }
+    if (s.forgedFlood) {
+      const flood = s.forgedFlood;
+      const worst = Math.max(...flood.reps.map(readsPer1k));
+      rows.push(
+        atMost(
+          `${at}: ${flood.label}, after the threshold: ≤ ${FLOOD_MAX_READS_PER_1K} D1 + KV read per 1,000 requests (worst run)`,
+          flood,
+          worst,
+          FLOOD_MAX_READS_PER_1K,
+          (n) => n.toFixed(2),
+        ),
+      );
+      const met = flood.problems.length === 0;
+      rows.push({
+        target: `${at}: ${flood.label}: refused 429 throughout the measured runs, another IP still 401`,
+        measured: met ? 'every response 429; the other IP 401' : flood.problems.join('; '),
+        met,
+        verdict: met ? 'met' : 'missed',
+        cost: costOf(flood),
+      });
+    }
     if (s.revoked) {
       const met = s.revoked.problems.length === 0;
       rows.push({
@@ -157,8 +249,9 @@ export function evaluateTargets(runs, memory) {
 
 /** @param {ScenarioResult} scenario */
 function statusCheck(scenario) {
-  if (scenario.problems.length === 0) return scenario.expect === '2xx' ? 'ok: all 2xx' : 'ok: all 401';
-  return `FAIL: ${scenario.problems.join('; ')}`;
+  if (scenario.problems.length > 0) return `FAIL: ${scenario.problems.join('; ')}`;
+  const also = scenario.warmupAlso?.length ? ` (warm-up: also ${scenario.warmupAlso.join(', ')} until the throttle engaged)` : '';
+  return `ok: all ${scenario.expect}${also}`;
 }
 
 /** @param {Run} run */
@@ -231,17 +324,48 @@ function ownCostTable(runs) {
 }
 
 /**
+ * Request budgets: what the hot keys' budgets cost against the same key with budgets off (paired
+ * runs), the budget-counter calls they make, the usage batches, and what the refusals read.
+ * @param {Run[]} runs
+ */
+function budgetTable(runs) {
+  const lines = [
+    '| scenario | N | req/s | p99 ms | ×budgets off req/s | ×budgets off p99 | counter calls/1k | usage D1 writes/1k | usage D1 writes/run | D1 writes/1k | D1 + KV reads/1k |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const ids = ['hotOrg', 'hotOrgOff', 'hotProject', 'hotProjectOff', 'overBudget', 'forgedFlood', 'cold'];
+  for (const id of ids) {
+    for (const run of runs) {
+      const s = run.scenarios[id];
+      if (!s) continue;
+      const m = s.median;
+      const off = BUDGET_PAIRS.find((p) => p.on === id)?.off;
+      const pairs = off ? paired([run], [id], off) : undefined;
+      const rpsX = pairs?.ratios.length ? fmtX(median(pairs.ratios)) : '';
+      const p99X = pairs?.p99Ratios.length ? fmtX(median(pairs.p99Ratios)) : '';
+      const usagePerRun = median(s.reps.map((rep) => rep.usage.writes));
+      const reads = median(s.reps.map(readsPer1k));
+      lines.push(
+        `| ${s.label} | ${fmtInt(run.n)} | ${fmtInt(m.rps)} | ${fmtMs(m.p99)} | ${rpsX} | ${p99X} | ${m.counterCallsPer1k.toFixed(2)} | ` +
+          `${m.usageWritesPer1k.toFixed(3)} | ${usagePerRun} | ${m.d1WritesPer1k.toFixed(2)} | ${reads.toFixed(2)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
  * A scenario against its baseline, run by run: each rep is paired with the baseline's rep of the
  * same round (measured a few seconds apart), over every N. Pairing cancels most of the drift of
  * a shared machine, which moves the per-N medians by ±20 %.
  * @param {Run[]} runs
  * @param {string[]} ids scenarios
  * @param {string} baseline
- * @returns {{ ratios: number[], cpuUs: number[] }} req/s ratios and CPU µs differences per pair
+ * @returns {{ ratios: number[], p99Ratios: number[], cpuUs: number[] }} req/s and p99 ratios, CPU µs differences per pair
  */
 function paired(runs, ids, baseline) {
-  /** @type {{ ratios: number[], cpuUs: number[] }} */
-  const out = { ratios: [], cpuUs: [] };
+  /** @type {{ ratios: number[], p99Ratios: number[], cpuUs: number[] }} */
+  const out = { ratios: [], p99Ratios: [], cpuUs: [] };
   /** @param {import('./scenarios.mjs').RepResult} rep */
   const cpuOf = (rep) => (rep.cpuSeconds === null ? null : (rep.cpuSeconds / Math.max(1, rep.measured.requests)) * 1e6);
   for (const run of runs) {
@@ -253,6 +377,7 @@ function paired(runs, ids, baseline) {
         const base = b.reps[i];
         if (!base) return;
         out.ratios.push(rep.measured.rps / base.measured.rps);
+        out.p99Ratios.push(rep.measured.p99 / base.measured.p99);
         const cpu = cpuOf(rep);
         const baseCpu = cpuOf(base);
         if (cpu !== null && baseCpu !== null) out.cpuUs.push(cpu - baseCpu);
@@ -288,7 +413,7 @@ function whyMissed(runs) {
   return [
     `- **Hot keys (≥ 0.85× no-op)**: the origin hop alone, with no Keygate, reaches ${pairedRatio(hop.ratios)} of ` +
       `the no-op's req/s (the no-op makes no hop). The hot keys reach ${pairedRatio(hot.ratios)} of the hop; ` +
-      `Keygate's own work (routing, format check, SHA-256, the isolate tier, the forwarded request, the CORS copy) ` +
+      `Keygate's own work (routing, format check, SHA-256, the isolate tier, the budgets and usage counting, the forwarded request, the CORS copy) ` +
       `costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request (median), with no storage.`,
     `- **Refused keys (≥ 0.9× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
       `${pairedRatio(invalid.ratios)} of the no-op (${pairedCpu(invalid.cpuUs)} more CPU), an unknown well-formed key ` +
@@ -299,6 +424,7 @@ function whyMissed(runs) {
       `Worker and the load generator, where production would wait on the network instead. Keygate reaches ` +
       `${pairedRatio(cold.ratios)} of that floor (${pairedCpu(cold.cpuUs)} more CPU: a hot key's work plus the ` +
       `batched lastUsed writes).`,
+    ...budgetReasons(runs),
     `- **100,000 vs 100 keys**: the hot keys touch no storage at either N, so the key count cannot change their cost; ` +
       `each N runs in its own Miniflare instance, and the instances' baselines differ by as much (their ratios to their ` +
       `own baseline are in the targets table).`,
@@ -307,10 +433,71 @@ function whyMissed(runs) {
   ].join('\n');
 }
 
+/**
+ * The budgets' figures, paired over every N: what budgets cost a hot key, and what a spent budget
+ * and a throttled flood cost.
+ * @param {Run[]} runs
+ */
+function budgetReasons(runs) {
+  const lines = [];
+  const pairs = BUDGET_PAIRS.map(({ on, off }) => paired(runs, [on], off));
+  const ratios = pairs.flatMap((p) => p.ratios);
+  const p99s = pairs.flatMap((p) => p.p99Ratios);
+  const cpu = pairs.flatMap((p) => p.cpuUs);
+  if (ratios.length) {
+    lines.push(
+      `- **Budgets on vs off (≥ ${BUDGETS_MIN_RPS}× req/s, p99 ≤ ${BUDGETS_MAX_P99}×)**: the same hot key, in the same isolate, ` +
+        `reaches ${pairedRatio(ratios)} of its req/s with budgets off, p99 ${pairedRatio(p99s)}; the budgets (a lease ` +
+        `look-up, five headers; one BudgetCounter call per slice of 1,000 requests, after the response) cost ${pairedCpu(cpu)} of ` +
+        `workerd CPU per request. Both count usage.`,
+    );
+  }
+  const hotReps = runs.flatMap((run) => BUDGET_PAIRS.flatMap(({ on, off }) => [on, off]).flatMap((id) => run.scenarios[id]?.reps ?? []));
+  if (hotReps.length) {
+    const per1k = median(hotReps.map((rep) => (rep.usage.writes / Math.max(1, rep.measured.requests)) * 1000));
+    const seconds = median(hotReps.map((rep) => rep.measured.elapsedMs / 1000));
+    const statements = median(hotReps.map((rep) => rep.usage.writes));
+    lines.push(
+      `- **Usage writes**: a hot key's usage costs ${statements} D1 statement${statements === 1 ? '' : 's'} per run of ` +
+        `${seconds.toFixed(0)} s (one batch per \`USAGE_FLUSH_SECONDS\`, whatever the traffic), ${per1k.toFixed(3)} per 1,000 requests here ` +
+        `(medians over ${hotReps.length} runs, budgets on and off); the cold keys, each its own row, write one statement per 14 keys of a batch.`,
+    );
+  }
+  const over = paired(runs, ['overBudget'], 'noop');
+  if (over.ratios.length) {
+    lines.push(
+      `- **Over its budget (≥ 1× no-op)**: a spent budget is answered from the isolate's lease (no counter call) at ` +
+        `${pairedRatio(over.ratios)} of the no-op (${pairedCpu(over.cpuUs)} more CPU): the key is still verified (format, SHA-256, ` +
+        `isolate tier) and the 429 carries its headers and a JSON body, and is counted for usage.`,
+    );
+  }
+  const flood = paired(runs, ['forgedFlood'], 'noop');
+  if (flood.ratios.length) {
+    lines.push(
+      `- **Forged-key flood, throttled**: ${pairedRatio(flood.ratios)} of the no-op (${pairedCpu(flood.cpuUs)} more CPU): ` +
+        `each forged key is checked and hashed, and looked up in the isolate tier only.`,
+    );
+  }
+  return lines;
+}
+
 /** @param {Run[]} runs lowest–highest 1-minute load average seen after a measured run */
 function loadRange(runs) {
   const loads = runs.flatMap((run) => Object.values(run.scenarios).flatMap((s) => s.reps.map((rep) => rep.load1)));
   return loads.length ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : 'n/a';
+}
+
+/** The configuration variants, as the Method lists them. @param {Record<string, Variant>} variants */
+function variantsText(variants) {
+  return Object.entries(variants)
+    .map(([name, v]) => {
+      const changes = [
+        ...Object.entries(v.vars).map(([k, x]) => `\`${k}=${x}\``),
+        ...Object.entries(v.bindings).map(([k, x]) => `\`${k}\` bound to \`${x}\``),
+      ];
+      return `\`${name}\` (${changes.length ? changes.join(', ') : 'the default configuration'})`;
+    })
+    .join('; ');
 }
 
 /** @param {BenchResults} r */
@@ -318,9 +505,9 @@ export function renderMarkdown(r) {
   const s = r.settings;
   const runsText = r.runs.map((run) => {
     const rows = run.coldPool
-      ? `api_keys holds ${fmtInt(run.rows)} rows: the ${fmtInt(run.n)} keys plus a pool of ${fmtInt(run.coldPool)} project keys ` +
+      ? `api_keys holds ${fmtInt(run.rows)} rows: the ${fmtInt(run.n)} keys, the key over its budget, and a pool of ${fmtInt(run.coldPool)} project keys ` +
         `(in organizations of their own) that only the cold scenario and its baseline use (half each), since ${fmtInt(run.n)} keys are too few for them.`
-      : `api_keys holds ${fmtInt(run.rows)} rows; the cold scenario and its baseline use seeded project keys no other scenario touches (separate halves).`;
+      : `api_keys holds ${fmtInt(run.rows)} rows: the ${fmtInt(run.n)} keys and the key over its budget; the cold scenario and its baseline use seeded project keys no other scenario touches (separate halves).`;
     return `### N = ${fmtInt(run.n)}\n\n${rows}\n\n${scenarioTable(run)}`;
   });
   const m = r.memory;
@@ -344,8 +531,8 @@ Generated by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.generatedAt
 
 \`\`\`sh
 npm ci
-npm run bench              # the full run: about 15 minutes, writes bench/RESULTS.md and bench/results.json
-npm run bench -- --quick   # a smoke run of about 2 minutes, written to bench/.build/ instead
+npm run bench              # the full run: about 25 minutes, writes bench/RESULTS.md and bench/results.json
+npm run bench -- --quick   # a smoke run of about 4 minutes, written to bench/.build/ instead
 npx tsc -p bench && npx tsc -p bench/tsconfig.node.json   # type-check the bench
 \`\`\`
 
@@ -375,19 +562,41 @@ ${Object.entries(r.versions)
 
 - **Worker**: \`bench/worker.ts\`, bundled with esbuild (ESM, es2022, workerd conditions), is the real
   Worker (\`src/index.ts\`) behind a wrapper that counts every D1 statement executed (each statement of
-  a batch counts; SELECT is a read, anything else a write) and every KV operation. The Worker's own
-  code is unchanged.
+  a batch counts; SELECT is a read, anything else a write; those on \`usage_hourly\` are also counted
+  as usage writes), every KV operation, and every call to a \`BudgetCounter\` Durable Object (the
+  \`BUDGETS\` namespace wrapped). The Worker's own code is unchanged.
 - **Runtime**: Miniflare's API (workerd, not \`wrangler dev\`), D1 and KV in memory, the string vars of
   \`wrangler.toml\` (${Object.entries(r.keygateVars)
     .map(([k, v]) => `\`${k}=${v}\``)
     .join(', ')}) and a bench \`JWT_SECRET\`.
   \`ORIGIN\` is a service binding to a Worker that answers a fixed small JSON, so the figures are Keygate's own.
+- **Request budgets**: on in every scenario, out of reach: \`ORG_RATE_LIMIT\` and \`PROJECT_RATE_LIMIT\` are
+  \`${r.keygateVars.ORG_RATE_LIMIT}\` and \`${r.keygateVars.PROJECT_RATE_LIMIT}\` (not wrangler.toml's, which the hot keys would exhaust in a second),
+  so every key request is charged from a lease, gets the rate-limit headers and is counted for usage,
+  and none is refused for rate. Leases are then slices of 1,000 requests (the largest; as for any budget
+  of 20,000 or more per window), the next one leased after the response when half is left.
+  \`USAGE_FLUSH_SECONDS\` is wrangler.toml's (${r.keygateVars.USAGE_FLUSH_SECONDS ?? 'default'} s).
+- **Configuration variants**: a request with \`x-bench-config: NAME\` runs the same Worker, in the same
+  isolate, with another configuration (\`bench/worker.ts\`): ${variantsText(r.keygateVariants)}.
+  The hot keys run twice, with \`x-bench-config: budgets-on\` (the default configuration) and with
+  \`budgets-off\`: the same requests, differing by their budgets only, measured seconds apart in one
+  workerd (separate Miniflare instances differ by as much as what is measured here).
+- **Key over its budget**: a project key of an organization of its own, seeded with its own budget of
+  ${OVER_BUDGET_LIMIT.requests} request per ${fmtInt(OVER_BUDGET_LIMIT.windowSeconds)} s; before each run one request spends it (200, then a 429 with
+  \`Retry-After\`, \`X-RateLimit-Remaining: 0\` and \`RATE_LIMITED\` checked), then it is flooded.
+- **Forged-key flood**: \`throttle-on\`, a new random well-formed project key (valid checksum, unknown) on
+  every request, all from one client IP (\`CF-Connecting-IP: 198.51.100.<run>\`; Miniflare passes a
+  client's header on, and sets 127.0.0.1 for every other scenario). The warm-up passes the threshold
+  (401 until the \`AUTH_FAILURES\` simulator says no, then 429); after each run, a forged key from another
+  IP must still get 401 and the flooding IP 429.
 - **Keys**: generated with \`src/keys/format.ts\` (bundled for node), SHA-256 hashed, inserted straight
   into D1; half organization keys (10 per organization), half project keys (10 per organization, 5 per
   project). Each N runs in a fresh Miniflare.
 - **Load**: autocannon in a child process, ${s.connections} connections, no pipelining. Every scenario gets
-  a ${s.warmup} s warm-up, then the D1/KV counters are reset, then a ${s.duration} s measured run; the
-  counters are read once background work (\`waitUntil\`) has stopped moving them. The cold scenario and
+  a ${s.warmup} s warm-up; once its background work (\`waitUntil\`) is done, the counters are reset, then a
+  ${s.duration} s measured run; the counters are read once background work has stopped moving them and no
+  usage counts wait for their batch (up to \`USAGE_FLUSH_SECONDS\` after the run): every usage count of the
+  measured run is written within its window, and none of the warm-up's. The cold scenario and
   its baseline are sized by count instead: ${fmtInt(s.coldWarmup)} warm-up and ${fmtInt(s.coldRequests)} measured requests, each with a
   project key never sent before (each from its own pool). The just-revoked key is first used ${WARM_REQUESTS_BEFORE_REVOKE} times (cached in every tier),
   then revoked with \`PUT …/api-keys/{id} {"status":"revoked"}\` and an admin JWT, then flooded at once.
@@ -398,7 +607,8 @@ ${Object.entries(r.versions)
 - **Figures**: ${s.reps} run${s.reps === 1 ? '' : 's'} of every scenario, round by round; the tables show medians. req/s is
   responses / (last response − first request); latencies are exact percentiles of every response.
   Ratios are to the no-op (\`GET /health\`) of the same instance. The status check requires every
-  response of every run, warm-ups included, to be 2xx (or 401 for the refused keys), with no errors,
+  response of every run, warm-ups included, to be 2xx (401 for the refused keys, 429 for the key over
+  its budget and the forged-key flood, whose warm-up also gets 401 until the throttle engages), with no errors,
   timeouts or reused cold keys. Now and then workerd resets a few dozen of the load generator's
   keep-alive connections at once (\`read ECONNRESET\`), the no-op route included, so not a
   Keygate answer; such a run is kept and marked FAIL, its figures counting the answered requests.
@@ -438,6 +648,16 @@ scenario, each paired with the baseline's run of the same round (seconds apart).
 
 ${ownCostTable(r.runs)}
 
+### Request budgets and usage
+
+The hot keys with budgets on against the same keys with budgets off (medians of paired runs: each
+on run with the off run of its round), the \`BudgetCounter\` calls the budgets make (leases, after the
+response), the usage batches (D1 statements on \`usage_hourly\`: one per batch of up to 14 keys, one
+batch per isolate every \`USAGE_FLUSH_SECONDS\` while requests come), all D1 writes (usage and
+lastUsed), and the storage reads of the key over its budget and of the throttled flood.
+
+${budgetTable(r.runs)}
+
 ### Memory
 
 ${fmtInt(m.load.requests)} requests in ${m.seconds} s (${fmtInt(m.load.rps)} req/s; ${memoryStatuses}${
@@ -450,7 +670,7 @@ growth over the second half of the flood ${(m.secondHalfGrowth * 100).toFixed(1)
 |---|${m.samples.map(() => '---:').join('|')}|
 | MiB | ${m.samples.map((x) => (x.usedBytes / 1024 / 1024).toFixed(2)).join(' | ')} |
 
-## Targets (issue 4)
+## Targets (issues 4 and 11)
 
 ${missed === 0 ? 'Every target met.' : `${missed} of ${r.targets.length} targets missed.`}
 

@@ -1,5 +1,6 @@
-// The load scenarios and how one is measured: warm-up, D1/KV counters reset, the measured run,
-// counters read once background work has settled; repeated, and summarised by medians.
+// The load scenarios and how one is measured: warm-up, its background work settled, counters
+// reset, the measured run, counters read once its background work (usage batches included) has
+// settled; repeated, and summarised by medians.
 import { loadavg } from 'node:os';
 import { sign } from 'hono/jwt';
 import { workerdCpuSeconds } from './cpu.mjs';
@@ -26,6 +27,15 @@ import { workerdCpuSeconds } from './cpu.mjs';
 /** @typedef {{ reads: number, writes: number }} Counts */
 
 /**
+ * @typedef {object} WorkerCounts what bench/worker.ts counted since its last reset
+ * @property {Counts} d1 D1 statements
+ * @property {Counts} kv KV operations
+ * @property {Counts} usage the D1 statements on usage_hourly (part of d1: the usage batches)
+ * @property {{ calls: number }} counter BudgetCounter calls (Durable Object round trips)
+ * @property {number} usagePending usage counts in memory, not yet written (not reset)
+ */
+
+/**
  * @typedef {object} Bench what scenarios run against: one started Miniflare and its keys
  * @property {URL} url
  * @property {LoadGenerator} generator
@@ -37,18 +47,24 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {ProjectKey[]} revocableKeys one per rep, never used by another scenario
  * @property {ProjectKey[]} coldKeys never used by another scenario
  * @property {ProjectKey[]} floorKeys the cold baseline's, likewise
+ * @property {ProjectKey} overBudgetKey a key whose own budget (OVER_BUDGET_LIMIT) no other scenario uses
+ * @property {string} formatModule the key-format bundle, for the load generator's forged keys
+ * @property {number} usageFlushSeconds Keygate's USAGE_FLUSH_SECONDS: how long usage counts wait for their batch
  */
 
-/** @typedef {'2xx' | 401} Expectation every response 2xx, or every response exactly 401 */
+/** @typedef {'2xx' | 401 | 429} Expectation every response 2xx, or every response exactly 401, or 429 */
 
 /**
  * @typedef {object} Scenario
  * @property {string} id
  * @property {string} label
  * @property {Expectation} expect
+ * @property {Expectation[]} [warmupAlso] what the warm-up may answer besides `expect` (before a throttle engages)
  * @property {boolean} [baseline] measures the runtime without Keygate, to compare scenarios with
  * @property {(bench: Bench, rep: number) => Promise<{ warmup: Partial<LoadSpec>, measure: Partial<LoadSpec> }>} prepare
  *   sets the scenario up for one rep and says what to send
+ * @property {(bench: Bench, rep: number) => Promise<string[]>} [check] after the counters are read:
+ *   what is wrong with Keygate's state (problems), nothing when all is well
  */
 
 /**
@@ -57,6 +73,9 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {LoadResult} measured
  * @property {Counts} d1 D1 statements during the measured run (and its background work)
  * @property {Counts} kv KV operations, likewise
+ * @property {Counts} usage the D1 statements of usage batches (part of d1), likewise: every count of
+ *   the measured run written, and none of the warm-up's
+ * @property {number} counterCalls BudgetCounter calls, likewise
  * @property {number | null} cpuSeconds workerd's CPU time, likewise (null: not measurable here)
  * @property {number} load1 the machine's 1-minute load average right after the measured run
  */
@@ -71,6 +90,8 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {number} d1WritesPer1k
  * @property {number} kvReadsPer1k
  * @property {number} kvWritesPer1k
+ * @property {number} usageWritesPer1k D1 statements of usage batches per 1,000 requests
+ * @property {number} counterCallsPer1k BudgetCounter calls per 1,000 requests
  */
 
 /**
@@ -79,7 +100,9 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {Expectation} expect
  * @property {RepResult[]} reps
  * @property {Summary} median
- * @property {string[]} problems responses that broke the expectation, errors, repeated keys (warm-ups included)
+ * @property {Expectation[]} [warmupAlso]
+ * @property {string[]} problems responses that broke the expectation, errors, repeated keys (warm-ups
+ *   included), failed checks
  */
 
 /** @param {{ organizationId: string, projectId: string }} key */
@@ -90,6 +113,23 @@ const withBadChecksum = (secret) => secret.slice(0, -1) + (secret.endsWith('A') 
 
 /** Requests sent with a key before it is revoked, so every cache tier holds it. */
 export const WARM_REQUESTS_BEFORE_REVOKE = 20;
+
+/**
+ * The over-budget key's own budget: one request a day (the longest window), spent before its
+ * scenario; its window ends at 00:00 UTC, and a run across that admits one request more.
+ */
+export const OVER_BUDGET_LIMIT = { requests: 1, windowSeconds: 86_400 };
+
+/** Picks Keygate's configuration for a request (bench/worker.ts; the variants are in bench/lib/miniflare.mjs). */
+const CONFIG_HEADER = 'x-bench-config';
+
+/**
+ * The client IP of the forged-key flood in run `rep` (TEST-NET-2; Miniflare passes a client's
+ * CF-Connecting-IP on), and another that sends nothing else. Every other scenario comes from
+ * 127.0.0.1, which Miniflare sets.
+ */
+const floodIp = (/** @type {number} */ rep) => `198.51.100.${1 + rep}`;
+const bystanderIp = (/** @type {number} */ rep) => `198.51.100.${101 + rep}`;
 
 /** Same request for the warm-up and the measured run, each for its configured time. */
 function flood(/** @type {Bench} */ bench, /** @type {Partial<LoadSpec>} */ request) {
@@ -121,6 +161,26 @@ function neverSent(bench, pool, rep, pathOf) {
   return { warmup: { perRequest: requests.slice(0, coldWarmup) }, measure: { perRequest: requests.slice(coldWarmup) } };
 }
 
+/**
+ * A flood of a hot organization key (its pair) on the gateway, with request budgets on (out of
+ * reach) or off. Both send the config header, so the two requests differ by their budgets only.
+ * @param {Bench} bench
+ * @param {'budgets-on' | 'budgets-off'} config
+ */
+const hotOrgFlood = (bench, config) =>
+  flood(bench, {
+    path: '/v1/companies',
+    headers: { 'x-metal-client-id': bench.hotOrgKey.clientId, 'x-metal-api-key': bench.hotOrgKey.secret, [CONFIG_HEADER]: config },
+  });
+
+/**
+ * The same for the hot project key on its content route.
+ * @param {Bench} bench
+ * @param {'budgets-on' | 'budgets-off'} config
+ */
+const hotProjectFlood = (bench, config) =>
+  flood(bench, { path: contentPath(bench.hotProjectKey), headers: { 'x-api-key': bench.hotProjectKey.secret, [CONFIG_HEADER]: config } });
+
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
@@ -141,17 +201,35 @@ export const SCENARIOS = [
     id: 'hotOrg',
     label: 'hot organization key (GET /v1/companies)',
     expect: '2xx',
-    prepare: async (bench) =>
-      flood(bench, {
-        path: '/v1/companies',
-        headers: { 'x-metal-client-id': bench.hotOrgKey.clientId, 'x-metal-api-key': bench.hotOrgKey.secret },
-      }),
+    prepare: async (bench) => hotOrgFlood(bench, 'budgets-on'),
+  },
+  {
+    // Not a target of its own: what the hot organization key's budgets cost is measured against it.
+    id: 'hotOrgOff',
+    label: 'hot organization key, budgets off',
+    expect: '2xx',
+    prepare: async (bench) => hotOrgFlood(bench, 'budgets-off'),
   },
   {
     id: 'hotProject',
     label: 'hot project key (GET …/content)',
     expect: '2xx',
-    prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, bench.hotProjectKey.secret),
+    prepare: async (bench) => hotProjectFlood(bench, 'budgets-on'),
+  },
+  {
+    id: 'hotProjectOff',
+    label: 'hot project key, budgets off',
+    expect: '2xx',
+    prepare: async (bench) => hotProjectFlood(bench, 'budgets-off'),
+  },
+  {
+    id: 'overBudget',
+    label: 'key over its own budget (429)',
+    expect: 429,
+    prepare: async (bench) => {
+      await spendBudget(bench, bench.overBudgetKey);
+      return keyFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
+    },
   },
   {
     id: 'invalid',
@@ -164,6 +242,36 @@ export const SCENARIOS = [
     label: 'unknown well-formed key',
     expect: 401,
     prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, bench.format.generateKey('project')),
+  },
+  {
+    // Forged keys (well-formed, checksum valid, unknown), a new one every request, from one IP,
+    // with the refused-credential throttle as wrangler.toml sets it: the warm-up passes its
+    // threshold (401 until then), the measured run is answered 429 from memory.
+    id: 'forgedFlood',
+    label: 'forged keys from one IP, throttle on',
+    expect: 429,
+    warmupAlso: [401],
+    prepare: async (bench, rep) => {
+      const request = {
+        path: contentPath(bench.hotProjectKey),
+        headers: { [CONFIG_HEADER]: 'throttle-on', 'cf-connecting-ip': floodIp(rep) },
+        randomKeys: { formatModule: bench.formatModule, header: 'x-api-key' },
+      };
+      // A throttle that engaged already would make the warm-up no test of the threshold.
+      const first = await forged(bench, floodIp(rep));
+      if (first !== 401) throw new Error(`the flood's IP was answered ${first} before its flood`);
+      return flood(bench, request);
+    },
+    check: async (bench, rep) => {
+      // The throttle is per client IP, by the CF-Connecting-IP the client sent: another IP is
+      // still answered 401, the flooding one 429.
+      const problems = [];
+      const bystander = await forged(bench, bystanderIp(rep));
+      if (bystander !== 401) problems.push(`run ${rep + 1}: a forged key from another IP was answered ${bystander}, not 401`);
+      const flooder = await forged(bench, floodIp(rep));
+      if (flooder !== 429) problems.push(`run ${rep + 1}: the flooding IP was answered ${flooder} after its flood, not 429`);
+      return problems;
+    },
   },
   {
     id: 'cold',
@@ -217,39 +325,86 @@ async function revoke(bench, key) {
 }
 
 /**
- * @param {URL} url
- * @param {'d1' | 'kv'} store
- * @param {'GET' | 'POST'} method
- * @returns {Promise<Counts>}
+ * Sends its budget's one request with the key (unless spent already), then checks that the key
+ * is refused as a spent budget is: 429 with Retry-After, X-RateLimit-Remaining 0, RATE_LIMITED.
+ * @param {Bench} bench
+ * @param {ProjectKey} key
  */
-async function counters(url, store, method) {
-  const res = await fetch(new URL(`/__bench/${store}${method === 'POST' ? '/reset' : ''}`, url), { method });
-  if (!res.ok) throw new Error(`bench counters answered ${res.status}`);
-  return /** @type {Counts} */ (await res.json());
+async function spendBudget(bench, key) {
+  for (let i = 0; i <= OVER_BUDGET_LIMIT.requests; i++) {
+    const res = await fetch(new URL(contentPath(key), bench.url), { headers: { 'x-api-key': key.secret } });
+    const body = await res.text();
+    if (res.status === 200) continue;
+    const code = /** @type {{ error?: { code?: string } }} */ (JSON.parse(body)).error?.code;
+    if (
+      res.status !== 429 ||
+      code !== 'RATE_LIMITED' ||
+      !res.headers.get('retry-after') ||
+      res.headers.get('x-ratelimit-remaining') !== '0'
+    ) {
+      throw new Error(`the key over its budget answered ${res.status} ${body} (Retry-After ${res.headers.get('retry-after')})`);
+    }
+    return;
+  }
+  throw new Error(`the key with a budget of ${OVER_BUDGET_LIMIT.requests} request(s) was never refused`);
 }
 
-/** Polls for the counters until background work (waitUntil) stops moving them, at most ~5 s. */
-async function settledCounters(/** @type {URL} */ url) {
-  let previous = { d1: await counters(url, 'd1', 'GET'), kv: await counters(url, 'kv', 'GET') };
-  for (let i = 0; i < 25; i++) {
+/**
+ * The status of one request with a new forged key, from `ip`, with the throttle on.
+ * @param {Bench} bench
+ * @param {string} ip
+ */
+async function forged(bench, ip) {
+  const res = await fetch(new URL(contentPath(bench.hotProjectKey), bench.url), {
+    headers: { 'x-api-key': bench.format.generateKey('project'), [CONFIG_HEADER]: 'throttle-on', 'cf-connecting-ip': ip },
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/**
+ * @param {URL} url
+ * @param {'GET' | 'POST'} method GET reads, POST resets (and answers the zeroed counts)
+ * @returns {Promise<WorkerCounts>}
+ */
+async function counters(url, method) {
+  const res = await fetch(new URL(`/__bench/counts${method === 'POST' ? '/reset' : ''}`, url), { method });
+  if (!res.ok) throw new Error(`bench counters answered ${res.status}`);
+  return /** @type {WorkerCounts} */ (await res.json());
+}
+
+/**
+ * Polls the counters until background work (waitUntil) is done: no usage counts wait for their
+ * batch, and nothing moved the counters for 200 ms. Usage counts wait up to USAGE_FLUSH_SECONDS
+ * for their batch, so this waits at most that long and 5 s more.
+ * @param {Bench} bench
+ * @returns {Promise<{ counts: WorkerCounts, settled: boolean }>}
+ */
+async function settledCounters(bench) {
+  const deadline = Date.now() + (bench.usageFlushSeconds + 5) * 1000;
+  const { usagePending: _pending, ...first } = await counters(bench.url, 'GET');
+  let previous = JSON.stringify(first);
+  for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const now = { d1: await counters(url, 'd1', 'GET'), kv: await counters(url, 'kv', 'GET') };
-    if (JSON.stringify(now) === JSON.stringify(previous)) return now;
+    const counts = await counters(bench.url, 'GET');
+    const { usagePending, ...moving } = counts;
+    const now = JSON.stringify(moving);
+    if (usagePending === 0 && now === previous) return { counts, settled: true };
+    if (Date.now() >= deadline) return { counts, settled: false };
     previous = now;
   }
-  return previous;
 }
 
 /**
  * What broke the expectation in one load run.
  * @param {LoadResult} result
- * @param {Expectation} expect
+ * @param {Expectation[]} allowed the statuses every response must be one of
  * @param {string} phase
  */
-function problemsOf(result, expect, phase) {
+function problemsOf(result, allowed, phase) {
   const problems = [];
   for (const [code, count] of Object.entries(result.statuses)) {
-    const ok = expect === '2xx' ? code.startsWith('2') : Number(code) === expect;
+    const ok = allowed.some((expect) => (expect === '2xx' ? code.startsWith('2') : Number(code) === expect));
     if (!ok) problems.push(`${phase}: ${count} × ${code}`);
   }
   if (result.errors) {
@@ -287,6 +442,8 @@ function summarise(reps) {
     d1WritesPer1k: med((r) => per1k(r, r.d1.writes)),
     kvReadsPer1k: med((r) => per1k(r, r.kv.reads)),
     kvWritesPer1k: med((r) => per1k(r, r.kv.writes)),
+    usageWritesPer1k: med((r) => per1k(r, r.usage.writes)),
+    counterCallsPer1k: med((r) => per1k(r, r.counterCalls)),
   };
 }
 
@@ -312,21 +469,31 @@ export async function runScenarios(bench, log) {
     for (const scenario of SCENARIOS) {
       const { warmup, measure } = await scenario.prepare(bench, rep);
       const warmupResult = await bench.generator.run({ ...base, ...warmup }, expectedMs(warmup));
-      await counters(bench.url, 'd1', 'POST');
-      await counters(bench.url, 'kv', 'POST');
+      // The warm-up's background work (its usage batch, KV fills) lands before the reset, so the
+      // measured run's counts are its own: its usage counts are all written, and no others.
+      const warmupSettled = (await settledCounters(bench)).settled;
+      await counters(bench.url, 'POST');
       const cpuBefore = workerdCpuSeconds();
       const measured = await bench.generator.run({ ...base, ...measure }, expectedMs(measure));
-      const { d1, kv } = await settledCounters(bench.url);
+      const { counts, settled } = await settledCounters(bench);
       const cpuAfter = workerdCpuSeconds();
       const cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-      reps[scenario.id]?.push({ warmup: warmupResult, measured, d1, kv, cpuSeconds, load1: loadavg()[0] ?? 0 });
+      const { d1, kv, usage } = counts;
+      const counterCalls = counts.counter.calls;
+      reps[scenario.id]?.push({ warmup: warmupResult, measured, d1, kv, usage, counterCalls, cpuSeconds, load1: loadavg()[0] ?? 0 });
+      const warmupAllowed = [scenario.expect, ...(scenario.warmupAlso ?? [])];
       problems[scenario.id]?.push(
-        ...problemsOf(warmupResult, scenario.expect, `run ${rep + 1} warm-up`),
-        ...problemsOf(measured, scenario.expect, `run ${rep + 1}`),
+        ...problemsOf(warmupResult, warmupAllowed, `run ${rep + 1} warm-up`),
+        ...problemsOf(measured, [scenario.expect], `run ${rep + 1}`),
+        ...(warmupSettled && settled
+          ? []
+          : [`run ${rep + 1}: background work still running ${bench.usageFlushSeconds + 5} s after a load`]),
+        ...((await scenario.check?.(bench, rep)) ?? []),
       );
       log(
-        `  run ${rep + 1}/${bench.settings.reps} ${scenario.id.padEnd(10)} ${Math.round(measured.rps)} req/s, ` +
-          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, D1 ${d1.reads} reads/${d1.writes} writes` +
+        `  run ${rep + 1}/${bench.settings.reps} ${scenario.id.padEnd(13)} ${Math.round(measured.rps)} req/s, ` +
+          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, D1 ${d1.reads} reads/${d1.writes} writes ` +
+          `(usage ${usage.writes}), KV ${kv.reads} reads, counter ${counterCalls} calls` +
           (cpuSeconds === null ? '' : `, workerd ${Math.round((cpuSeconds / Math.max(1, measured.requests)) * 1e6)} µs CPU/request`),
       );
     }
@@ -334,7 +501,8 @@ export async function runScenarios(bench, log) {
   return Object.fromEntries(
     SCENARIOS.map((s) => {
       const results = reps[s.id] ?? [];
-      return [s.id, { label: s.label, expect: s.expect, reps: results, median: summarise(results), problems: problems[s.id] ?? [] }];
+      const summary = { label: s.label, expect: s.expect, reps: results, median: summarise(results), problems: problems[s.id] ?? [] };
+      return [s.id, s.warmupAlso ? { ...summary, warmupAlso: s.warmupAlso } : summary];
     }),
   );
 }

@@ -8,8 +8,9 @@ import { ROOT } from './paths.mjs';
 
 /** @typedef {Awaited<ReturnType<import('miniflare').Miniflare['getD1Database']>>} D1Database */
 /** @typedef {import('./build.mjs').KeyFormat} KeyFormat */
-/** @typedef {{ id: string, organizationId: string, clientId: string, secret: string }} OrgKey */
-/** @typedef {{ id: string, organizationId: string, projectId: string, secret: string }} ProjectKey */
+/** @typedef {{ requests: number, windowSeconds: number }} RateLimit a request budget: N per S seconds */
+/** @typedef {{ id: string, organizationId: string, clientId: string, secret: string, rateLimit?: RateLimit }} OrgKey */
+/** @typedef {{ id: string, organizationId: string, projectId: string, secret: string, rateLimit?: RateLimit }} ProjectKey */
 /** @typedef {{ orgKeys: OrgKey[], projectKeys: ProjectKey[] }} SeededKeys */
 
 /** Keys per organization: ORG_KEYS_PER_ORG organization keys, then project keys in projects of PROJECT_SIZE. */
@@ -63,14 +64,16 @@ export function generateKeys(format, { count, prefix, projectOnly = false }) {
   return keys;
 }
 
-/** @param {string | null} value */
+/** @param {string | number | null} value */
 function sqlLiteral(value) {
+  if (typeof value === 'number') return String(Math.trunc(value));
   return value === null ? 'NULL' : `'${value.replaceAll("'", "''")}'`;
 }
 
 /**
  * Inserts the keys as active api_keys rows, as Keygate stores them: SHA-256 (hex) of the
- * secret, its last four characters, the permissions new keys get.
+ * secret, its last four characters, the permissions new keys get, the key's own request budget
+ * when it has one.
  * @param {D1Database} db
  * @param {KeyFormat} format
  * @param {SeededKeys} keys
@@ -92,6 +95,8 @@ export async function insertKeys(db, format, keys) {
       hash(k.secret),
       format.lastFour(k.secret),
       orgPermissions,
+      k.rateLimit?.requests ?? null,
+      k.rateLimit?.windowSeconds ?? null,
     ]),
     ...keys.projectKeys.map((k, i) => [
       k.id,
@@ -103,6 +108,8 @@ export async function insertKeys(db, format, keys) {
       hash(k.secret),
       format.lastFour(k.secret),
       projectPermissions,
+      k.rateLimit?.requests ?? null,
+      k.rateLimit?.windowSeconds ?? null,
     ]),
   ].map((values) => `(${[...values, 'active', 'bench', now, now].map(sqlLiteral).join(', ')})`);
 
@@ -110,7 +117,7 @@ export async function insertKeys(db, format, keys) {
   for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
     statements.push(
       `INSERT INTO api_keys (id, kind, organization_id, project_id, name, client_id, secret_hash, key_last_four,
-         permissions, status, created_by, created_at, updated_at)
+         permissions, rate_limit_requests, rate_limit_window_seconds, status, created_by, created_at, updated_at)
        VALUES ${rows.slice(start, start + ROWS_PER_INSERT).join(',\n')}`,
     );
   }
