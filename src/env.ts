@@ -9,6 +9,8 @@ export type AppEnv = {
     requestId: string;
     config: Config;
     principal: Principal;
+    /** Headers for whatever response the request gets (src/middleware/response-headers.ts). */
+    addedHeaders: Array<[string, string]> | undefined;
   };
 };
 

@@ -66,10 +66,26 @@ function fromHttpException(err: HTTPException): ApiError {
   }
 }
 
+// 429s by retryAfter and budget, built once: a client hammering a spent budget costs no error
+// construction (stack capture) per request. ApiErrors are immutable. Module state, bounded.
+const refusals = new Map<string, ApiError>();
+const MAX_REFUSALS = 1000;
+
 /** The 429 of a spent budget that renews at `until` (ms since the epoch), with what a client needs to wait. */
 export function rateLimited(until: number, budget: Budget): ApiError {
   const retryAfter = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-  return new ApiError('RATE_LIMITED', 'rate limit exceeded', { retryAfter, limit: budget.requests, windowSeconds: budget.windowSeconds });
+  const key = `${retryAfter}/${budget.requests}/${budget.windowSeconds}`;
+  let refusal = refusals.get(key);
+  if (!refusal) {
+    if (refusals.size >= MAX_REFUSALS) refusals.clear();
+    refusal = new ApiError('RATE_LIMITED', 'rate limit exceeded', {
+      retryAfter,
+      limit: budget.requests,
+      windowSeconds: budget.windowSeconds,
+    });
+    refusals.set(key, refusal);
+  }
+  return refusal;
 }
 
 /** Renders an error in the shape of the surface the request belongs to. */

@@ -12,6 +12,7 @@ import { getOrganizationRateLimit } from '../db/organizations';
 import type { AppEnv, Budget, Config } from '../env';
 import { rateLimited } from '../errors';
 import type { VerifiedKey } from '../keys/types';
+import { addResponseHeader } from '../middleware/response-headers';
 import { boundedD1 } from '../storage/deadline';
 import { type UsageOutcome, type UsageSubject, usageRecorder, writeUsageEvent } from '../usage/recorder';
 import type { LeaseResult } from './counter';
@@ -110,9 +111,8 @@ function nearestExhaustion(charged: ReadonlyArray<{ charge: Charge }>): Charge {
 }
 
 /**
- * X-RateLimit-* describe `described`; RateLimit-Policy and RateLimit list every charged budget.
- * Set on the context so that Keygate's own answers carry them, and materialised into c.res so
- * that a forwarded response (returned as is by the gateway) gets them merged in one copy.
+ * X-RateLimit-* describe `described`; RateLimit-Policy and RateLimit list every charged budget,
+ * on Keygate's own answers and on forwarded ones alike (src/middleware/response-headers.ts).
  */
 function setRateLimitHeaders(
   c: Context<AppEnv>,
@@ -121,16 +121,19 @@ function setRateLimitHeaders(
 ): void {
   const now = Date.now();
   const secondsLeft = (charge: Charge) => Math.max(0, Math.ceil((charge.resetAt - now) / 1000));
-  c.header('X-RateLimit-Limit', String(described.limit));
-  c.header('X-RateLimit-Remaining', String(described.remaining));
-  c.header('X-RateLimit-Reset', String(Math.ceil(described.resetAt / 1000)));
-  c.header(
+  addResponseHeader(c, 'X-RateLimit-Limit', String(described.limit));
+  addResponseHeader(c, 'X-RateLimit-Remaining', String(described.remaining));
+  addResponseHeader(c, 'X-RateLimit-Reset', String(Math.ceil(described.resetAt / 1000)));
+  addResponseHeader(
+    c,
     'RateLimit-Policy',
     charged.map(({ budget, charge }) => `"${budget.scope}";q=${charge.limit};w=${charge.windowSeconds}`).join(', '),
   );
-  c.header('RateLimit', charged.map(({ budget, charge }) => `"${budget.scope}";r=${charge.remaining};t=${secondsLeft(charge)}`).join(', '));
-  // Hono merges the headers of an existing c.res into a Response a handler returns (one copy).
-  void c.res;
+  addResponseHeader(
+    c,
+    'RateLimit',
+    charged.map(({ budget, charge }) => `"${budget.scope}";r=${charge.remaining};t=${secondsLeft(charge)}`).join(', '),
+  );
 }
 
 // Organization budgets for admin-JWT gateway requests: the JWT names the organization, so its

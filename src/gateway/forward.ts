@@ -7,6 +7,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { effectiveScopes } from '../keys/scopes';
 import { BODILESS_METHODS } from '../middleware/body-limit';
+import { withAddedHeaders } from '../middleware/response-headers';
 
 /** Headers that carry credentials: never sent on to the origin. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
@@ -162,8 +163,9 @@ function withSharedSecret(identity: IdentityHeaders, secret: string | undefined)
 }
 
 /**
- * Sends the request on to the origin and returns its response unchanged. 503 when no origin is
- * configured, 502 when it cannot be reached.
+ * Sends the request on to the origin and returns its response, with the headers Keygate adds to
+ * every answer (rate limits, CORS) and nothing else changed. 503 when no origin is configured,
+ * 502 when it cannot be reached.
  */
 export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHeaders): Promise<Response> {
   const origin = c.env.ORIGIN;
@@ -181,10 +183,12 @@ export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHead
     body: bodiless ? undefined : c.req.raw.body,
     redirect: 'manual',
   });
+  let response: Response;
   try {
-    return await (origin ? origin.fetch(request) : fetch(request));
+    response = await (origin ? origin.fetch(request) : fetch(request));
   } catch (err) {
     console.error(`origin unreachable: ${err instanceof Error ? err.name : 'error'}`);
     throw new ApiError('BAD_GATEWAY', 'the origin could not be reached');
   }
+  return withAddedHeaders(c, response);
 }

@@ -3,6 +3,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { RATE_LIMIT_HEADERS } from '../budgets/requests';
 import type { AppEnv } from '../env';
+import { addResponseHeader } from '../middleware/response-headers';
 
 const ALLOW_ORIGIN = 'Access-Control-Allow-Origin';
 const EXPOSE_HEADERS = 'Access-Control-Expose-Headers';
@@ -26,11 +27,11 @@ export function clientCors(): MiddlewareHandler<AppEnv> {
   return async function clientCors(c, next) {
     if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS });
     // Responses built by Keygate (refusals, errors) start from these headers.
-    c.header(ALLOW_ORIGIN, '*');
-    c.header(EXPOSE_HEADERS, EXPOSED);
+    addResponseHeader(c, ALLOW_ORIGIN, '*');
+    addResponseHeader(c, EXPOSE_HEADERS, EXPOSED);
     await next();
     // The origin's answer (immutable headers) is copied once, and ours replace whatever it said.
-    // (A budgeted request merged them already: src/budgets/requests.ts.)
+    // (The gateway added them already: src/middleware/response-headers.ts.)
     if (c.res.headers.get(ALLOW_ORIGIN) !== '*' || c.res.headers.get(EXPOSE_HEADERS) !== EXPOSED) {
       const res = new Response(c.res.body, c.res);
       res.headers.set(ALLOW_ORIGIN, '*');
