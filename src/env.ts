@@ -19,18 +19,26 @@ const optionalString = z
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
+/** N requests per S seconds, as a setting reads it ("120/60s"): S of at most `windowDigits` digits and `maxWindowSeconds`. */
+function parseBudget(value: string, windowDigits: number, maxWindowSeconds: number): Budget | null {
+  const match = value.trim().match(new RegExp(`^(\\d{1,9})/(\\d{1,${windowDigits}})s$`));
+  const requests = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2]);
+  return match && requests >= 1 && windowSeconds >= 1 && windowSeconds <= maxWindowSeconds ? { requests, windowSeconds } : null;
+}
+
 /** A budget setting, N requests per S seconds: "120/60s". */
 const budgetSetting = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((v, ctx) => {
-      const match = v.trim().match(/^(\d{1,9})\/(\d{1,6})s$/);
-      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+      const budget = parseBudget(v, 6, 999_999);
+      if (!budget) {
         ctx.addIssue({ code: 'custom', message: 'must be N/Ss, e.g. 100/60s' });
         return z.NEVER;
       }
-      return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
+      return budget;
     });
 
 /** A request budget that an operator may turn off ("off": no default budget, only those set per organization or project). */
@@ -40,12 +48,12 @@ const optionalBudgetSetting = (fallback: string) =>
     .default(fallback)
     .transform((v, ctx) => {
       if (v.trim().toLowerCase() === 'off') return null;
-      const match = v.trim().match(/^(\d{1,9})\/(\d{1,5})s$/);
-      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1 || Number(match[2]) > 86_400) {
+      const budget = parseBudget(v, 5, 86_400);
+      if (!budget) {
         ctx.addIssue({ code: 'custom', message: 'must be N/Ss (S at most 86400), e.g. 1000/60s, or off' });
         return z.NEVER;
       }
-      return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
+      return budget;
     });
 
 /** N requests per S seconds. */

@@ -3,7 +3,7 @@ import type { Budget } from '../env';
 import type { KeyKind } from '../keys/types';
 import { type AuditEntryInput, insertAuditAfterChange } from './audit';
 import { type UniqueConflict, uniqueConflictOf } from './errors';
-import { budgetOf, keyLimitExpression } from './organizations';
+import { activeKeysExpression, budgetOf, keyLimitExpression, notExpired } from './organizations';
 import type { PagePosition } from './page';
 
 export type KeyStatus = 'active' | 'revoked';
@@ -75,15 +75,6 @@ export type ApiKeyRow = {
   leaked_at: string | null;
   leak_source: string | null;
 };
-
-/**
- * SQL condition of a key that has not expired at ?{nowParam} (ISO 8601, the caller's clock):
- * expiry is compared as text, which orders ISO 8601 UTC times of one format correctly.
- */
-export function notExpired(nowParam: number, table = ''): string {
-  const column = `${table ? `${table}.` : ''}expires_at`;
-  return `(${column} IS NULL OR ${column} > ?${nowParam})`;
-}
 
 export function rowToKey(row: ApiKeyRow): StoredKey {
   const fields: StoredKeyFields = {
@@ -172,12 +163,7 @@ export async function insertKeyWithinLimit(
   defaultLimit: number,
   audit: AuditEntryInput,
 ): Promise<InsertOutcome> {
-  const insert = conditionalKeyInsert(
-    db,
-    key,
-    `(SELECT count(*) FROM api_keys WHERE organization_id = ?3 AND status = 'active' AND ${notExpired(10)}) < ${keyLimitExpression(3, 16)}`,
-    defaultLimit,
-  );
+  const insert = conditionalKeyInsert(db, key, `${activeKeysExpression(3, 10)} < ${keyLimitExpression(3, 16)}`, defaultLimit);
   try {
     const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
     return (inserted?.meta.changes ?? 0) === 1 ? 'inserted' : 'limit_reached';
@@ -427,7 +413,7 @@ export async function updateProjectKey(
        WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project' AND status = ?4
          AND name = ?9
          AND (?6 IS NOT 'active' OR ?4 = 'active'
-              OR (SELECT count(*) FROM api_keys WHERE organization_id = ?2 AND status = 'active' AND ${notExpired(7)})
+              OR ${activeKeysExpression(2, 7)}
                  < ${keyLimitExpression(2, 8)})`,
     )
     .bind(

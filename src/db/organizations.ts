@@ -8,6 +8,20 @@ export function budgetOf(requests: number | null | undefined, windowSeconds: num
 }
 
 /**
+ * SQL condition of a key that has not expired at ?{nowParam} (ISO 8601, the caller's clock):
+ * expiry is compared as text, which orders ISO 8601 UTC times of one format correctly.
+ */
+export function notExpired(nowParam: number, table = ''): string {
+  const column = `${table ? `${table}.` : ''}expires_at`;
+  return `(${column} IS NULL OR ${column} > ?${nowParam})`;
+}
+
+/** SQL expression for the keys an organization holds against its limit: active, not expired at ?{nowParam}. */
+export function activeKeysExpression(orgParam: number, nowParam: number): string {
+  return `(SELECT count(*) FROM api_keys WHERE organization_id = ?${orgParam} AND status = 'active' AND ${notExpired(nowParam)})`;
+}
+
+/**
  * SQL expression for an organization's key limit: its own row, else the default.
  * ?{orgParam} is the organization id, ?{defaultParam} the DEFAULT_KEY_LIMIT.
  */
@@ -72,8 +86,7 @@ export async function getOrganizationPlan(
     db
       .prepare(
         `SELECT ${keyLimitExpression(1, 2)} AS key_limit,
-           (SELECT count(*) FROM api_keys WHERE organization_id = ?1 AND status = 'active'
-              AND (expires_at IS NULL OR expires_at > ?3)) AS active_keys,
+           ${activeKeysExpression(1, 3)} AS active_keys,
            (SELECT rate_limit_requests FROM organizations WHERE id = ?1) AS rate_requests,
            (SELECT rate_limit_window_seconds FROM organizations WHERE id = ?1) AS rate_window_seconds`,
       )
