@@ -74,6 +74,7 @@ const configSchema = z
     ISOLATE_CACHE_TTL_SECONDS: z.coerce.number().min(0).max(60).default(10),
     ISOLATE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
     UNKNOWN_KEY_TTL_SECONDS: z.coerce.number().min(0).max(60).default(5),
+    KEY_REFRESH: z.enum(['ahead', 'off']).default('ahead'),
     JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
     AUTH_FAILURE_LIMIT: budgetSetting('100/60s'),
@@ -107,6 +108,8 @@ export type Config = {
   keyCacheTtlSeconds: number;
   /** How long this isolate trusts a verified key without asking KV. */
   isolateCacheTtlMs: number;
+  /** Whether a key used late in its isolate TTL is read again after the response ("ahead"), or only when a request misses ("off"). */
+  keyRefresh: 'ahead' | 'off';
   /** Bound on the isolate tier's entries (verified and unknown keys together). */
   isolateCacheMaxEntries: number;
   /** How long this isolate remembers that a well-formed key is unknown. */
@@ -160,6 +163,7 @@ export function configOf(env: Env): Config {
     defaultKeyLimit: v.DEFAULT_KEY_LIMIT,
     keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
     isolateCacheTtlMs: v.ISOLATE_CACHE_TTL_SECONDS * 1000,
+    keyRefresh: v.KEY_REFRESH,
     isolateCacheMaxEntries: v.ISOLATE_CACHE_MAX_ENTRIES,
     unknownKeyTtlMs: v.UNKNOWN_KEY_TTL_SECONDS * 1000,
     jwtMaxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,

@@ -206,7 +206,7 @@ const SHARED_LOAD_MAX_WAIT_MS = 2_000;
 const USE_FLUSH_DELAY_MS = 250;
 
 export function isolateTierOf(config: Config): IsolateTier {
-  const settings = `${config.isolateCacheMaxEntries}`;
+  const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}`;
   let tier = tiers.get(settings);
   if (!tier) {
     tier = {

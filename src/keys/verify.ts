@@ -45,7 +45,9 @@ async function lookupInTiers(deps: KeyServiceDeps, hash: string, isolateOnly: bo
   if (remembered) {
     // Refresh ahead: a key used in the second half of its isolate TTL is read again after the
     // response, so a key in steady use never makes a request wait on storage.
-    if (!isolateOnly && remembered.expiresAt - Date.now() < deps.config.isolateCacheTtlMs / 2) refreshAhead(deps, hash);
+    if (!isolateOnly && deps.config.keyRefresh === 'ahead' && remembered.expiresAt - Date.now() < deps.config.isolateCacheTtlMs / 2) {
+      refreshAhead(deps, hash);
+    }
     return remembered.value;
   }
   if (isolateOnly || tier.unknown.get(hash)) return null;

@@ -257,4 +257,23 @@ describe('refresh ahead of expiry', () => {
     await settle();
     expect(await verifyKeyPair(deps, key.clientId, secret)).toMatchObject({ ok: false, reason: 'unknown' });
   });
+
+  it('with KEY_REFRESH=off, a use late in the TTL reads nothing, and the first request past the TTL waits for the read', async () => {
+    const { deps, counts, settle } = countingDeps({ ...configOf(env), keyRefresh: 'off' });
+    const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'no refresh', actor, meta });
+    await remember('organization secret', secret);
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    await settle();
+    const afterMiss = { ...counts };
+    vi.setSystemTime(t0 + 9_000);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    await settle();
+    expect(counts, 'second half of the TTL: nothing read').toEqual(afterMiss);
+    vi.setSystemTime(t0 + 10_001);
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+    expect(counts.kvGets, 'past the TTL: the request itself read KV').toBe(afterMiss.kvGets + 1);
+  });
 });
