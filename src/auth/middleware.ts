@@ -64,7 +64,8 @@ export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal>
     throw REFUSED_KEY_PAIR;
   }
   const principal = setKeyPrincipal(c, result.key);
-  await chargeRequest(c, keyBudgets(result.key, c.get('config')), usageSubject(result.key));
+  const charging = chargeRequest(c, keyBudgets(result.key, c.get('config')), usageSubject(result.key));
+  if (charging) await charging;
   return principal;
 }
 
@@ -113,7 +114,8 @@ export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
       throw REFUSED_PROJECT_KEY;
     }
     setKeyPrincipal(c, key);
-    await chargeRequest(c, keyBudgets(key, c.get('config')), usageSubject(key));
+    const charging = chargeRequest(c, keyBudgets(key, c.get('config')), usageSubject(key));
+    if (charging) await charging;
     return next();
   };
 }

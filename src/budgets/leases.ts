@@ -37,6 +37,8 @@ export function sliceOf(limit: number): number {
 type LeaseState = {
   limit: number;
   windowSeconds: number;
+  /** sliceOf(limit). */
+  slice: number;
   /** End of the window the tokens belong to (ms since the epoch). */
   resetAt: number;
   /** Requests leased to this isolate and not yet spent. */
@@ -73,31 +75,42 @@ export class LeaseBook {
   }
 
   /**
-   * Charges one request to the budget `name`. Resolves without any counter call while this
-   * isolate holds part of the budget; otherwise waits for a lease (shared by concurrent
-   * requests). `waitUntil` runs the next lease after the response when the slice runs low.
+   * Charges one request to the budget `name` from what this isolate holds, without waiting:
+   * the charge, or undefined when only the counter can answer (no tokens left, no refusal known).
+   * `waitUntil` runs the next lease after the response when the slice runs low.
+   */
+  chargeHeld(name: string, budget: Budget, waitUntil?: (promise: Promise<unknown>) => void): Charge | undefined {
+    const state = this.#current(name, budget);
+    const now = this.#options.now();
+    if (state.tokens > 0) {
+      state.tokens--;
+      state.admitted++;
+      if (state.tokens < state.slice / 2 && !state.spent && state.refill === null && now >= state.failOpenUntil) {
+        const refill = this.#refill(name, state);
+        if (waitUntil) waitUntil(refill);
+      }
+      return this.#answer(state, true, now);
+    }
+    if (now < state.failOpenUntil) {
+      if (state.admitted >= state.limit) return this.#answer(state, false, now);
+      state.admitted++;
+      return this.#answer(state, true, now);
+    }
+    if (state.spent) return this.#answer(state, false, now);
+    return undefined;
+  }
+
+  /**
+   * Charges one request to the budget `name`: at once while this isolate holds part of the
+   * budget (chargeHeld); otherwise after a lease (shared by concurrent requests).
    */
   async charge(name: string, budget: Budget, waitUntil?: (promise: Promise<unknown>) => void): Promise<Charge> {
     // Concurrent requests may find a lease spent by the others and ask again. This ends: every
     // lease grants at least one request, or marks the window spent, or switches to fail-open.
     for (;;) {
+      const charge = this.chargeHeld(name, budget, waitUntil);
+      if (charge) return charge;
       const state = this.#current(name, budget);
-      const now = this.#options.now();
-      if (state.tokens > 0) {
-        state.tokens--;
-        state.admitted++;
-        if (state.tokens < sliceOf(state.limit) / 2 && !state.spent && state.refill === null && now >= state.failOpenUntil) {
-          const refill = this.#refill(name, state);
-          if (waitUntil) waitUntil(refill);
-        }
-        return this.#answer(state, true);
-      }
-      if (now < state.failOpenUntil) {
-        if (state.admitted >= state.limit) return this.#answer(state, false);
-        state.admitted++;
-        return this.#answer(state, true);
-      }
-      if (state.spent) return this.#answer(state, false);
       await (state.refill ?? this.#refill(name, state));
     }
   }
@@ -122,6 +135,7 @@ export class LeaseBook {
     const state: LeaseState = {
       limit: budget.requests,
       windowSeconds: budget.windowSeconds,
+      slice: sliceOf(budget.requests),
       resetAt: Math.floor(now / windowMs) * windowMs + windowMs,
       tokens: 0,
       unleased: budget.requests,
@@ -142,7 +156,7 @@ export class LeaseBook {
     const refill = (async () => {
       try {
         const answer = await withDeadline(
-          Promise.resolve().then(() => this.#options.counter(name).lease(state.limit, state.windowSeconds, sliceOf(state.limit))),
+          Promise.resolve().then(() => this.#options.counter(name).lease(state.limit, state.windowSeconds, state.slice)),
           this.#options.timeoutMs,
         );
         if (answer.resetAt !== state.resetAt) {
@@ -163,8 +177,8 @@ export class LeaseBook {
     return refill;
   }
 
-  #answer(state: LeaseState, allowed: boolean): Charge {
-    const failingOpen = this.#options.now() < state.failOpenUntil;
+  #answer(state: LeaseState, allowed: boolean, now: number): Charge {
+    const failingOpen = now < state.failOpenUntil;
     const remaining = failingOpen ? Math.max(0, state.limit - state.admitted) : state.unleased + state.tokens;
     return { allowed, limit: state.limit, windowSeconds: state.windowSeconds, remaining, resetAt: state.resetAt };
   }

@@ -36,7 +36,15 @@ export const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining',
 
 // One lease book per isolate and Durable Object namespace (tests that bring their own namespace
 // get their own book). Module state: lives as long as the isolate, bounded inside LeaseBook.
-const books = new WeakMap<object, LeaseBook>();
+let books = new WeakMap<object, LeaseBook>();
+
+/**
+ * Forgets this isolate's leases, as a new isolate starts (what it held is lost to the window, as
+ * when an isolate dies). Production never calls it; the bench's latency model does.
+ */
+export function forgetLeaseBooks(): void {
+  books = new WeakMap();
+}
 
 function leaseBookOf(env: Env, config: Config): LeaseBook {
   let book = books.get(env.BUDGETS);
@@ -72,23 +80,59 @@ export function keyBudgets(key: VerifiedKey, config: Config): RequestBudget[] {
 /**
  * Charges the request to `budgets` (in order; a refusal gives back what the earlier ones took),
  * sets the rate-limit headers and counts the request for `subject`'s usage. Throws the 429 when
- * a budget is spent.
+ * a budget is spent. While this isolate holds every budget it needs (the steady state), it is
+ * done without waiting and returns undefined; otherwise it returns the promise of the rest.
  */
-export async function chargeRequest(c: Context<AppEnv>, budgets: readonly RequestBudget[], subject: UsageSubject): Promise<void> {
-  const config = c.get('config');
-  const book = leaseBookOf(c.env, config);
+export function chargeRequest(c: Context<AppEnv>, budgets: readonly RequestBudget[], subject: UsageSubject): Promise<void> | undefined {
+  const book = leaseBookOf(c.env, c.get('config'));
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   const charged: Array<{ budget: RequestBudget; charge: Charge }> = [];
-  for (const budget of budgets) {
-    const charge = await book.charge(budget.name, budget.budget, waitUntil);
-    charged.push({ budget, charge });
-    if (!charge.allowed) {
-      for (const earlier of charged) if (earlier.charge.allowed) book.refund(earlier.budget.name, earlier.charge);
-      setRateLimitHeaders(c, charged, charge);
-      countUsage(c, subject, 'rate_limited');
-      throw rateLimited(charge.resetAt, { requests: charge.limit, windowSeconds: charge.windowSeconds });
-    }
+  for (let i = 0; i < budgets.length; i++) {
+    const budget = budgets[i] as RequestBudget;
+    const charge = book.chargeHeld(budget.name, budget.budget, waitUntil);
+    if (!charge) return chargeWaiting(c, book, budgets, i, charged, subject, waitUntil);
+    settleCharge(c, book, budget, charge, charged, subject);
   }
+  finishCharges(c, charged, subject);
+  return undefined;
+}
+
+/** The rest of chargeRequest from `budgets[from]` on, when a budget needs a lease first. */
+async function chargeWaiting(
+  c: Context<AppEnv>,
+  book: LeaseBook,
+  budgets: readonly RequestBudget[],
+  from: number,
+  charged: Array<{ budget: RequestBudget; charge: Charge }>,
+  subject: UsageSubject,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<void> {
+  for (let i = from; i < budgets.length; i++) {
+    const budget = budgets[i] as RequestBudget;
+    settleCharge(c, book, budget, await book.charge(budget.name, budget.budget, waitUntil), charged, subject);
+  }
+  finishCharges(c, charged, subject);
+}
+
+/** Records one budget's charge; on a refusal, gives back the earlier ones and throws the 429. */
+function settleCharge(
+  c: Context<AppEnv>,
+  book: LeaseBook,
+  budget: RequestBudget,
+  charge: Charge,
+  charged: Array<{ budget: RequestBudget; charge: Charge }>,
+  subject: UsageSubject,
+): void {
+  charged.push({ budget, charge });
+  if (charge.allowed) return;
+  for (const earlier of charged) if (earlier.charge.allowed) book.refund(earlier.budget.name, earlier.charge);
+  setRateLimitHeaders(c, charged, charge);
+  countUsage(c, subject, 'rate_limited');
+  throw rateLimited(charge.resetAt, { requests: charge.limit, windowSeconds: charge.windowSeconds });
+}
+
+/** Every budget admitted the request: its headers, and its usage count. */
+function finishCharges(c: Context<AppEnv>, charged: ReadonlyArray<{ budget: RequestBudget; charge: Charge }>, subject: UsageSubject): void {
   if (charged.length > 0) setRateLimitHeaders(c, charged, nearestExhaustion(charged));
   countUsage(c, subject, 'accepted');
 }
@@ -101,7 +145,8 @@ export function countUsage(c: Context<AppEnv>, subject: UsageSubject, outcome: U
     subject,
     outcome,
   );
-  writeUsageEvent(c.env as { USAGE_EVENTS?: AnalyticsEngineDataset }, subject, outcome, c.req.path.split('/', 2)[1] ?? '');
+  const env = c.env as { USAGE_EVENTS?: AnalyticsEngineDataset };
+  if (env.USAGE_EVENTS) writeUsageEvent(env, subject, outcome, c.req.path.split('/', 2)[1] ?? '');
 }
 
 function nearestExhaustion(charged: ReadonlyArray<{ charge: Charge }>): Charge {

@@ -205,7 +205,21 @@ const SHARED_LOAD_MAX_WAIT_MS = 2_000;
 /** How long key uses are gathered before their lastUsed is written (one write for all of them). */
 const USE_FLUSH_DELAY_MS = 250;
 
+// The tier of each parsed configuration, so the hot path finds it without building its key.
+let tierOfConfig = new WeakMap<Config, IsolateTier>();
+
+/**
+ * Forgets every tier, as a new isolate starts: nothing verified, nothing remembered. Production
+ * never calls it; the bench's latency model does, to model isolate restarts.
+ */
+export function forgetIsolateTiers(): void {
+  tiers.clear();
+  tierOfConfig = new WeakMap();
+}
+
 export function isolateTierOf(config: Config): IsolateTier {
+  const known = tierOfConfig.get(config);
+  if (known) return known;
   const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}`;
   let tier = tiers.get(settings);
   if (!tier) {
@@ -222,5 +236,6 @@ export function isolateTierOf(config: Config): IsolateTier {
     };
     tiers.set(settings, tier);
   }
+  tierOfConfig.set(config, tier);
   return tier;
 }

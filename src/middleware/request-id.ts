@@ -1,7 +1,9 @@
 // The request id: always Keygate's own (a client's X-Request-Id is never taken for it), set on the
-// response so a caller can quote it, and in 5xx bodies and the logs.
+// response so a caller can quote it, and in 5xx bodies and the logs. Outermost, it also writes
+// the headers added for every answer (src/middleware/response-headers.ts) into the final response.
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
+import { writeAddedHeaders } from './response-headers';
 
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestId(c, next) {
@@ -9,5 +11,6 @@ export function requestId(): MiddlewareHandler<AppEnv> {
     c.set('requestId', id);
     c.header('X-Request-Id', id);
     await next();
+    writeAddedHeaders(c);
   };
 }

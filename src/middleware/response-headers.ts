@@ -1,23 +1,43 @@
 // Headers Keygate adds to every answer of a request, whoever builds it (the rate-limit headers,
-// CORS on the client routes): set on the context, so that Keygate's own responses carry them,
-// and remembered, so that the gateway adds them to the origin's response in the one copy that
-// response needs (its headers are immutable), instead of one copy per middleware.
+// CORS on the client routes): remembered on the context, then written once. The gateway writes
+// them into the origin's response in the one copy that response needs (its headers are
+// immutable); the request-id middleware, outermost, writes them into Keygate's own responses
+// (answers, refusals, errors) after everything else ran. Nothing is written twice.
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 
 /** Sets a header on whatever response this request gets. */
 export function addResponseHeader(c: Context<AppEnv>, name: string, value: string): void {
-  c.header(name, value);
   const added = c.get('addedHeaders');
   if (added) added.push([name, value]);
   else c.set('addedHeaders', [[name, value]]);
 }
 
-/** `res` with the added headers (one copy), or `res` itself when there are none. */
+/** `res` with the added headers (one copy), or `res` itself when there are none. They count as written. */
 export function withAddedHeaders(c: Context<AppEnv>, res: Response): Response {
   const added = c.get('addedHeaders');
   if (!added) return res;
   const copy = new Response(res.body, res);
   for (const [name, value] of added) copy.headers.set(name, value);
+  c.set('addedHeaders', undefined);
   return copy;
+}
+
+/**
+ * Writes the added headers not written yet into the final response (`c.res`). Keygate's own
+ * responses have mutable headers; any other is copied once.
+ */
+export function writeAddedHeaders(c: Context<AppEnv>): void {
+  const added = c.get('addedHeaders');
+  if (!added) return;
+  c.set('addedHeaders', undefined);
+  let res = c.res;
+  try {
+    for (const [name, value] of added) res.headers.set(name, value);
+  } catch {
+    res = new Response(res.body, res);
+    for (const [name, value] of added) res.headers.set(name, value);
+    c.res = undefined;
+    c.res = res;
+  }
 }

@@ -20,24 +20,14 @@ const PREFLIGHT_HEADERS = {
 
 /**
  * Answers preflights (OPTIONS) itself with 204; marks every other response readable by the page.
- * Unlike hono/cors, a response Keygate builds gets the header up front and a forwarded one is
- * copied once to add it: the client routes are the hot path.
+ * Unlike hono/cors, the headers are written once (src/middleware/response-headers.ts): into a
+ * response Keygate builds, or into the one copy a forwarded response gets anyway.
  */
 export function clientCors(): MiddlewareHandler<AppEnv> {
   return async function clientCors(c, next) {
     if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS });
-    // Responses built by Keygate (refusals, errors) start from these headers.
     addResponseHeader(c, ALLOW_ORIGIN, '*');
     addResponseHeader(c, EXPOSE_HEADERS, EXPOSED);
     await next();
-    // The origin's answer (immutable headers) is copied once, and ours replace whatever it said.
-    // (The gateway added them already: src/middleware/response-headers.ts.)
-    if (c.res.headers.get(ALLOW_ORIGIN) !== '*' || c.res.headers.get(EXPOSE_HEADERS) !== EXPOSED) {
-      const res = new Response(c.res.body, c.res);
-      res.headers.set(ALLOW_ORIGIN, '*');
-      res.headers.set(EXPOSE_HEADERS, EXPOSED);
-      c.res = undefined;
-      c.res = res;
-    }
   };
 }
