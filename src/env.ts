@@ -2,6 +2,7 @@
 // once from the string vars and secrets of wrangler.toml / .dev.vars.
 import { z } from 'zod';
 import type { Principal } from './auth/principal';
+import type { RequestSession } from './middleware/d1-session';
 
 export type AppEnv = {
   Bindings: Env;
@@ -11,6 +12,8 @@ export type AppEnv = {
     principal: Principal;
     /** Headers for whatever response the request gets (src/middleware/response-headers.ts). */
     addedHeaders: Array<[string, string]> | undefined;
+    /** The management routes' D1 session (src/middleware/d1-session.ts), once the request queried D1. */
+    d1Session: RequestSession | undefined;
   };
 };
 
@@ -75,6 +78,8 @@ const configSchema = z
     ISOLATE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
     UNKNOWN_KEY_TTL_SECONDS: z.coerce.number().min(0).max(60).default(5),
     KEY_REFRESH: z.enum(['ahead', 'off']).default('ahead'),
+    // The key change feed: 0 turns it off (every isolate entry then lives ISOLATE_CACHE_TTL_SECONDS).
+    KEY_FEED_SECONDS: z.coerce.number().min(0).max(60).default(5),
     JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
     AUTH_FAILURE_LIMIT: budgetSetting('100/60s'),
@@ -110,6 +115,8 @@ export type Config = {
   isolateCacheTtlMs: number;
   /** Whether a key used late in its isolate TTL is read again after the response ("ahead"), or only when a request misses ("off"). */
   keyRefresh: 'ahead' | 'off';
+  /** How often a busy isolate reads the key change feed (0: never; src/cache/feed.ts). */
+  keyFeedMs: number;
   /** Bound on the isolate tier's entries (verified and unknown keys together). */
   isolateCacheMaxEntries: number;
   /** How long this isolate remembers that a well-formed key is unknown. */
@@ -164,6 +171,7 @@ export function configOf(env: Env): Config {
     keyCacheTtlSeconds: v.KEY_CACHE_TTL_SECONDS,
     isolateCacheTtlMs: v.ISOLATE_CACHE_TTL_SECONDS * 1000,
     keyRefresh: v.KEY_REFRESH,
+    keyFeedMs: v.KEY_FEED_SECONDS * 1000,
     isolateCacheMaxEntries: v.ISOLATE_CACHE_MAX_ENTRIES,
     unknownKeyTtlMs: v.UNKNOWN_KEY_TTL_SECONDS * 1000,
     jwtMaxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,

@@ -2,6 +2,7 @@
 // isolate. They answer repeated verifications without waiting on any storage.
 import type { Config } from '../env';
 import type { VerifiedKey } from '../keys/types';
+import { KeyFeed } from './feed';
 
 /** A bounded map whose entries expire; when full, the oldest entry gives way to the new one. */
 export class BoundedTtlMap<K, V> {
@@ -42,6 +43,16 @@ export class BoundedTtlMap<K, V> {
 
   delete(key: K): void {
     this.#entries.delete(key);
+  }
+
+  /** Deletes every entry whose value matches (a walk over the whole map: for rare events only). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.#entries) if (matches(entry.value)) this.#entries.delete(key);
+  }
+
+  /** Deletes everything. */
+  clear(): void {
+    this.#entries.clear();
   }
 
   get size(): number {
@@ -162,6 +173,12 @@ export class Batcher<T> {
   }
 }
 
+/**
+ * A verified record as the isolate holds it: when it was read (ms since the epoch), and at which
+ * position of the key change feed (null: unknown, so only the isolate TTL vouches for it).
+ */
+export type HeldKey = { key: VerifiedKey; fetchedAt: number; feedPosition: number | null };
+
 /** This isolate's memory of keys: verified records, known-unknown hashes, in-flight loads. */
 export type IsolateTier = {
   /** Secret hash → the active key's record. */
@@ -185,7 +202,17 @@ export type IsolateTier = {
   throttledIps: BoundedTtlMap<string, number>;
   /** Hashes whose record is being refreshed ahead of its expiry (src/keys/verify.ts). */
   refreshing: BoundedTtlMap<string, true>;
+  /** The key change feed as this isolate follows it (null: KEY_FEED_SECONDS is 0). */
+  feed: KeyFeed | null;
 };
+
+/**
+ * How long an isolate remembers feed changes: records read from KV (at most a KV TTL old) must be
+ * judged against every change since their D1 read.
+ */
+export function feedMemoryMs(config: Config): number {
+  return 2 * config.keyCacheTtlSeconds * 1000 + config.isolateCacheTtlMs;
+}
 
 /** One verified use of a key: its id and when it was used (ISO 8601). */
 export type KeyUse = { keyId: string; usedAt: string };
@@ -220,7 +247,7 @@ export function forgetIsolateTiers(): void {
 export function isolateTierOf(config: Config): IsolateTier {
   const known = tierOfConfig.get(config);
   if (known) return known;
-  const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}`;
+  const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}/${config.keyFeedMs}/${config.keyCacheTtlSeconds}`;
   let tier = tiers.get(settings);
   if (!tier) {
     tier = {
@@ -233,6 +260,15 @@ export function isolateTierOf(config: Config): IsolateTier {
       uses: new Batcher(USE_FLUSH_DELAY_MS),
       throttledIps: new BoundedTtlMap(config.isolateCacheMaxEntries),
       refreshing: new BoundedTtlMap(config.isolateCacheMaxEntries),
+      feed:
+        config.keyFeedMs > 0
+          ? new KeyFeed({
+              pollMs: config.keyFeedMs,
+              memoryMs: feedMemoryMs(config),
+              maxRemembered: config.isolateCacheMaxEntries,
+              timeoutMs: config.storageTimeoutMs,
+            })
+          : null,
     };
     tiers.set(settings, tier);
   }

@@ -59,7 +59,7 @@ async function schemaOf(db: D1Database) {
     };
   }
   return {
-    // Indexes are compared through the pragmas above; views and triggers (none yet) by their text.
+    // Indexes are compared through the pragmas above; views and triggers by their text.
     objects: objects.map(({ type, name, tbl_name, sql }) => ({
       type,
       name,
@@ -150,7 +150,23 @@ describe('migrations/', () => {
     const db = await migratedFromEmpty();
     expect((await appliedMigrations(db)).map((m) => m.name)).toEqual(migrations.map((m) => m.name));
     // Not two empty schemas compared: schema.sql creates the service's tables.
-    expect(Object.keys(expected.tables).sort()).toEqual(['api_keys', 'audit_entries', 'organizations', 'projects', 'usage_hourly']);
+    expect(Object.keys(expected.tables).sort()).toEqual([
+      'api_keys',
+      'audit_entries',
+      'key_changes',
+      'organizations',
+      'projects',
+      'usage_hourly',
+    ]);
+    // ... and the key change feed's triggers (compared by their text below).
+    expect(expected.objects.filter((o) => o.type === 'trigger').map((o) => o.name)).toEqual([
+      'api_keys_changed',
+      'api_keys_deleted',
+      'organizations_budget_changed',
+      'organizations_budget_set',
+      'projects_budget_changed',
+      'projects_budget_set',
+    ]);
     expect(await schemaOf(db)).toEqual(expected);
   });
 

@@ -1,0 +1,47 @@
+// The key change feed in D1 (migration 0006): rows written by triggers whenever a change can
+// alter a verification's answer, read by isolates after their cursor (src/cache/feed.ts).
+
+/** One change: a key by its secret hash, or every key of an organization (or of one of its projects). */
+export type KeyChange = { seq: number; secretHash: string | null; organizationId: string; projectId: string | null };
+
+/** How long the feed keeps its rows (seconds). An isolate whose cursor fell further behind starts over. */
+export const KEY_CHANGE_RETENTION_SECONDS = 86_400;
+
+type ChangeRow = { seq: number; secret_hash: string | null; organization_id: string; project_id: string | null };
+
+/** Up to `limit` changes after `after`, oldest first. */
+export async function readKeyChanges(db: D1Database, after: number, limit: number): Promise<KeyChange[]> {
+  const { results } = await db
+    .prepare('SELECT seq, secret_hash, organization_id, project_id FROM key_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2')
+    .bind(after, limit)
+    .all<ChangeRow>();
+  return results.map((row) => ({
+    seq: row.seq,
+    secretHash: row.secret_hash,
+    organizationId: row.organization_id,
+    projectId: row.project_id,
+  }));
+}
+
+/** The position of the last change made before `before` (Unix seconds): where a new isolate starts reading. */
+export async function keyChangesBefore(db: D1Database, before: number): Promise<number> {
+  const row = await db
+    .prepare('SELECT coalesce(max(seq), 0) AS seq FROM key_changes WHERE changed_at < ?1')
+    .bind(before)
+    .first<{ seq: number }>();
+  return row?.seq ?? 0;
+}
+
+/** Deletes the changes older than the retention. */
+export async function pruneKeyChanges(db: D1Database, now: number): Promise<void> {
+  await db
+    .prepare('DELETE FROM key_changes WHERE changed_at < ?1')
+    .bind(Math.floor(now / 1000) - KEY_CHANGE_RETENTION_SECONDS)
+    .run();
+}
+
+/**
+ * The feed position a verification read sees, as an SQL expression to select beside the key:
+ * every change up to it is reflected in what the read returned.
+ */
+export const FEED_POSITION_SQL = '(SELECT coalesce(max(seq), 0) FROM key_changes)';
