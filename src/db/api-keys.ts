@@ -5,6 +5,7 @@ import { type AuditEntryInput, insertAuditAfterChange } from './audit';
 import { type UniqueConflict, uniqueConflictOf } from './errors';
 import { activeKeysExpression, budgetOf, keyLimitExpression, notExpired } from './organizations';
 import type { PagePosition } from './page';
+import { type D1Queries, primaryReads, replicaReads, servedByPrimary } from './sessions';
 
 export type KeyStatus = 'active' | 'revoked';
 
@@ -178,12 +179,19 @@ export async function insertKeyWithinLimit(
 export type ActiveKey = { key: StoredKey; parentRateLimit: Budget | null };
 
 /**
+ * What a verification's look-up found (null: no such active key) and whether the primary answered
+ * it: a replica's answer may be behind the primary by the replica's lag (src/db/sessions.ts).
+ */
+export type KeyLookup = { active: ActiveKey | null; servedByPrimary: boolean };
+
+/**
  * The active key whose secret hashes to `secretHash`, if any, with the request budget an
  * operator set for its organization (organization keys) or its project (project keys); null
- * there means the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT).
+ * there means the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT). `db` is the binding (the primary)
+ * or a session (src/db/sessions.ts); the result says which instance answered.
  */
-export async function findActiveKeyByHash(db: D1Database, secretHash: string, now: string): Promise<ActiveKey | null> {
-  const row = await db
+export async function findActiveKeyByHash(db: D1Queries, secretHash: string, now: string): Promise<KeyLookup> {
+  const { results, meta } = await db
     .prepare(
       `SELECT k.*,
          CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
@@ -194,8 +202,24 @@ export async function findActiveKeyByHash(db: D1Database, secretHash: string, no
        WHERE k.secret_hash = ?1 AND k.status = 'active' AND ${notExpired(2, 'k')}`,
     )
     .bind(secretHash, now)
-    .first<ApiKeyRow & { parent_requests: number | null; parent_window_seconds: number | null }>();
-  return row ? { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) } : null;
+    .all<ApiKeyRow & { parent_requests: number | null; parent_window_seconds: number | null }>();
+  const row = results[0];
+  return {
+    active: row ? { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) } : null,
+    servedByPrimary: servedByPrimary(meta),
+  };
+}
+
+/**
+ * The active key for `secretHash` as verification looks it up (src/keys/verify.ts): any replica
+ * may answer (a 'first-unconstrained' session), unless `primaryOnly`. Only the primary may say
+ * that a key does not exist: a replica without it may be behind its creation or reactivation, so
+ * a replica's miss is asked again of the primary. A key found on a replica is reported as such.
+ */
+export async function lookUpActiveKey(db: D1Database, secretHash: string, now: string, primaryOnly: boolean): Promise<KeyLookup> {
+  const found = await findActiveKeyByHash(primaryOnly ? primaryReads(db) : replicaReads(db), secretHash, now);
+  if (found.active || found.servedByPrimary) return found;
+  return findActiveKeyByHash(primaryReads(db), secretHash, now);
 }
 
 /** An organization's active (not revoked, not expired) organization keys, newest first. */

@@ -3,8 +3,9 @@
 // src/cache/kv.ts). Refusals are values; only a D1 outage throws (503: fails closed).
 import { isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
-import { type ActiveKey, findActiveKeyByHash, touchLastUsed } from '../db/api-keys';
+import { type ActiveKey, lookUpActiveKey, touchLastUsed } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
+import { withDeadline } from '../storage/deadline';
 import { isExpired } from './expiry';
 import { isWellFormedKey, isWellFormedProjectKey } from './format';
 import { sha256Hex, timingSafeEqualString } from './hash';
@@ -76,20 +77,27 @@ function refreshAhead(deps: KeyServiceDeps, hash: string): void {
   );
 }
 
-/** A miss: KV, then D1; fills the isolate tier (and KV after the response) with what it finds. */
+/** A miss: KV, then D1; fills the isolate tier (and KV after the response, from the primary) with what it finds. */
 async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
   // A change handled by this isolate while we read (revoke, delete, update) must win over what
   // we read: remember where the eviction count stood, and cache nothing evicted since.
   const since = tier.evictions.count;
   // A key this isolate changed lately may have a stale KV entry (its delete failed, or a
-  // racing fill re-created it): D1 alone answers for it until that entry has surely expired.
-  const cached = tier.distrusted.get(hash) ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
+  // racing fill re-created it), and a replica may not have the change yet: D1's primary alone
+  // answers for it until that entry has surely expired.
+  const distrusted = tier.distrusted.get(hash) === true;
+  const cached = distrusted ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
   if (cached) {
     if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
     return cached;
   }
-  const stored = await fromD1(() => findActiveKeyByHash(deps.db, hash, new Date().toISOString()));
+  // Any replica may answer, and only the primary may say a key is unknown (src/db/api-keys.ts);
+  // one deadline bounds the look-up whichever instances answer it.
+  const lookup = await fromD1(() =>
+    withDeadline(lookUpActiveKey(deps.db, hash, new Date().toISOString(), distrusted), deps.config.storageTimeoutMs),
+  );
+  const stored = lookup.active;
   if (!stored) {
     tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
     return null;
@@ -97,7 +105,12 @@ async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<Veri
   const verified = toVerified(stored);
   if (tier.evictions.since(hash, since)) return verified;
   tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
-  deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
+  // KV is filled from the primary only. A replica's record may predate a revocation by the
+  // replica's lag: it lives in this isolate for the isolate TTL, never in KV for a KV TTL, so the
+  // revocation window stays max(KV TTL, replica lag) + isolate TTL (README: Read replicas).
+  if (lookup.servedByPrimary) {
+    deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
+  }
   return verified;
 }
 

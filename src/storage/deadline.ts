@@ -32,11 +32,23 @@ function boundedStatement(statement: D1PreparedStatement, ms: number): D1Prepare
   return bounded as unknown as D1PreparedStatement;
 }
 
+/**
+ * A D1 session (src/db/sessions.ts) with every query and batch bounded by `ms` milliseconds;
+ * getBookmark() is the session's own.
+ */
+function boundedSession(session: D1DatabaseSession, ms: number): D1DatabaseSession {
+  return {
+    prepare: (query: string) => boundedStatement(session.prepare(query), ms),
+    batch: (statements: D1PreparedStatement[]) => withDeadline(session.batch(statements.map((s) => originals.get(s) ?? s)), ms),
+    getBookmark: () => session.getBookmark(),
+  } as unknown as D1DatabaseSession;
+}
+
 // One bounded view per D1 binding and deadline: an isolate keeps the same binding object for
 // its life, so this holds one entry in production (weakly, so tests' bindings can go).
 const views = new WeakMap<D1Database, { ms: number; view: D1Database }>();
 
-/** `db` with every query, batch and exec bounded by `ms` milliseconds. */
+/** `db` with every query, batch and exec bounded by `ms` milliseconds, its sessions' too. */
 export function boundedD1(db: D1Database, ms: number): D1Database {
   const cached = views.get(db);
   if (cached?.ms === ms) return cached.view;
@@ -44,7 +56,7 @@ export function boundedD1(db: D1Database, ms: number): D1Database {
     prepare: (query: string) => boundedStatement(db.prepare(query), ms),
     batch: (statements: D1PreparedStatement[]) => withDeadline(db.batch(statements.map((s) => originals.get(s) ?? s)), ms),
     exec: (query: string) => withDeadline(db.exec(query), ms),
-    withSession: (constraint?: string) => db.withSession(constraint),
+    withSession: (constraintOrBookmark?: string) => boundedSession(db.withSession(constraintOrBookmark), ms),
     dump: () => withDeadline(db.dump(), ms),
   } as unknown as D1Database;
   views.set(db, { ms, view });

@@ -13,16 +13,21 @@ import type { KeyServiceDeps } from '../../src/keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { randomId, remember } from '../support/fixtures';
 
-/** Service deps whose D1 and KV count the key look-ups they serve. */
+/** Service deps whose D1 and KV count the key look-ups they serve (through the binding or a D1 session). */
 function countingDeps(config: Config = configOf(env)) {
   const counts = { d1KeyReads: 0, kvGets: 0, d1Batches: 0 };
+  const countingPrepare = (target: { prepare(sql: string): D1PreparedStatement }) => (sql: string) => {
+    if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
+    return target.prepare(sql);
+  };
   const db = new Proxy(env.DB, {
     get(target, prop) {
       if (prop === 'batch') counts.d1Batches++;
-      if (prop === 'prepare') {
-        return (sql: string) => {
-          if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
-          return target.prepare(sql);
+      if (prop === 'prepare') return countingPrepare(target);
+      if (prop === 'withSession') {
+        return (constraintOrBookmark?: string) => {
+          const session = target.withSession(constraintOrBookmark);
+          return { prepare: countingPrepare(session), batch: session.batch.bind(session), getBookmark: () => session.getBookmark() };
         };
       }
       const value = Reflect.get(target, prop, target);

@@ -90,15 +90,19 @@ describe('insertKeyWithinLimit', () => {
 describe('findActiveKeyByHash', () => {
   it('finds an active key by hash, with its project budget, and nothing once it is revoked', async () => {
     const key = await inserted(projectKey(randomId(), 'p', 'k'));
+    // Miniflare's answers say nothing of served_by_primary: its one database is the primary.
     expect(await findActiveKeyByHash(env.DB, key.secretHash, tick())).toEqual({
-      key: expect.objectContaining({ id: key.id, kind: 'project', projectId: 'p', clientId: null, rateLimit: null }),
-      parentRateLimit: null,
+      active: {
+        key: expect.objectContaining({ id: key.id, kind: 'project', projectId: 'p', clientId: null, rateLimit: null }),
+        parentRateLimit: null,
+      },
+      servedByPrimary: true,
     });
     await setProjectRateLimit(env.DB, key.organizationId, 'p', { requests: 7, windowSeconds: 60 }, tick());
     await setOrganizationRateLimit(env.DB, key.organizationId, { requests: 9, windowSeconds: 60 }, tick());
-    expect((await findActiveKeyByHash(env.DB, key.secretHash, tick()))?.parentRateLimit).toEqual({ requests: 7, windowSeconds: 60 });
+    expect((await findActiveKeyByHash(env.DB, key.secretHash, tick())).active?.parentRateLimit).toEqual({ requests: 7, windowSeconds: 60 });
     expect(await setKeyStatus(env.DB, key.organizationId, key.id, 'revoked', tick(), audit(key, 'revoked'))).toBe(true);
-    expect(await findActiveKeyByHash(env.DB, key.secretHash, tick())).toBeNull();
+    expect(await findActiveKeyByHash(env.DB, key.secretHash, tick())).toEqual({ active: null, servedByPrimary: true });
     expect(await setKeyStatus(env.DB, key.organizationId, key.id, 'revoked', tick(), audit(key, 'revoked'))).toBe(false);
     expect((await auditRowsOfKey(key.id)).map((a) => a.action)).toEqual(['created', 'revoked']);
   });

@@ -123,14 +123,21 @@ export class FaultyStorage {
       sqlOf.set(wrapped, detail);
       return wrapped as unknown as D1PreparedStatement;
     };
-    return {
-      prepare: (query: string) => statement(real.prepare(query), query),
+    // The binding and its sessions (src/db/sessions.ts) record and fail alike.
+    const queries = (target: Pick<D1Database, 'prepare' | 'batch'>) => ({
+      prepare: (query: string) => statement(target.prepare(query), query),
       batch: (statements: D1PreparedStatement[]) =>
         this.#run('d1.batch', statements.map((s) => sqlOf.get(s) ?? '?').join(' ; '), () =>
-          real.batch(statements.map((s) => originals.get(s) ?? s)),
+          target.batch(statements.map((s) => originals.get(s) ?? s)),
         ),
+    });
+    return {
+      ...queries(real),
       exec: (query: string) => this.#run('d1.exec', sqlDetail(query), () => real.exec(query)),
-      withSession: (constraint?: string) => real.withSession(constraint),
+      withSession: (constraintOrBookmark?: string) => {
+        const session = real.withSession(constraintOrBookmark);
+        return { ...queries(session), getBookmark: () => session.getBookmark() } as unknown as D1DatabaseSession;
+      },
       dump: () => real.dump(),
     } as unknown as D1Database;
   }
