@@ -85,7 +85,9 @@ export function managementDeps(c: Context<AppEnv>): KeyServiceDeps {
 
 /**
  * Sets x-keygate-bookmark on the answer of a request that used D1 (errors too), and remembers a
- * write's bookmark for its organization, so this isolate's later reads start from it.
+ * write's bookmark for its organization, so this isolate's later reads start from it. Mounted by
+ * each management router on its own paths: a middleware path of its own under /v1 or /app/v1
+ * would count as one of Keygate's routes, and the gateway would stop forwarding below it.
  */
 export function bookmarks(): MiddlewareHandler<AppEnv> {
   return async function bookmarks(c, next) {

@@ -4,10 +4,18 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { jwtAuth, requireAdmin, sameOrganization } from '../auth/middleware';
 import { listAuditEntries } from '../db/audit';
 import { fromD1 } from '../db/errors';
-import { keyServiceDeps } from '../middleware/context';
+import { bookmarks, managementDeps } from '../middleware/d1-session';
 import { decodeCursor, pageOf } from './cursor';
 import { createRouter } from './router';
-import { JWT_SECURITY, PageQuery, Pagination, projectErrorResponses, ResourceId } from './schemas';
+import {
+  BookmarkRequestHeaders,
+  BookmarkResponseHeaders,
+  JWT_SECURITY,
+  PageQuery,
+  Pagination,
+  projectErrorResponses,
+  ResourceId,
+} from './schemas';
 
 const AuditEntry = z
   .object({
@@ -38,10 +46,12 @@ const auditLogRoute = createRoute({
   request: {
     params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
     query: PageQuery,
+    headers: BookmarkRequestHeaders,
   },
   responses: {
     200: {
       description: 'A page of entries',
+      headers: BookmarkResponseHeaders,
       content: { 'application/json': { schema: z.object({ data: z.array(AuditEntry), pagination: Pagination }) } },
     },
     ...projectErrorResponses(400, 401, 403, 404, 503),
@@ -51,12 +61,12 @@ const auditLogRoute = createRoute({
 export const audit = createRouter();
 
 // The whole subtree is Keygate's: never forwarded, and authenticated before any route.
-audit.use('/organizations/:organizationId/audit-log/*', jwtAuth(), sameOrganization());
+audit.use('/organizations/:organizationId/audit-log/*', bookmarks(), jwtAuth(), sameOrganization());
 
 audit.openapi(auditLogRoute, async (c) => {
   const { organizationId } = c.req.valid('param');
   const { limit, lastKey } = c.req.valid('query');
-  const rows = await fromD1(() => listAuditEntries(keyServiceDeps(c).db, organizationId, limit + 1, decodeCursor(lastKey)));
+  const rows = await fromD1(() => listAuditEntries(managementDeps(c).db, organizationId, limit + 1, decodeCursor(lastKey)));
   const page = pageOf(rows, limit);
   return c.json(
     {

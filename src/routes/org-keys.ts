@@ -9,11 +9,14 @@ import { ApiError } from '../errors';
 import { createOrgKey, listOrgKeys, revokeOrgKey, rollOrgKey, updateOrgKey } from '../keys/org-keys';
 import { MAX_ROLL_GRACE_SECONDS } from '../keys/roll';
 import { effectiveScopes, ORG_KEY_SCOPES } from '../keys/scopes';
-import { keyServiceDeps, requestMeta } from '../middleware/context';
+import { requestMeta } from '../middleware/context';
+import { bookmarks, managementDeps } from '../middleware/d1-session';
 import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { orgKeyValue } from './failures';
 import { createRouter } from './router';
 import {
+  BookmarkRequestHeaders,
+  BookmarkResponseHeaders,
   callerPermissions,
   ExpiresAt,
   ExpiresIn,
@@ -116,7 +119,11 @@ const createKeyRoute = createRoute({
   middleware: writeAccess,
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrgKeyBody } } } },
   responses: {
-    201: { description: 'Created', content: { 'application/json': { schema: z.object({ data: CreatedOrgKey }) } } },
+    201: {
+      description: 'Created',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: CreatedOrgKey }) } },
+    },
     ...orgErrorResponses(400, 401, 403, 413, 422, 429, 503),
   },
 });
@@ -130,9 +137,14 @@ const listKeysRoute = createRoute({
   description: 'Active keys: not revoked, not expired (a rolled key is listed until its grace ends).',
   security: ORG_SECURITY,
   middleware: readAccess,
+  request: { headers: BookmarkRequestHeaders },
   responses: {
-    200: { description: 'Active keys, newest first', content: { 'application/json': { schema: z.object({ data: z.array(OrgKey) }) } } },
-    ...orgErrorResponses(401, 403, 429, 503),
+    200: {
+      description: 'Active keys, newest first',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: z.array(OrgKey) }) } },
+    },
+    ...orgErrorResponses(400, 401, 403, 429, 503),
   },
 });
 
@@ -146,7 +158,11 @@ const revokeKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: KeyParam },
   responses: {
-    200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ data: RevokedOrgKey }) } } },
+    200: {
+      description: 'Revoked',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: RevokedOrgKey }) } },
+    },
     ...orgErrorResponses(401, 403, 404, 429, 503),
   },
 });
@@ -162,7 +178,11 @@ const updateKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: KeyParam, body: { required: true, content: { 'application/json': { schema: UpdateOrgKeyBody } } } },
   responses: {
-    200: { description: 'The updated key', content: { 'application/json': { schema: z.object({ data: OrgKey }) } } },
+    200: {
+      description: 'The updated key',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: OrgKey }) } },
+    },
     ...orgErrorResponses(400, 401, 403, 404, 413, 429, 503),
   },
 });
@@ -178,9 +198,13 @@ const keyUsageRoute = createRoute({
     'last 24 hours by hour. Counts lag by at most USAGE_FLUSH_SECONDS (5 s by default). Revoked keys keep their usage.',
   security: ORG_SECURITY,
   middleware: readAccess,
-  request: { params: KeyParam, query: UsageQuery },
+  request: { params: KeyParam, query: UsageQuery, headers: BookmarkRequestHeaders },
   responses: {
-    200: { description: 'The usage series', content: { 'application/json': { schema: z.object({ data: z.array(UsageBucket) }) } } },
+    200: {
+      description: 'The usage series',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: z.array(UsageBucket) }) } },
+    },
     ...orgErrorResponses(400, 401, 403, 404, 429, 503),
   },
 });
@@ -204,19 +228,24 @@ const rollKeyRoute = createRoute({
     body: { required: false, content: { 'application/json': { schema: RollBody(MAX_ROLL_GRACE_SECONDS.org) } } },
   },
   responses: {
-    201: { description: 'Rolled', content: { 'application/json': { schema: z.object({ data: RolledOrgKey }) } } },
+    201: {
+      description: 'Rolled',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: RolledOrgKey }) } },
+    },
     ...orgErrorResponses(400, 401, 403, 404, 409, 413, 429, 503),
   },
 });
 
 export const orgKeys = createRouter();
 
-orgKeys.use('*', orgKeyOrJwtAuth());
+// bookmarks(): the D1 session's x-keygate-bookmark on every answer that used D1 (src/middleware/d1-session.ts).
+orgKeys.use('*', bookmarks(), orgKeyOrJwtAuth());
 
 orgKeys.openapi(createKeyRoute, async (c) => {
   const principal = c.get('principal');
   const { key, secret } = orgKeyValue(
-    await createOrgKey(keyServiceDeps(c), {
+    await createOrgKey(managementDeps(c), {
       organizationId: principal.organizationId,
       ...c.req.valid('json'),
       callerPermissions: callerPermissions(principal),
@@ -229,14 +258,14 @@ orgKeys.openapi(createKeyRoute, async (c) => {
 });
 
 orgKeys.openapi(listKeysRoute, async (c) => {
-  const keys = await listOrgKeys(keyServiceDeps(c), c.get('principal').organizationId);
+  const keys = await listOrgKeys(managementDeps(c), c.get('principal').organizationId);
   return c.json({ data: keys.map(toOrgKey) }, 200);
 });
 
 orgKeys.openapi(revokeKeyRoute, async (c) => {
   const principal = c.get('principal');
   const revoked = orgKeyValue(
-    await revokeOrgKey(keyServiceDeps(c), {
+    await revokeOrgKey(managementDeps(c), {
       organizationId: principal.organizationId,
       idOrClientId: c.req.valid('param').key,
       actor: actorOf(principal),
@@ -251,7 +280,7 @@ orgKeys.openapi(updateKeyRoute, async (c) => {
   const { key: idOrClientId } = c.req.valid('param');
   const { name, rateLimit } = c.req.valid('json');
   const key = orgKeyValue(
-    await updateOrgKey(keyServiceDeps(c), {
+    await updateOrgKey(managementDeps(c), {
       organizationId: principal.organizationId,
       idOrClientId,
       name,
@@ -266,7 +295,7 @@ orgKeys.openapi(updateKeyRoute, async (c) => {
 orgKeys.openapi(keyUsageRoute, async (c) => {
   const organizationId = c.get('principal').organizationId;
   const range = usageRange(c.req.valid('query'));
-  const deps = keyServiceDeps(c);
+  const deps = managementDeps(c);
   const key = await fromD1(() => findOrgKey(deps.db, organizationId, c.req.valid('param').key));
   if (!key) throw new ApiError('NOT_FOUND', 'key not found');
   return c.json({ data: await usageSeries(deps.db, { organizationId, keyId: key.id }, range) }, 200);
@@ -276,7 +305,7 @@ orgKeys.openapi(rollKeyRoute, async (c) => {
   const principal = c.get('principal');
   const body = c.req.valid('json') ?? {};
   const { key, secret } = orgKeyValue(
-    await rollOrgKey(keyServiceDeps(c), {
+    await rollOrgKey(managementDeps(c), {
       organizationId: principal.organizationId,
       idOrClientId: c.req.valid('param').key,
       graceSeconds: body.expireCurrentInSeconds ?? 0,

@@ -5,10 +5,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { jwtAuth, sameOrganization } from '../auth/middleware';
 import { fromD1 } from '../db/errors';
 import { getOrganizationPlan } from '../db/organizations';
-import { keyServiceDeps } from '../middleware/context';
+import { bookmarks, managementDeps } from '../middleware/d1-session';
 import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { createRouter } from './router';
-import { JWT_SECURITY, projectErrorResponses, RateLimit, ResourceId } from './schemas';
+import { BookmarkRequestHeaders, BookmarkResponseHeaders, JWT_SECURITY, projectErrorResponses, RateLimit, ResourceId } from './schemas';
 
 const OrganizationParams = z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) });
 
@@ -32,10 +32,10 @@ const limitsRoute = createRoute({
   tags: ['Plan and usage'],
   summary: "The organization's plan: key limit, active keys and request budgets",
   security: JWT_SECURITY,
-  middleware: [jwtAuth(), sameOrganization()],
-  request: { params: OrganizationParams },
+  middleware: [bookmarks(), jwtAuth(), sameOrganization()],
+  request: { params: OrganizationParams, headers: BookmarkRequestHeaders },
   responses: {
-    200: { description: 'The plan', content: { 'application/json': { schema: Limits } } },
+    200: { description: 'The plan', headers: BookmarkResponseHeaders, content: { 'application/json': { schema: Limits } } },
     ...projectErrorResponses(400, 401, 404, 503),
   },
 });
@@ -50,14 +50,16 @@ const usageRoute = createRoute({
     'Requests accepted and refused for rate, per hour or day, every bucket of the range (zeros included): all keys of the ' +
     'organization and its admin-JWT requests through the gateway, or with `projectId` the keys of that project.',
   security: JWT_SECURITY,
-  middleware: [jwtAuth(), sameOrganization()],
+  middleware: [bookmarks(), jwtAuth(), sameOrganization()],
   request: {
     params: OrganizationParams,
     query: UsageQuery.extend({ projectId: ResourceId.optional().openapi({ param: { name: 'projectId', in: 'query' } }) }),
+    headers: BookmarkRequestHeaders,
   },
   responses: {
     200: {
       description: 'The usage series',
+      headers: BookmarkResponseHeaders,
       content: { 'application/json': { schema: z.object({ data: z.array(UsageBucket), granularity: z.enum(['hour', 'day']) }) } },
     },
     ...projectErrorResponses(400, 401, 404, 503),
@@ -68,7 +70,7 @@ export const plan = createRouter();
 
 plan.openapi(limitsRoute, async (c) => {
   const { organizationId } = c.req.valid('param');
-  const deps = keyServiceDeps(c);
+  const deps = managementDeps(c);
   const found = await fromD1(() => getOrganizationPlan(deps.db, organizationId, deps.config.defaultKeyLimit, new Date().toISOString()));
   return c.json({ ...found, rateLimit: found.rateLimit ?? deps.config.orgRateLimit }, 200);
 });
@@ -78,6 +80,6 @@ plan.openapi(usageRoute, async (c) => {
   const { projectId, ...query } = c.req.valid('query');
   const range = usageRange(query);
   const scope = projectId === undefined ? { organizationId } : { organizationId, projectId };
-  const data = await usageSeries(keyServiceDeps(c).db, scope, range);
+  const data = await usageSeries(managementDeps(c).db, scope, range);
   return c.json({ data, granularity: range.granularity }, 200);
 });

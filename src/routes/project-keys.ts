@@ -8,12 +8,15 @@ import type { StoredProjectKey } from '../db/api-keys';
 import { CUSTOM_KEY_PATTERN, customKeyProblem } from '../keys/format';
 import { createProjectKey, deleteProjectKey, getProjectKey, listProjectKeys, rollProjectKey, updateProjectKey } from '../keys/project-keys';
 import { MAX_ROLL_GRACE_SECONDS } from '../keys/roll';
-import { keyServiceDeps, requestMeta } from '../middleware/context';
+import { requestMeta } from '../middleware/context';
+import { bookmarks, managementDeps } from '../middleware/d1-session';
 import { UsageBucket, UsageQuery, usageRange, usageSeries } from '../usage/series';
 import { decodeCursor, pageOf } from './cursor';
 import { projectKeyValue } from './failures';
 import { createRouter } from './router';
 import {
+  BookmarkRequestHeaders,
+  BookmarkResponseHeaders,
   ExpiresAt,
   ExpiresIn,
   JWT_SECURITY,
@@ -119,6 +122,12 @@ const tags = ['Project keys'];
 // Keygate's, so the gateway never forwards one of them.
 const writeAccess = [requireAdmin(), managementWriteBudget()];
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+/** A success answer: its JSON body and the session's bookmark (src/middleware/d1-session.ts). */
+const answer = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  headers: BookmarkResponseHeaders,
+  content: json(schema),
+});
 
 const createKeyRoute = createRoute({
   method: 'post',
@@ -131,7 +140,7 @@ const createKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: ProjectParams, body: { required: true, content: json(CreateProjectKeyBody) } },
   responses: {
-    201: { description: 'Created', content: json(CreatedProjectKey) },
+    201: answer('Created', CreatedProjectKey),
     ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 429, 503),
   },
 });
@@ -143,9 +152,9 @@ const listKeysRoute = createRoute({
   tags,
   summary: "List a project's keys, newest first",
   security: JWT_SECURITY,
-  request: { params: ProjectParams, query: ListQuery },
+  request: { params: ProjectParams, query: ListQuery, headers: BookmarkRequestHeaders },
   responses: {
-    200: { description: 'A page of keys', content: json(z.object({ data: z.array(ProjectKey), pagination: Pagination })) },
+    200: answer('A page of keys', z.object({ data: z.array(ProjectKey), pagination: Pagination })),
     ...projectErrorResponses(400, 401, 404, 503),
   },
 });
@@ -157,8 +166,8 @@ const getKeyRoute = createRoute({
   tags,
   summary: 'Read a project key',
   security: JWT_SECURITY,
-  request: { params: KeyParams },
-  responses: { 200: { description: 'The key', content: json(ProjectKey) }, ...projectErrorResponses(400, 401, 404, 503) },
+  request: { params: KeyParams, headers: BookmarkRequestHeaders },
+  responses: { 200: answer('The key', ProjectKey), ...projectErrorResponses(400, 401, 404, 503) },
 });
 
 const updateKeyRoute = createRoute({
@@ -171,7 +180,7 @@ const updateKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: KeyParams, body: { required: true, content: json(UpdateProjectKeyBody) } },
   responses: {
-    200: { description: 'The updated key', content: json(ProjectKey) },
+    200: answer('The updated key', ProjectKey),
     ...projectErrorResponses(400, 401, 403, 404, 409, 413, 422, 429, 503),
   },
 });
@@ -186,7 +195,7 @@ const deleteKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: KeyParams },
   responses: {
-    200: { description: 'Deleted', content: json(z.object({ message: z.literal('API key successfully deleted'), id: z.uuid() })) },
+    200: answer('Deleted', z.object({ message: z.literal('API key successfully deleted'), id: z.uuid() })),
     ...projectErrorResponses(400, 401, 403, 404, 429, 503),
   },
 });
@@ -201,12 +210,9 @@ const keyUsageRoute = createRoute({
     'Requests accepted and refused for rate, per hour or day, every bucket of the range (zeros included). Default: the ' +
     'last 24 hours by hour. Counts lag by at most USAGE_FLUSH_SECONDS (5 s by default).',
   security: JWT_SECURITY,
-  request: { params: KeyParams, query: UsageQuery },
+  request: { params: KeyParams, query: UsageQuery, headers: BookmarkRequestHeaders },
   responses: {
-    200: {
-      description: 'The usage series',
-      content: json(z.object({ data: z.array(UsageBucket), granularity: z.enum(['hour', 'day']) })),
-    },
+    200: answer('The usage series', z.object({ data: z.array(UsageBucket), granularity: z.enum(['hour', 'day']) })),
     ...projectErrorResponses(400, 401, 404, 503),
   },
 });
@@ -225,20 +231,20 @@ const rollKeyRoute = createRoute({
   middleware: writeAccess,
   request: { params: KeyParams, body: { required: false, content: json(RollBody(MAX_ROLL_GRACE_SECONDS.project)) } },
   responses: {
-    201: { description: 'Rolled', content: json(CreatedProjectKey) },
+    201: answer('Rolled', CreatedProjectKey),
     ...projectErrorResponses(400, 401, 403, 404, 409, 413, 429, 503),
   },
 });
 
 export const projectKeys = createRouter();
 
-projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*', jwtAuth(), sameOrganization());
+projectKeys.use('/organizations/:organizationId/projects/:projectId/api-keys/*', bookmarks(), jwtAuth(), sameOrganization());
 
 projectKeys.openapi(createKeyRoute, async (c) => {
   const { organizationId, projectId } = c.req.valid('param');
   const body = c.req.valid('json');
   const { key, secret } = projectKeyValue(
-    await createProjectKey(keyServiceDeps(c), {
+    await createProjectKey(managementDeps(c), {
       organizationId,
       projectId,
       name: body.name,
@@ -256,7 +262,7 @@ projectKeys.openapi(createKeyRoute, async (c) => {
 projectKeys.openapi(listKeysRoute, async (c) => {
   const { organizationId, projectId } = c.req.valid('param');
   const query = c.req.valid('query');
-  const rows = await listProjectKeys(keyServiceDeps(c), {
+  const rows = await listProjectKeys(managementDeps(c), {
     organizationId,
     projectId,
     status: query.status ?? null,
@@ -269,14 +275,14 @@ projectKeys.openapi(listKeysRoute, async (c) => {
 
 projectKeys.openapi(getKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
-  return c.json(toProjectKey(projectKeyValue(await getProjectKey(keyServiceDeps(c), scope, id))), 200);
+  return c.json(toProjectKey(projectKeyValue(await getProjectKey(managementDeps(c), scope, id))), 200);
 });
 
 projectKeys.openapi(updateKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   const body = c.req.valid('json');
   const key = projectKeyValue(
-    await updateProjectKey(keyServiceDeps(c), {
+    await updateProjectKey(managementDeps(c), {
       ...scope,
       keyId: id,
       name: body.name,
@@ -292,7 +298,7 @@ projectKeys.openapi(updateKeyRoute, async (c) => {
 projectKeys.openapi(deleteKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   projectKeyValue(
-    await deleteProjectKey(keyServiceDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }),
+    await deleteProjectKey(managementDeps(c), { ...scope, keyId: id, actor: actorOf(c.get('principal')), meta: requestMeta(c) }),
   );
   return c.json({ message: 'API key successfully deleted' as const, id }, 200);
 });
@@ -300,7 +306,7 @@ projectKeys.openapi(deleteKeyRoute, async (c) => {
 projectKeys.openapi(keyUsageRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   const range = usageRange(c.req.valid('query'));
-  const deps = keyServiceDeps(c);
+  const deps = managementDeps(c);
   const key = projectKeyValue(await getProjectKey(deps, scope, id));
   const data = await usageSeries(deps.db, { organizationId: scope.organizationId, keyId: key.id }, range);
   return c.json({ data, granularity: range.granularity }, 200);
@@ -310,7 +316,7 @@ projectKeys.openapi(rollKeyRoute, async (c) => {
   const { id, ...scope } = c.req.valid('param');
   const body = c.req.valid('json') ?? {};
   const { key, secret } = projectKeyValue(
-    await rollProjectKey(keyServiceDeps(c), {
+    await rollProjectKey(managementDeps(c), {
       ...scope,
       keyId: id,
       graceSeconds: body.expireCurrentInSeconds ?? 0,

@@ -3,9 +3,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jwtAuth, sameOrganization } from '../auth/middleware';
 import { listProjects } from '../keys/project-keys';
-import { keyServiceDeps } from '../middleware/context';
+import { bookmarks, managementDeps } from '../middleware/d1-session';
 import { createRouter } from './router';
-import { JWT_SECURITY, projectErrorResponses, ResourceId } from './schemas';
+import { BookmarkRequestHeaders, BookmarkResponseHeaders, JWT_SECURITY, projectErrorResponses, ResourceId } from './schemas';
 
 const ProjectSummary = z
   .object({
@@ -22,10 +22,17 @@ const listProjectsRoute = createRoute({
   tags: ['Project keys'],
   summary: 'The projects of the organization that hold keys, with their key counts',
   security: JWT_SECURITY,
-  middleware: [jwtAuth(), sameOrganization()],
-  request: { params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }) },
+  middleware: [bookmarks(), jwtAuth(), sameOrganization()],
+  request: {
+    params: z.object({ organizationId: ResourceId.openapi({ param: { name: 'organizationId', in: 'path' } }) }),
+    headers: BookmarkRequestHeaders,
+  },
   responses: {
-    200: { description: 'Projects by id', content: { 'application/json': { schema: z.object({ data: z.array(ProjectSummary) }) } } },
+    200: {
+      description: 'Projects by id',
+      headers: BookmarkResponseHeaders,
+      content: { 'application/json': { schema: z.object({ data: z.array(ProjectSummary) }) } },
+    },
     ...projectErrorResponses(400, 401, 404, 503),
   },
 });
@@ -34,5 +41,5 @@ export const projects = createRouter();
 
 projects.openapi(listProjectsRoute, async (c) => {
   const { organizationId } = c.req.valid('param');
-  return c.json({ data: await listProjects(keyServiceDeps(c), organizationId) }, 200);
+  return c.json({ data: await listProjects(managementDeps(c), organizationId) }, 200);
 });

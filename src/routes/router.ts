@@ -25,7 +25,14 @@ export function fieldIssues(issues: ReadonlyArray<Issue>): FieldIssue[] {
 // biome-ignore lint/suspicious/noExplicitAny: the one hook serves every route's input, param and output types
 const validationHook: Hook<any, AppEnv, any, any> = (result) => {
   if (!result.success) {
-    const where = result.target === 'json' ? 'request body' : result.target === 'query' ? 'query string' : 'path';
+    const where =
+      result.target === 'json'
+        ? 'request body'
+        : result.target === 'query'
+          ? 'query string'
+          : result.target === 'header'
+            ? 'request headers'
+            : 'path';
     throw new ApiError('VALIDATION_ERROR', `invalid ${where}`, fieldIssues(result.error.issues));
   }
 };

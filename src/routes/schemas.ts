@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from '../auth/headers';
 import type { Principal } from '../auth/principal';
+import { BOOKMARK_HEADER, BOOKMARK_PATTERN, MAX_BOOKMARK_LENGTH } from '../db/sessions';
 import { errorStatus } from '../errors';
 import { RESOURCE_ID, RESOURCE_ID_RULE } from '../ids';
 
@@ -101,6 +102,33 @@ export const PageQuery = z.object({
     .max(160)
     .optional()
     .openapi({ param: { name: 'lastKey', in: 'query' }, description: 'The pagination.lastKey of the previous page.' }),
+});
+
+/** A bookmark as a client sends it back: one Keygate sent (README: Read replicas). */
+const Bookmark = z
+  .string()
+  .max(MAX_BOOKMARK_LENGTH, { abort: true })
+  .regex(BOOKMARK_PATTERN, 'must be a bookmark Keygate sent in x-keygate-bookmark (hex digits and dashes)');
+
+/** The request header of the management surfaces' reads: the bookmark of the client's latest answer. */
+export const BookmarkRequestHeaders = z.object({
+  [BOOKMARK_HEADER]: Bookmark.optional().openapi({
+    param: { name: BOOKMARK_HEADER, in: 'header' },
+    description:
+      'The x-keygate-bookmark of the latest answer this client received: the read then sees at least that state of the ' +
+      `database (its own writes, made through any instance). Up to ${MAX_BOOKMARK_LENGTH} characters of hex digits and dashes; ` +
+      'anything else is refused with 400. It only orders reads: any bookmark gives access to nothing.',
+  }),
+});
+
+/** The response header of the management surfaces' answers. */
+export const BookmarkResponseHeaders = z.object({
+  [BOOKMARK_HEADER]: z.string().openapi({
+    description:
+      'D1 bookmark of the state this request read or wrote (every answer of the management surfaces that used the ' +
+      'database, errors too). Send it back in x-keygate-bookmark to read your writes.',
+    example: '00000001-00000002-00004e2f-0a83ea2fceebc654de0640c422be4653',
+  }),
 });
 
 /** The pagination of the paged lists (project keys, audit log). */

@@ -61,9 +61,29 @@ function errorOf(body) {
   return { fields: [] };
 }
 
+/** The header that carries the database bookmark of an answer, sent back with the next request. */
+const BOOKMARK_HEADER = 'x-keygate-bookmark';
+
+/**
+ * The latest bookmark Keygate answered with (bookmarks sort as strings, oldest first): sent with
+ * every request, so a list read right after a change shows the change whichever Keygate instance
+ * or database replica answers it.
+ * @type {string | null}
+ */
+let lastBookmark = null;
+
+/**
+ * Keeps the bookmark of an answer when it is later than the one kept.
+ * @param {Response} response
+ */
+function keepBookmark(response) {
+  const bookmark = response.headers.get(BOOKMARK_HEADER);
+  if (bookmark && (lastBookmark === null || bookmark > lastBookmark)) lastBookmark = bookmark;
+}
+
 /**
  * Calls the API. Resolves with the parsed body of a 2xx answer; rejects with an ApiFailure
- * otherwise.
+ * otherwise. Sends the latest bookmark received (read-your-writes) and keeps the answer's.
  * @param {string | null} token the admin JWT, or null to send no credential (Cloudflare Access)
  * @param {string} method
  * @param {string} path
@@ -75,6 +95,7 @@ export async function request(token, method, path, body) {
   const headers = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (lastBookmark) headers[BOOKMARK_HEADER] = lastBookmark;
   let response;
   try {
     response = await fetch(path, {
@@ -88,6 +109,7 @@ export async function request(token, method, path, body) {
   } catch {
     throw new ApiFailure(0, 'Keygate could not be reached. Check the connection and try again.');
   }
+  keepBookmark(response);
   /** @type {unknown} */
   let parsed = null;
   try {
