@@ -29,8 +29,21 @@ const ORIGIN_SCRIPT = `export default {
  * @property {Record<string, RateLimitConfig>} ratelimits the Rate Limiting bindings of wrangler.toml
  *   (set out of reach), and each as wrangler.toml sets it, as `BENCH_REAL_<name>`
  * @property {Record<string, Variant>} variants by name: `budgets-on` (the default), `budgets-off` (no
- *   default request budgets) and `throttle-on` (the refused-credential throttle as wrangler.toml sets it)
+ *   default request budgets), `throttle-on` (the refused-credential throttle as wrangler.toml sets it),
+ *   and the latency model's two designs, `today` (`KEY_REFRESH=off`) and `current` (the default,
+ *   refresh ahead), each with a KV namespace and a BUDGETS binding of its own (MODEL_BINDINGS)
  */
+
+/**
+ * The bindings the latency model's variants take instead of KEY_CACHE and BUDGETS, so that the
+ * two designs, run side by side in one isolate, share no KV entries and no budget leases (each
+ * fills its own KV, as a deployment of its own would). The BUDGETS ones are further bindings of
+ * the BudgetCounter class; every Miniflare instance declares them (bench/worker.ts wraps them).
+ */
+export const MODEL_BINDINGS = {
+  today: { KEY_CACHE: 'BENCH_KV_TODAY', BUDGETS: 'BENCH_BUDGETS_TODAY' },
+  current: { KEY_CACHE: 'BENCH_KV_CURRENT', BUDGETS: 'BENCH_BUDGETS_CURRENT' },
+};
 
 /** Failed verifications per IP and minute that no bench run reaches. */
 const UNTHROTTLED = 100_000_000;
@@ -86,6 +99,10 @@ export function keygateConfig(jwtSecret) {
         vars: { AUTH_FAILURE_LIMIT: vars.AUTH_FAILURE_LIMIT ?? '100/60s' },
         bindings: Object.fromEntries(ratelimits.map((r) => [r.name, real(r.name)])),
       },
+      // The latency model (bench/model.mjs): the design before issue 13 (an isolate entry
+      // expires and the next request waits) and the current one (refresh ahead), budgets on.
+      today: { vars: { KEY_REFRESH: 'off' }, bindings: MODEL_BINDINGS.today },
+      current: { vars: { KEY_REFRESH: 'ahead' }, bindings: MODEL_BINDINGS.current },
     },
   };
 }
@@ -111,12 +128,20 @@ export async function startMiniflare({ scriptPath, config, inspector = false }) 
         // BENCH_VARIANTS: read by bench/worker.ts only (Keygate's configuration ignores it).
         bindings: { ...config.vars, BENCH_VARIANTS: config.variants },
         d1Databases: { DB: 'keygate-bench' },
-        kvNamespaces: { KEY_CACHE: 'keygate-bench-cache' },
+        kvNamespaces: {
+          KEY_CACHE: 'keygate-bench-cache',
+          [MODEL_BINDINGS.today.KEY_CACHE]: 'keygate-bench-cache-today',
+          [MODEL_BINDINGS.current.KEY_CACHE]: 'keygate-bench-cache-current',
+        },
         // The Rate Limiting bindings of wrangler.toml (AUTH_FAILURES), as wrangler dev simulates
         // them: out of reach, and as configured (BENCH_REAL_AUTH_FAILURES, the throttle-on variant's).
         ratelimits: config.ratelimits,
         // The budget counters (Durable Objects, SQLite-backed) as wrangler.toml declares them.
-        durableObjects: { BUDGETS: { className: 'BudgetCounter', useSQLite: true } },
+        durableObjects: {
+          BUDGETS: { className: 'BudgetCounter', useSQLite: true },
+          [MODEL_BINDINGS.today.BUDGETS]: { className: 'BudgetCounter', useSQLite: true },
+          [MODEL_BINDINGS.current.BUDGETS]: { className: 'BudgetCounter', useSQLite: true },
+        },
         serviceBindings: { ORIGIN: 'origin' },
       },
       {

@@ -687,3 +687,33 @@ ${whyMissed(r.runs)}
 ${r.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'met' : `**${t.verdict}**`} | ${t.cost} |`).join('\n')}
 `;
 }
+
+// The production latency model's section (bench/model.mjs) lives in the same RESULTS.md, between
+// these markers. `npm run bench` rewrites the file and keeps the section as it was.
+export const MODEL_BEGIN = '<!-- model:begin -->';
+export const MODEL_END = '<!-- model:end -->';
+
+/**
+ * The model section of a RESULTS.md, markers included, or null when it has none.
+ * @param {string} markdown
+ */
+export function modelSectionOf(markdown) {
+  const begin = markdown.indexOf(MODEL_BEGIN);
+  const end = markdown.indexOf(MODEL_END, begin);
+  return begin === -1 || end === -1 ? null : markdown.slice(begin, end + MODEL_END.length);
+}
+
+/**
+ * `markdown` with its model section replaced by `section` (markers included), or with `section`
+ * appended at its end when it has none.
+ * @param {string} markdown
+ * @param {string} section
+ */
+export function withModelSection(markdown, section) {
+  const current = modelSectionOf(markdown);
+  if (current !== null) {
+    const begin = markdown.indexOf(MODEL_BEGIN);
+    return markdown.slice(0, begin) + section + markdown.slice(begin + current.length);
+  }
+  return `${markdown.trimEnd()}${markdown.trim() ? '\n\n' : ''}${section}\n`;
+}
