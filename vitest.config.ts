@@ -44,6 +44,9 @@ export default defineConfig({
           // Usage counts are written right after each response (tests that wait for a request's
           // waitUntil would otherwise wait the default 5 s); test/usage sets its own delays.
           USAGE_FLUSH_SECONDS: '0',
+          // The key change feed is off here, so that tests of the isolate TTL and of each request's
+          // exact storage operations see those alone; test/cache/feed*.test.ts turn it on.
+          KEY_FEED_SECONDS: '0',
           // migrations/ as wrangler reads them, for applyD1Migrations (test/support/setup.ts).
           TEST_MIGRATIONS: await readD1Migrations('migrations'),
           // schema.sql, and schema.sql as deployed before migrations/ (commit a2e59ce), as

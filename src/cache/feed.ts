@@ -1,7 +1,7 @@
 // The key change feed as an isolate follows it (README: "Revocation window"). Every
 // KEY_FEED_SECONDS a request starts, after its response, one read of the changes after this
 // isolate's cursor (src/db/key-changes.ts) and the isolate drops what they name. While its last
-// successful read started less than three intervals ago, the isolate knows every change older
+// successful read started less than two intervals ago, the isolate knows every change older
 // than that, so a key it verified needs no read of its own to stay trusted: it waits on storage
 // only when it first meets a key. A KV record read from storage is judged against the changes the
 // isolate remembers (a minute or two of them): one made after the record's D1 read means the
@@ -12,6 +12,11 @@ import { withDeadline } from '../storage/deadline';
 /** Changes read per query; a poll reads on while pages come back full (up to MAX_PAGES). */
 const PAGE = 500;
 const MAX_PAGES = 10;
+/**
+ * How many poll intervals after its last successful poll started an isolate still counts as
+ * following the feed: one interval between polls, and one more for a slow or failed read.
+ */
+export const FRESH_INTERVALS = 2;
 /** How often (at most) one isolate deletes feed rows past their retention. */
 const SWEEP_MS = 3_600_000;
 
@@ -66,7 +71,7 @@ export class KeyFeed {
 
   /** Whether the isolate has followed the feed closely enough to trust records without their own reads. */
   get fresh(): boolean {
-    return this.now() - this.#polledAt < 3 * this.settings.pollMs;
+    return this.now() - this.#polledAt < FRESH_INTERVALS * this.settings.pollMs;
   }
 
   /** Whether a poll should start now (none in flight, the interval passed since the last attempt). */

@@ -182,7 +182,7 @@ export type HeldKey = { key: VerifiedKey; fetchedAt: number; feedPosition: numbe
 /** This isolate's memory of keys: verified records, known-unknown hashes, in-flight loads. */
 export type IsolateTier = {
   /** Secret hash → the active key's record. */
-  keys: BoundedTtlMap<string, VerifiedKey>;
+  keys: BoundedTtlMap<string, HeldKey>;
   /** Secret hashes D1 did not know, remembered briefly; apart, so a flood of them cannot evict keys. */
   unknown: BoundedTtlMap<string, true>;
   /** Concurrent misses of one hash share one KV/D1 read. */

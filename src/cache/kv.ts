@@ -12,20 +12,42 @@ export const cacheKeys = {
 } as const;
 
 /**
+ * A cached record: the verified key, and the position of the key change feed its D1 read saw
+ * (src/cache/feed.ts; null for records written without one).
+ */
+export type CachedRecord = { key: VerifiedKey; feedPosition: number | null };
+
+/**
  * The cached record for a secret hash, or null on a miss, any KV failure or no answer within
  * `timeoutMs` (D1 decides then).
  */
-export async function getCachedKey(kv: KVNamespace, hash: string, timeoutMs: number): Promise<VerifiedKey | null> {
+export async function getCachedRecord(kv: KVNamespace, hash: string, timeoutMs: number): Promise<CachedRecord | null> {
   try {
-    return await withDeadline(kv.get<VerifiedKey>(cacheKeys.verifiedKey(hash), 'json'), timeoutMs);
+    const stored = await withDeadline(kv.get<VerifiedKey & { feedPosition?: unknown }>(cacheKeys.verifiedKey(hash), 'json'), timeoutMs);
+    if (!stored) return null;
+    const { feedPosition, ...key } = stored;
+    return { key: key as VerifiedKey, feedPosition: typeof feedPosition === 'number' ? feedPosition : null };
   } catch {
     return null;
   }
 }
 
+/** The cached key for a secret hash (without its feed position), or null as getCachedRecord. */
+export async function getCachedKey(kv: KVNamespace, hash: string, timeoutMs: number): Promise<VerifiedKey | null> {
+  return (await getCachedRecord(kv, hash, timeoutMs))?.key ?? null;
+}
+
 /** Caches a verified record for `ttlSeconds`; rejects on a KV failure or after `timeoutMs`. */
-export function putCachedKey(kv: KVNamespace, hash: string, key: VerifiedKey, ttlSeconds: number, timeoutMs: number): Promise<void> {
-  return withDeadline(kv.put(cacheKeys.verifiedKey(hash), JSON.stringify(key), { expirationTtl: ttlSeconds }), timeoutMs);
+export function putCachedKey(
+  kv: KVNamespace,
+  hash: string,
+  key: VerifiedKey,
+  ttlSeconds: number,
+  timeoutMs: number,
+  feedPosition: number | null = null,
+): Promise<void> {
+  const value = JSON.stringify(feedPosition === null ? key : { ...key, feedPosition });
+  return withDeadline(kv.put(cacheKeys.verifiedKey(hash), value, { expirationTtl: ttlSeconds }), timeoutMs);
 }
 
 /** Logs a failed KV call by its operation and the error's class only (never keys or values). */

@@ -3,6 +3,7 @@ import type { Budget } from '../env';
 import type { KeyKind } from '../keys/types';
 import { type AuditEntryInput, insertAuditAfterChange } from './audit';
 import { type UniqueConflict, uniqueConflictOf } from './errors';
+import { applied, FEED_POSITION_SQL } from './key-changes';
 import { activeKeysExpression, budgetOf, keyLimitExpression, notExpired } from './organizations';
 import type { PagePosition } from './page';
 import { type D1Queries, primaryReads, replicaReads, servedByPrimary } from './sessions';
@@ -167,7 +168,7 @@ export async function insertKeyWithinLimit(
   const insert = conditionalKeyInsert(db, key, `${activeKeysExpression(3, 10)} < ${keyLimitExpression(3, 16)}`, defaultLimit);
   try {
     const [inserted] = await db.batch([insert, insertAuditAfterChange(db, audit)]);
-    return (inserted?.meta.changes ?? 0) === 1 ? 'inserted' : 'limit_reached';
+    return applied(inserted) ? 'inserted' : 'limit_reached';
   } catch (err) {
     const conflict = uniqueConflictOf(err);
     if (conflict) return conflict;
@@ -182,18 +183,19 @@ export type ActiveKey = { key: StoredKey; parentRateLimit: Budget | null };
  * What a verification's look-up found (null: no such active key) and whether the primary answered
  * it: a replica's answer may be behind the primary by the replica's lag (src/db/sessions.ts).
  */
-export type KeyLookup = { active: ActiveKey | null; servedByPrimary: boolean };
+export type KeyLookup = { active: ActiveKey | null; servedByPrimary: boolean; feedPosition?: number };
 
 /**
  * The active key whose secret hashes to `secretHash`, if any, with the request budget an
  * operator set for its organization (organization keys) or its project (project keys); null
  * there means the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT). `db` is the binding (the primary)
- * or a session (src/db/sessions.ts); the result says which instance answered.
+ * or a session (src/db/sessions.ts); the result says which instance answered, and at which
+ * position of the key change feed.
  */
 export async function findActiveKeyByHash(db: D1Queries, secretHash: string, now: string): Promise<KeyLookup> {
   const { results, meta } = await db
     .prepare(
-      `SELECT k.*,
+      `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
          CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
          CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
        FROM api_keys k
@@ -202,11 +204,14 @@ export async function findActiveKeyByHash(db: D1Queries, secretHash: string, now
        WHERE k.secret_hash = ?1 AND k.status = 'active' AND ${notExpired(2, 'k')}`,
     )
     .bind(secretHash, now)
-    .all<ApiKeyRow & { parent_requests: number | null; parent_window_seconds: number | null }>();
+    .all<ApiKeyRow & { feed_position: number; parent_requests: number | null; parent_window_seconds: number | null }>();
   const row = results[0];
+  if (!row) return { active: null, servedByPrimary: servedByPrimary(meta) };
   return {
-    active: row ? { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) } : null,
+    active: { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) },
     servedByPrimary: servedByPrimary(meta),
+    // Every change of the key change feed up to here is reflected in this row (src/cache/feed.ts).
+    feedPosition: row.feed_position,
   };
 }
 
@@ -280,7 +285,7 @@ export async function setKeyStatus(
     )
     .bind(keyId, organizationId, status, now);
   const [updated] = await db.batch([update, insertAuditAfterChange(db, audit)]);
-  return (updated?.meta.changes ?? 0) === 1;
+  return applied(updated);
 }
 
 /** A project of an organization that holds keys, with how many of them are active and revoked. */
@@ -318,7 +323,7 @@ export async function updateActiveKey(
     )
     .bind(keyId, organizationId, change.name, change.rateLimit?.requests ?? null, change.rateLimit?.windowSeconds ?? null, now);
   const [updated] = await db.batch([update, insertAuditAfterChange(db, audit)]);
-  return (updated?.meta.changes ?? 0) === 1;
+  return applied(updated);
 }
 
 /** Uses per UPDATE of touchLastUsed (two parameters each; D1 binds at most 100 per statement). */
@@ -458,7 +463,7 @@ export async function updateProjectKey(
   // stops at the first statement that did nothing.
   try {
     const [updated] = await db.batch([update, ...audits.map((entry) => insertAuditAfterChange(db, entry))]);
-    return (updated?.meta.changes ?? 0) === 1 ? 'updated' : 'not_applied';
+    return applied(updated) ? 'updated' : 'not_applied';
   } catch (err) {
     if (uniqueConflictOf(err) === 'name') return 'name_taken';
     throw err;
@@ -477,7 +482,7 @@ export async function deleteProjectKey(
     .prepare(`DELETE FROM api_keys WHERE id = ?1 AND organization_id = ?2 AND project_id = ?3 AND kind = 'project'`)
     .bind(keyId, organizationId, projectId);
   const [deleted] = await db.batch([remove, insertAuditAfterChange(db, audit)]);
-  return (deleted?.meta.changes ?? 0) === 1;
+  return applied(deleted);
 }
 
 /**
@@ -508,7 +513,7 @@ export async function rollKey(
       insertAuditAfterChange(db, audits.rolled),
       insertAuditAfterChange(db, audits.created),
     ]);
-    return (updated?.meta.changes ?? 0) === 1 ? 'rolled' : 'not_applied';
+    return applied(updated) ? 'rolled' : 'not_applied';
   } catch (err) {
     const conflict = uniqueConflictOf(err);
     if (conflict) return conflict;

@@ -45,3 +45,12 @@ export async function pruneKeyChanges(db: D1Database, now: number): Promise<void
  * every change up to it is reflected in what the read returned.
  */
 export const FEED_POSITION_SQL = '(SELECT coalesce(max(seq), 0) FROM key_changes)';
+
+/**
+ * Whether a statement changed its row. D1's meta.changes also counts the rows its triggers wrote
+ * (a key's status update writes a key_changes row too), so "changed" is "> 0", never "=== 1":
+ * every statement this is used for targets one row at most.
+ */
+export function applied(result: D1Result | undefined): boolean {
+  return (result?.meta.changes ?? 0) > 0;
+}

@@ -1,7 +1,9 @@
 // Leaks reported by secret scanning, in api_keys: the stored keys among reported secrets (by the
 // SHA-256 of each), and recording a leak (flagging, or flagging and revoking) with its audit entry.
+
 import { type ApiKeyRow, rowToKey, type StoredKey } from './api-keys';
 import { type AuditEntryInput, insertAuditAfterChange } from './audit';
+import { applied } from './key-changes';
 
 /** Hashes per lookup, bound as one JSON array: far below D1's limits on a statement's values. */
 const HASHES_PER_QUERY = 500;
@@ -51,7 +53,7 @@ export async function recordLeaks(db: D1Database, leaks: readonly Leak[], now: s
     ]);
     const results = await db.batch(statements);
     chunk.forEach((_, i) => {
-      changed.push((results[2 * i]?.meta.changes ?? 0) === 1);
+      changed.push(applied(results[2 * i]));
     });
   }
   return changed;

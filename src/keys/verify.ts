@@ -1,8 +1,9 @@
 // Verification: is this credential an active key, and whose? Format and checksum first (no
 // storage for a malformed key), then this isolate's memory, KV and D1 (src/cache/isolate.ts,
 // src/cache/kv.ts). Refusals are values; only a D1 outage throws (503: fails closed).
-import { isolateTierOf } from '../cache/isolate';
-import { deleteCachedKey, getCachedKey, logKvFailure, putCachedKey } from '../cache/kv';
+import type { FeedSink, KeyFeed } from '../cache/feed';
+import { type IsolateTier, isolateTierOf } from '../cache/isolate';
+import { deleteCachedKey, getCachedRecord, logKvFailure, putCachedKey } from '../cache/kv';
 import { type ActiveKey, lookUpActiveKey, touchLastUsed } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
 import { withDeadline } from '../storage/deadline';
@@ -40,27 +41,61 @@ async function lookupByHash(deps: KeyServiceDeps, hash: string, isolateOnly: boo
   return found && !isExpired(found.expiresAt, Date.now()) ? found : null;
 }
 
+/**
+ * How long an isolate keeps a record the key change feed vouches for: a safety net, since the
+ * feed drops every record that changes. Refreshed ahead in its second half while in use.
+ */
+export const FEED_HOLD_MS = 15 * 60_000;
+
 async function lookupInTiers(deps: KeyServiceDeps, hash: string, isolateOnly: boolean): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
-  const remembered = tier.keys.entry(hash);
-  if (remembered) {
-    // Refresh ahead: a key used in the second half of its isolate TTL is read again after the
-    // response, so a key in steady use never makes a request wait on storage.
-    if (!isolateOnly && deps.config.keyRefresh === 'ahead' && remembered.expiresAt - Date.now() < deps.config.isolateCacheTtlMs / 2) {
-      refreshAhead(deps, hash);
+  const feed = tier.feed;
+  if (feed && !isolateOnly && feed.due) followFeed(deps, tier, feed);
+  const held = tier.keys.get(hash);
+  if (held) {
+    const age = Date.now() - held.fetchedAt;
+    const ttl = deps.config.isolateCacheTtlMs;
+    // A record is trusted for the isolate TTL after its read, and beyond it while the feed is
+    // followed closely (every change since the record's read would have dropped it).
+    const byFeed = held.feedPosition !== null && feed?.fresh === true;
+    if (age < ttl || byFeed) {
+      // Refresh ahead: a key used in the second half of what vouches for it is read again after
+      // the response, so a key in steady use never makes a request wait on storage.
+      if (!isolateOnly && deps.config.keyRefresh === 'ahead' && age > (byFeed ? FEED_HOLD_MS : ttl) / 2) refreshAhead(deps, hash);
+      return held.key;
     }
-    return remembered.value;
   }
   if (isolateOnly || tier.unknown.get(hash)) return null;
   return tier.loads.load(hash, () => loadFromStorage(deps, hash));
 }
 
+/** Starts, after the response, a read of the key change feed (src/cache/feed.ts) on D1's primary. */
+function followFeed(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed): void {
+  const sink: FeedSink = {
+    drop(change) {
+      if (change.secretHash !== null) {
+        tier.keys.delete(change.secretHash);
+        tier.unknown.delete(change.secretHash);
+        return;
+      }
+      const { organizationId, projectId } = change;
+      tier.keys.deleteWhere(({ key }) => key.organizationId === organizationId && (projectId === null || key.projectId === projectId));
+    },
+    dropAll() {
+      tier.keys.clear();
+      tier.unknown.clear();
+    },
+  };
+  deps.waitUntil(
+    feed.poll(deps.db, sink).catch((err: unknown) => console.error(`key feed read failed: ${err instanceof Error ? err.name : 'error'}`)),
+  );
+}
+
 /**
  * Reads a key's record again after the response, through the same path as a miss (KV, then D1,
  * one read shared with any concurrent miss). A record read this way is exactly as fresh as one a
- * request waited for, so the revocation window does not grow: an isolate entry still lives at
- * most ISOLATE_CACHE_TTL_SECONDS after the KV or D1 read that made it. A key found gone is
- * dropped from the tier at once.
+ * request waited for, so the revocation window does not grow. A key found gone is dropped from
+ * the tier at once.
  */
 function refreshAhead(deps: KeyServiceDeps, hash: string): void {
   const tier = isolateTierOf(deps.config);
@@ -77,9 +112,26 @@ function refreshAhead(deps: KeyServiceDeps, hash: string): void {
   );
 }
 
+/**
+ * Whether a record read at feed position `position` changed since, as far as this isolate's
+ * feed knows: true (stale), false (not changed), null (no feed, no position, or read before what
+ * the isolate remembers: only the isolate TTL vouches for it then).
+ */
+function judged(feed: KeyFeed | null, hash: string, key: VerifiedKey, position: number | null | undefined): boolean | null {
+  if (!feed || position === null || position === undefined) return null;
+  return feed.changedSince({ secretHash: hash, organizationId: key.organizationId, projectId: key.projectId }, position);
+}
+
+/** Keeps a record in the tier: for the feed hold when the feed vouches for it, else for the isolate TTL. */
+function hold(deps: KeyServiceDeps, tier: IsolateTier, hash: string, key: VerifiedKey, feedPosition: number | null): void {
+  const ttl = feedPosition === null ? deps.config.isolateCacheTtlMs : FEED_HOLD_MS;
+  tier.keys.set(hash, { key, fetchedAt: Date.now(), feedPosition }, ttl);
+}
+
 /** A miss: KV, then D1; fills the isolate tier (and KV after the response, from the primary) with what it finds. */
 async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<VerifiedKey | null> {
   const tier = isolateTierOf(deps.config);
+  const feed = tier.feed;
   // A change handled by this isolate while we read (revoke, delete, update) must win over what
   // we read: remember where the eviction count stood, and cache nothing evicted since.
   const since = tier.evictions.count;
@@ -87,40 +139,57 @@ async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<Veri
   // racing fill re-created it), and a replica may not have the change yet: D1's primary alone
   // answers for it until that entry has surely expired.
   const distrusted = tier.distrusted.get(hash) === true;
-  const cached = distrusted ? null : await getCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
-  if (cached) {
-    if (!tier.evictions.since(hash, since)) tier.keys.set(hash, cached, deps.config.isolateCacheTtlMs);
-    return cached;
+  const cached = distrusted ? null : await getCachedRecord(deps.kv, hash, deps.config.storageTimeoutMs);
+  const cachedChanged = cached ? judged(feed, hash, cached.key, cached.feedPosition) : null;
+  if (cached && cachedChanged !== true) {
+    if (!tier.evictions.since(hash, since)) hold(deps, tier, hash, cached.key, cachedChanged === false ? cached.feedPosition : null);
+    return cached.key;
   }
   // Any replica may answer, and only the primary may say a key is unknown (src/db/api-keys.ts);
-  // one deadline bounds the look-up whichever instances answer it.
-  const lookup = await fromD1(() =>
-    withDeadline(lookUpActiveKey(deps.db, hash, new Date().toISOString(), distrusted), deps.config.storageTimeoutMs),
-  );
+  // one deadline bounds the look-up whichever instances answer it. A KV record the feed knows to
+  // be stale sends the read to the primary.
+  const lookUp = (primaryOnly: boolean) =>
+    fromD1(() => withDeadline(lookUpActiveKey(deps.db, hash, new Date().toISOString(), primaryOnly), deps.config.storageTimeoutMs));
+  let lookup = await lookUp(distrusted || cachedChanged === true);
+  let changed = lookup.active ? judged(feed, hash, toVerified(lookup.active), lookup.feedPosition) : null;
+  // A replica behind a change this isolate already knows of: the primary answers instead.
+  if (changed === true && !lookup.servedByPrimary) {
+    lookup = await lookUp(true);
+    changed = lookup.active ? judged(feed, hash, toVerified(lookup.active), lookup.feedPosition) : null;
+  }
   const stored = lookup.active;
   if (!stored) {
     tier.unknown.set(hash, true, deps.config.unknownKeyTtlMs);
     return null;
   }
   const verified = toVerified(stored);
-  if (tier.evictions.since(hash, since)) return verified;
-  tier.keys.set(hash, verified, deps.config.isolateCacheTtlMs);
+  // Evicted by this isolate meanwhile, or changed (per the feed) after the read began: answered, not kept.
+  if (tier.evictions.since(hash, since) || changed === true) return verified;
+  const position = changed === false ? (lookup.feedPosition ?? null) : null;
+  hold(deps, tier, hash, verified, position);
   // KV is filled from the primary only. A replica's record may predate a revocation by the
   // replica's lag: it lives in this isolate for the isolate TTL, never in KV for a KV TTL, so the
   // revocation window stays max(KV TTL, replica lag) + isolate TTL (README: Read replicas).
   if (lookup.servedByPrimary) {
-    deps.waitUntil(fillCache(deps, hash, verified, since).catch((err: unknown) => logKvFailure('write', err)));
+    deps.waitUntil(fillCache(deps, hash, verified, lookup.feedPosition ?? null, since).catch((err: unknown) => logKvFailure('write', err)));
   }
   return verified;
 }
 
 /**
- * Caches a verified record in KV after the response. A change this isolate handled while the
- * write was in flight found nothing in KV to evict yet, so the entry is deleted again here.
- * (Changes handled by other isolates are bounded by the documented revocation window.)
+ * Caches a verified record in KV after the response, with the feed position of its read. A
+ * change this isolate handled while the write was in flight found nothing in KV to evict yet, so
+ * the entry is deleted again here. (Changes handled by other isolates are bounded by the
+ * documented revocation window.)
  */
-async function fillCache(deps: KeyServiceDeps, hash: string, verified: VerifiedKey, since: number): Promise<void> {
-  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds, deps.config.storageTimeoutMs);
+async function fillCache(
+  deps: KeyServiceDeps,
+  hash: string,
+  verified: VerifiedKey,
+  feedPosition: number | null,
+  since: number,
+): Promise<void> {
+  await putCachedKey(deps.kv, hash, verified, deps.config.keyCacheTtlSeconds, deps.config.storageTimeoutMs, feedPosition);
   if (isolateTierOf(deps.config).evictions.since(hash, since)) await deleteCachedKey(deps.kv, hash, deps.config.storageTimeoutMs);
 }
 

@@ -2,81 +2,16 @@
 // verification (and none for the rest), and an isolate's KeyFeed reads them after its cursor,
 // drops what they name, judges records read before them, and knows when it is fresh.
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
-import { KeyFeed } from '../../src/cache/feed';
-import { insertKeyWithinLimit, type NewKey, touchLastUsed } from '../../src/db/api-keys';
-import type { KeyChange } from '../../src/db/key-changes';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { touchLastUsed } from '../../src/db/api-keys';
 import { setOrganizationRateLimit, setProjectRateLimit } from '../../src/db/organizations';
-import { randomId } from '../support/fixtures';
-
-function newKey(organizationId: string, projectId: string | null): NewKey {
-  const common = {
-    id: crypto.randomUUID(),
-    organizationId,
-    name: `key ${crypto.randomUUID()}`,
-    permissions: [],
-    secretHash: `hash-${crypto.randomUUID()}`,
-    keyLastFour: 'abcd',
-    createdBy: 'alice',
-    createdAt: new Date().toISOString(),
-    rateLimit: null,
-    expiresAt: null,
-    rolledFrom: null,
-  };
-  return projectId === null
-    ? { ...common, kind: 'org', projectId: null, clientId: `cid_${crypto.randomUUID()}` }
-    : { ...common, kind: 'project', projectId, clientId: null };
-}
-
-async function inserted(key: NewKey): Promise<NewKey> {
-  const audit = {
-    organizationId: key.organizationId,
-    projectId: key.projectId,
-    keyId: key.id,
-    keyName: key.name,
-    keyKind: key.kind,
-    action: 'created' as const,
-    actorType: 'user' as const,
-    actorId: 'alice',
-    ip: null,
-    userAgent: null,
-    createdAt: key.createdAt,
-  };
-  expect(await insertKeyWithinLimit(env.DB, key, 100, audit)).toBe('inserted');
-  return key;
-}
-
-/** The feed rows about an organization, oldest first. */
-async function changesOf(organizationId: string) {
-  const { results } = await env.DB.prepare('SELECT secret_hash, project_id FROM key_changes WHERE organization_id = ?1 ORDER BY seq')
-    .bind(organizationId)
-    .all<{ secret_hash: string | null; project_id: string | null }>();
-  return results;
-}
-
-/** Revokes a key as any write path does (the trigger sees the UPDATE of status). */
-async function revoke(key: NewKey): Promise<void> {
-  await env.DB.prepare(`UPDATE api_keys SET status = 'revoked', revoked_at = ?2 WHERE id = ?1`)
-    .bind(key.id, new Date().toISOString())
-    .run();
-}
-
-async function latestPosition(): Promise<number> {
-  return (await env.DB.prepare('SELECT coalesce(max(seq), 0) AS seq FROM key_changes').first<{ seq: number }>())?.seq ?? 0;
-}
-
-/** A feed on a controlled clock, and what its polls dropped. */
-function feedWithClock(pollMs = 5_000) {
-  const clock = { now: Date.now() };
-  const feed = new KeyFeed({ pollMs, memoryMs: 130_000, maxRemembered: 1000, timeoutMs: 2_000 }, () => clock.now);
-  const dropped: KeyChange[] = [];
-  let droppedAll = 0;
-  const sink = {
-    drop: (change: KeyChange) => void dropped.push(change),
-    dropAll: () => void droppedAll++,
-  };
-  return { clock, feed, sink, dropped, droppedAll: () => droppedAll };
-}
+import { type Config, configOf } from '../../src/env';
+import { generateKey } from '../../src/keys/format';
+import { createOrgKey } from '../../src/keys/org-keys';
+import type { KeyServiceDeps } from '../../src/keys/types';
+import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
+import { changesOf, feedWithClock, inserted, latestPosition, newKey, revoke } from '../support/feed';
+import { randomId, remember } from '../support/fixtures';
 
 describe('the feed triggers (migration 0006)', () => {
   it('write a row for the changes a verification can see, and none for a rename, a use or a new key', async () => {
@@ -112,7 +47,7 @@ describe('the feed triggers (migration 0006)', () => {
 });
 
 describe('KeyFeed', () => {
-  it('reads the changes after its cursor, drops what they name, and is fresh for three intervals after a poll', async () => {
+  it('reads the changes after its cursor, drops what they name, and is fresh for two intervals after a poll', async () => {
     const { clock, feed, sink, dropped } = feedWithClock();
     expect(feed.fresh, 'before any poll').toBe(false);
     expect(feed.due).toBe(true);
@@ -132,8 +67,8 @@ describe('KeyFeed', () => {
     expect(dropped.filter((c) => c.organizationId === org)).toEqual([
       { seq: expect.any(Number), secretHash: key.secretHash, organizationId: org, projectId: null },
     ]);
-    clock.now += 14_999;
-    expect(feed.fresh, 'three intervals after the last successful poll started').toBe(true);
+    clock.now += 9_999;
+    expect(feed.fresh, 'two intervals after the last successful poll started').toBe(true);
     clock.now += 1;
     expect(feed.fresh).toBe(false);
   });
@@ -177,28 +112,6 @@ describe('KeyFeed', () => {
     expect(dropped.some((c) => c.secretHash === key.secretHash)).toBe(true);
   });
 
-  it('drops everything when rows it never read are gone, and deletes rows past the retention', async () => {
-    const { clock, feed, sink, droppedAll } = feedWithClock();
-    await feed.poll(env.DB, sink);
-    const org = randomId();
-    const key = await inserted(newKey(org, null));
-    await revoke(key);
-    const unread = await latestPosition();
-    await env.DB.prepare('DELETE FROM key_changes WHERE seq = ?1').bind(unread).run();
-    await env.DB.prepare('UPDATE api_keys SET status = ?2 WHERE id = ?1').bind(key.id, 'active').run();
-    clock.now += 5_000;
-    await feed.poll(env.DB, sink);
-    expect(droppedAll(), 'a change was never read').toBe(1);
-    expect(feed.fresh).toBe(true);
-
-    await env.DB.prepare('INSERT INTO key_changes (secret_hash, organization_id, project_id, changed_at) VALUES (?1, ?2, NULL, ?3)')
-      .bind('old', org, Math.floor(Date.now() / 1000) - 2 * 86_400)
-      .run();
-    clock.now += 3_600_000;
-    await feed.poll(env.DB, sink);
-    expect(await env.DB.prepare('SELECT count(*) AS n FROM key_changes WHERE secret_hash = ?1').bind('old').first('n')).toBe(0);
-  });
-
   it('is not fresh after a failed poll, and polls again one interval later', async () => {
     const { clock, feed, sink } = feedWithClock();
     const broken = new Proxy(env.DB, {
@@ -215,5 +128,144 @@ describe('KeyFeed', () => {
     expect(feed.due).toBe(true);
     await feed.poll(env.DB, sink);
     expect(feed.fresh).toBe(true);
+  });
+});
+
+/** Service deps with the feed on (every 5 s), counting key reads (KV and D1) and feed reads. */
+function feedDeps(overrides: Partial<Config> = {}) {
+  const config: Config = { ...configOf(env), keyFeedMs: 5_000, ...overrides };
+  const counts = { kvGets: 0, d1KeyReads: 0, feedReads: 0 };
+  const classify = (sql: string) => {
+    if (/\bFROM key_changes\b/.test(sql) && !/secret_hash = \?1/.test(sql)) counts.feedReads++;
+    else if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
+  };
+  const counting = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+    new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'prepare') {
+          return (sql: string) => {
+            classify(sql);
+            return target.prepare(sql);
+          };
+        }
+        if (prop === 'withSession') return (constraint?: string) => counting((target as D1Database).withSession(constraint));
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const kv = new Proxy(env.KEY_CACHE, {
+    get(target, prop) {
+      if (prop === 'get') counts.kvGets++;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const pending: Promise<unknown>[] = [];
+  const deps: KeyServiceDeps = { db: counting(env.DB), kv, config, waitUntil: (p) => pending.push(p) };
+  const settle = async () => {
+    while (pending.length > 0) await Promise.all(pending.splice(0));
+  };
+  return { deps, counts, settle };
+}
+
+const actor = { type: 'user' as const, id: 'alice', label: 'alice' };
+const meta = { ip: null, userAgent: null };
+
+/** An organization key created through the service (its KV entry filled by a first verification). */
+async function verifiedOrgKey(deps: KeyServiceDeps, settle: () => Promise<void>) {
+  const created = await createOrgKey(deps, { organizationId: randomId(), name: 'followed', actor, meta });
+  if (!created.ok) throw new Error(created.reason);
+  const { key, secret } = created.value;
+  await remember('organization secret', secret);
+  expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+  await settle();
+  return { key, secret };
+}
+
+describe('verification with the feed on', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps a key it verified without any read of its own, far past the isolate TTL, while it follows the feed', async () => {
+    const { deps, counts, settle } = feedDeps({ isolateCacheMaxEntries: 10_001 });
+    const { key, secret } = await verifiedOrgKey(deps, settle);
+    const afterFirst = { kvGets: counts.kvGets, d1KeyReads: counts.d1KeyReads };
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    for (let s = 4; s <= 120; s += 4) {
+      vi.setSystemTime(t0 + s * 1000);
+      expect((await verifyKeyPair(deps, key.clientId, secret)).ok, `${s} s later`).toBe(true);
+      await settle();
+    }
+    expect({ kvGets: counts.kvGets, d1KeyReads: counts.d1KeyReads }, 'two minutes, twelve isolate TTLs').toEqual(afterFirst);
+    // A read starts when a request finds the last one an interval old: every 8 s at a request every 4 s.
+    expect(counts.feedReads, 'the isolate followed the feed all along').toBeGreaterThanOrEqual(15);
+  });
+
+  it('refuses a key revoked elsewhere within two intervals, though KV still holds its record', async () => {
+    const { deps, settle } = feedDeps({ isolateCacheMaxEntries: 10_002 });
+    const { key, secret } = await verifiedOrgKey(deps, settle);
+    // Another instance's revocation: D1 changes; this location's KV entry stays (its delete went elsewhere).
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked' WHERE id = ?1`).bind(key.id).run();
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0 + 5_000);
+    // This request starts the feed read (after its response), and is answered from memory.
+    expect((await verifyKeyPair(deps, key.clientId, secret)).ok, 'before the isolate read the change').toBe(true);
+    await settle();
+    expect(await verifyKeyPair(deps, key.clientId, secret), 'after it').toEqual({ ok: false, reason: 'unknown' });
+  });
+
+  it('does not take a KV record older than a change it knows of: the primary answers', async () => {
+    const writer = feedDeps({ isolateCacheMaxEntries: 10_003 });
+    const { key, secret } = await verifiedOrgKey(writer.deps, writer.settle);
+    await env.DB.prepare(`UPDATE api_keys SET status = 'revoked' WHERE id = ?1`).bind(key.id).run();
+    // Another isolate, following the feed (one request with another key made it read), meets the key.
+    const reader = feedDeps({ isolateCacheMaxEntries: 10_004 });
+    await verifyProjectKey(reader.deps, generateKey('project'));
+    await reader.settle();
+    const before = { ...reader.counts };
+    expect(await verifyKeyPair(reader.deps, key.clientId, secret)).toEqual({ ok: false, reason: 'unknown' });
+    expect(reader.counts.kvGets - before.kvGets, 'KV answered').toBe(1);
+    expect(reader.counts.d1KeyReads - before.d1KeyReads, 'and D1 was asked anyway').toBe(1);
+  });
+
+  it('falls back to the isolate TTL when the feed cannot be read', async () => {
+    const { deps, counts, settle } = feedDeps({ isolateCacheMaxEntries: 10_005 });
+    const broken = new Proxy(deps.db, {
+      get(target, prop) {
+        if (prop === 'prepare') {
+          return (sql: string) => {
+            if (/\bFROM key_changes\b/.test(sql) && !/secret_hash = \?1/.test(sql)) throw new Error('D1_ERROR: feed unreachable');
+            return target.prepare(sql);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const brokenDeps = { ...deps, db: broken };
+    const { key, secret } = await verifiedOrgKey(brokenDeps, settle);
+    const before = counts.kvGets + counts.d1KeyReads;
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0 + 11_000);
+    expect((await verifyKeyPair(brokenDeps, key.clientId, secret)).ok).toBe(true);
+    expect(counts.kvGets + counts.d1KeyReads - before, 'past the isolate TTL, the request read the key again').toBeGreaterThan(0);
+    await settle();
+  });
+
+  it("reads a key again when its organization's budget changes", async () => {
+    const { deps, settle } = feedDeps({ isolateCacheMaxEntries: 10_006 });
+    const { key, secret } = await verifiedOrgKey(deps, settle);
+    await setOrganizationRateLimit(env.DB, key.organizationId, { requests: 42, windowSeconds: 60 }, new Date().toISOString());
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0 + 5_000);
+    await verifyKeyPair(deps, key.clientId, secret);
+    await settle();
+    const result = await verifyKeyPair(deps, key.clientId, secret);
+    expect(result.ok && result.key.parentRateLimit).toEqual({ requests: 42, windowSeconds: 60 });
   });
 });

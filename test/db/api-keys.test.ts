@@ -97,6 +97,7 @@ describe('findActiveKeyByHash', () => {
         parentRateLimit: null,
       },
       servedByPrimary: true,
+      feedPosition: expect.any(Number),
     });
     await setProjectRateLimit(env.DB, key.organizationId, 'p', { requests: 7, windowSeconds: 60 }, tick());
     await setOrganizationRateLimit(env.DB, key.organizationId, { requests: 9, windowSeconds: 60 }, tick());

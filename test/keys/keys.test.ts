@@ -139,7 +139,10 @@ describe('the KV cache', () => {
 
     expect(cacheKeys.verifiedKey(hash)).toBe(`key:v1:${hash}`);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(await env.KEY_CACHE.get<VerifiedKey>(`key:v1:${hash}`, 'json')).toEqual(result.ok ? result.key : null);
+    // The record, and the position of the key change feed its D1 read saw (src/cache/feed.ts).
+    expect(await env.KEY_CACHE.get<VerifiedKey>(`key:v1:${hash}`, 'json')).toEqual(
+      result.ok ? { ...result.key, feedPosition: expect.any(Number) } : null,
+    );
     expect(puts).toEqual([{ name: `key:v1:${hash}`, options: { expirationTtl: configOf(env).keyCacheTtlSeconds } }]);
     const listed = await env.KEY_CACHE.list({ prefix: `key:v1:${hash}` });
     expect(listed.keys).toHaveLength(1);

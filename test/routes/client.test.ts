@@ -267,6 +267,8 @@ describe('revoke, reactivate and delete through a warm cache', () => {
       rateLimit: null,
       parentRateLimit: null,
       expiresAt: null,
+      // The position of the key change feed its D1 read saw (src/cache/feed.ts).
+      feedPosition: expect.any(Number),
     });
     const warm = await use();
     expect(warm.status, warm.text).toBe(200);

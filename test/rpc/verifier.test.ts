@@ -201,6 +201,8 @@ describe('KeygateVerifier.verify over a service binding', () => {
       rateLimit: null,
       parentRateLimit: null,
       expiresAt: null,
+      // The position of the key change feed its D1 read saw (src/cache/feed.ts).
+      feedPosition: expect.any(Number),
     });
     const row = await poll(
       () => keyRow(key.id),
