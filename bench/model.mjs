@@ -588,8 +588,10 @@ async function main() {
   const resultsPath = join(outDir, 'RESULTS.md');
   const previous = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '';
   writeFileSync(resultsPath, withModelSection(previous, section));
-  // Biome formats Markdown too (npm test checks bench/): write the tables as it would.
-  spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', resultsPath], { stdio: 'ignore' });
+  // npm test checks bench/ with Biome (Markdown and JSON included): write both files as it would.
+  spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', resultsPath, join(outDir, 'model.json')], {
+    stdio: 'ignore',
+  });
   log(`\n${section}`);
   const problems = SCENARIOS.flatMap((s) => DESIGNS.map((d) => cells[s]?.[d]?.unexpected ?? 0)).reduce((a, b) => a + b, 0);
   log(`Wrote ${resultsPath} (model section) and model.json in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
