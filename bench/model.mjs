@@ -3,8 +3,9 @@
 // but every KV, D1 and BudgetCounter call lasts a delay drawn from a production latency
 // distribution (bench/lib/latency.mjs), keys are drawn by Zipf popularity with a share of
 // never-seen keys, and the isolate restarts on schedule. Two designs run side by side in the one
-// isolate, on the same draws: `today` (KEY_REFRESH=off: an isolate entry expires and the next
-// request waits) and `current` (refresh ahead). Reports, per scenario and design, Keygate's added
+// isolate, on the same draws: `today` (KEY_REFRESH=off, KEY_FEED_SECONDS=0: an isolate entry
+// expires and the next request waits) and `current` (the default configuration: refresh ahead,
+// the key change feed). Reports, per scenario and design, Keygate's added
 // latency (the time a request waited on storage) and the share of requests that waited, and
 // judges issue 13's targets. Writes the "Production latency model" section of bench/RESULTS.md
 // and bench/model.json (with --quick, a smoke run, to bench/.build/).
@@ -600,6 +601,21 @@ async function main() {
   }
 }
 
+/** The vars that tell the designs apart. */
+const DESIGN_VARS = ['KEY_REFRESH', 'KEY_FEED_SECONDS'];
+
+/**
+ * A design's settings as the report names them: its own vars over the bench's.
+ * @param {{ vars: Record<string, string> } | undefined} design
+ * @param {Record<string, string>} vars the bench's vars (wrangler.toml's)
+ */
+function designVars(design, vars) {
+  const all = { ...vars, ...(design?.vars ?? {}) };
+  return DESIGN_VARS.filter((k) => all[k] !== undefined)
+    .map((k) => `\`${k}=${all[k]}\``)
+    .join(', ');
+}
+
 /**
  * How far the local simulators kept to the drawn delays.
  * @param {any} m what model.json holds
@@ -678,8 +694,9 @@ The load benchmark above runs against storage that answers in microseconds. Here
 get draws from the hit distribution when the key is in KV, from the miss one when it is not),
 keys are drawn by Zipf popularity, and the isolate restarts on schedule. Two designs run side by
 side in the one isolate, on the same draws, each with its own KV namespace and budget leases:
-**today** (\`KEY_REFRESH=off\`, the design before issue 13: an isolate entry expires after
-\`ISOLATE_CACHE_TTL_SECONDS\` and the next request waits) and **current** (refresh ahead, the default).
+**today**, the design before issue 13 (${designVars(m.designs.today, m.keygateVars)}: an isolate entry expires after
+\`ISOLATE_CACHE_TTL_SECONDS\` and the next request waits), and **current**, the default configuration
+(${designVars(m.designs.current, m.keygateVars)}).
 
 **Added latency** is the time a request waited on storage before Keygate forwarded it (or answered
 it): the time covered by the KV and D1 reads of its key and the \`BudgetCounter\` calls of its

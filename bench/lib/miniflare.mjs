@@ -30,8 +30,9 @@ const ORIGIN_SCRIPT = `export default {
  *   (set out of reach), and each as wrangler.toml sets it, as `BENCH_REAL_<name>`
  * @property {Record<string, Variant>} variants by name: `budgets-on` (the default), `budgets-off` (no
  *   default request budgets), `throttle-on` (the refused-credential throttle as wrangler.toml sets it),
- *   and the latency model's two designs, `today` (`KEY_REFRESH=off`) and `current` (the default,
- *   refresh ahead), each with a KV namespace and a BUDGETS binding of its own (MODEL_BINDINGS)
+ *   and the latency model's two designs, `today` (`KEY_REFRESH=off`, `KEY_FEED_SECONDS=0`: before
+ *   issue 13) and `current` (the default configuration), each with a KV namespace and a BUDGETS
+ *   binding of its own (MODEL_BINDINGS)
  */
 
 /**
@@ -99,10 +100,11 @@ export function keygateConfig(jwtSecret) {
         vars: { AUTH_FAILURE_LIMIT: vars.AUTH_FAILURE_LIMIT ?? '100/60s' },
         bindings: Object.fromEntries(ratelimits.map((r) => [r.name, real(r.name)])),
       },
-      // The latency model (bench/model.mjs): the design before issue 13 (an isolate entry
-      // expires and the next request waits) and the current one (refresh ahead), budgets on.
-      today: { vars: { KEY_REFRESH: 'off' }, bindings: MODEL_BINDINGS.today },
-      current: { vars: { KEY_REFRESH: 'ahead' }, bindings: MODEL_BINDINGS.current },
+      // The latency model (bench/model.mjs): the design before issue 13 (no refresh ahead, no
+      // key change feed: an isolate entry expires after ISOLATE_CACHE_TTL_SECONDS and the next
+      // request waits) and the current one (wrangler.toml's: refresh ahead, the feed), budgets on.
+      today: { vars: { KEY_REFRESH: 'off', KEY_FEED_SECONDS: '0' }, bindings: MODEL_BINDINGS.today },
+      current: { vars: {}, bindings: MODEL_BINDINGS.current },
     },
   };
 }
