@@ -1,14 +1,19 @@
 // Request budgets without a Durable Object call per request: each isolate leases slices of a
 // budget's window from the budget's BudgetCounter and spends them locally. The counter counts a
-// slice as used when it hands it out, so all isolates together never admit more than the limit
-// (overshoot 0); the price is that a slice held by an isolate that gets no more traffic is lost
-// to the others until the window ends (at most `isolates × slice` requests of a window refused
-// early). A request awaits the counter only when its isolate holds no budget: when the slice runs
-// low, the next one is leased after the response (waitUntil).
+// slice as used when it hands it out, so all isolates together never admit more from slices than
+// the limit; the price is that a slice held by an isolate that gets no more traffic is lost to
+// the others until the window ends (at most `isolates × slice` requests of a window refused
+// early). When the slice runs low, the next one is leased after the response (waitUntil).
 //
 // When the counter fails or does not answer in time, the isolate fails open, bounded: it admits
 // at most the budget's limit per window on its own count, and asks the counter again after
 // FAIL_OPEN_RETRY_MS. With k isolates, a window then admits at most k × limit.
+//
+// No wait at a window's start either: an isolate that holds nothing of a budget of at least
+// CREDIT_MIN_LIMIT admits the first request of the window on credit and leases meanwhile; the
+// lease pays the credit back. Only when the window was spent before (by other isolates, or this
+// isolate before a restart) is that request one over the limit: at most one per isolate and window.
+// Smaller budgets stay exact (their first request waits for the counter).
 import type { Budget } from '../env';
 import { withDeadline } from '../storage/deadline';
 import type { LeaseResult } from './counter';
@@ -25,6 +30,8 @@ export const SLICE_FRACTION = 20;
 export const MAX_SLICE = 1000;
 /** How long an isolate counts on its own after the counter failed, before asking it again. */
 export const FAIL_OPEN_RETRY_MS = 5000;
+/** The smallest budget whose first request of a window is admitted on credit (its slice is 2 or more). */
+export const CREDIT_MIN_LIMIT = 2 * SLICE_FRACTION;
 /** Budgets one isolate tracks at once; past it, ended windows are dropped first, then the oldest. */
 const MAX_BUDGETS = 10_000;
 
@@ -49,6 +56,9 @@ type LeaseState = {
   admitted: number;
   /** The counter said the window is spent: refuse without asking until it ends. */
   spent: boolean;
+  /** Requests admitted on credit and not yet paid by a lease; whether this window's credit was used. */
+  credit: number;
+  creditUsed: boolean;
   /** The lease in flight, shared by every request waiting for it. */
   refill: Promise<void> | null;
   /** Until then, the counter is not asked (it failed): admit up to `limit` on this isolate's count. */
@@ -97,6 +107,15 @@ export class LeaseBook {
       return this.#answer(state, true, now);
     }
     if (state.spent) return this.#answer(state, false, now);
+    if (!state.creditUsed && state.limit >= CREDIT_MIN_LIMIT) {
+      // The window's first request here: admitted now, paid by the lease it starts.
+      state.creditUsed = true;
+      state.credit++;
+      state.admitted++;
+      const refill = state.refill ?? this.#refill(name, state);
+      if (waitUntil) waitUntil(refill);
+      return this.#answer(state, true, now);
+    }
     return undefined;
   }
 
@@ -140,6 +159,8 @@ export class LeaseBook {
       tokens: 0,
       unleased: budget.requests,
       admitted: 0,
+      credit: 0,
+      creditUsed: false,
       spent: false,
       refill: null,
       // A counter that failed keeps being spared until its retry time, across windows.
@@ -165,9 +186,15 @@ export class LeaseBook {
         }
         state.tokens += answer.granted;
         state.unleased = answer.remaining;
+        // Requests admitted on credit are paid from the lease; what it cannot pay was over the limit.
+        const paid = Math.min(state.credit, state.tokens);
+        state.tokens -= paid;
+        state.credit = 0;
         if (answer.granted === 0) state.spent = true;
       } catch (err) {
         console.error(`budget counter unavailable: ${err instanceof Error ? err.name : 'error'}`);
+        // Credit is settled by the fail-open count (admitted) from here on.
+        state.credit = 0;
         state.failOpenUntil = this.#options.now() + FAIL_OPEN_RETRY_MS;
       } finally {
         state.refill = null;
@@ -179,7 +206,7 @@ export class LeaseBook {
 
   #answer(state: LeaseState, allowed: boolean, now: number): Charge {
     const failingOpen = now < state.failOpenUntil;
-    const remaining = failingOpen ? Math.max(0, state.limit - state.admitted) : state.unleased + state.tokens;
+    const remaining = failingOpen ? Math.max(0, state.limit - state.admitted) : Math.max(0, state.unleased + state.tokens - state.credit);
     return { allowed, limit: state.limit, windowSeconds: state.windowSeconds, remaining, resetAt: state.resetAt };
   }
 

@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { LeaseResult } from '../../src/budgets/counter';
-import { LeaseBook, type LeaseCounter, sliceOf } from '../../src/budgets/leases';
+import { CREDIT_MIN_LIMIT, LeaseBook, type LeaseCounter, sliceOf } from '../../src/budgets/leases';
 
 /** A book as one isolate holds it, leasing from the real counter `name`, counting its calls. */
 function isolate(calls = { count: 0 }, now?: () => number) {
@@ -101,6 +101,79 @@ describe('windows', () => {
     book.refund('b', charge);
     expect((await book.charge('b', budget)).allowed).toBe(true);
     expect((await book.charge('b', budget)).allowed).toBe(false);
+  });
+});
+
+describe("credit at a window's start (budgets of CREDIT_MIN_LIMIT and more)", () => {
+  /** The fake counter, each lease held until the test lets it answer. */
+  function gatedCounter(now: () => number) {
+    const counter = fakeCounter(now);
+    const gates: Array<() => void> = [];
+    const gated: LeaseCounter = {
+      lease: (...args) => new Promise<void>((open) => gates.push(open)).then(() => counter.lease(...args)),
+    };
+    /** Lets every lease asked for so far answer (after a tick: leases are asked for in a microtask). */
+    const openAll = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      for (const open of gates.splice(0)) open();
+    };
+    return { gated, openAll };
+  }
+
+  it('admits the first request without waiting for the counter, and the lease pays for it', async () => {
+    const clock = Date.UTC(2030, 0, 1, 10, 0, 0);
+    const { gated, openAll } = gatedCounter(() => clock);
+    const book = new LeaseBook({ counter: () => gated, timeoutMs: 1000, now: () => clock });
+    const budget = { requests: CREDIT_MIN_LIMIT, windowSeconds: 60 };
+    const leases: Promise<unknown>[] = [];
+    expect(
+      book.chargeHeld('b', budget, (p) => void leases.push(p)),
+      'answered at once',
+    ).toMatchObject({ allowed: true });
+    // The next request finds no tokens and its credit used: it waits for that lease.
+    let secondSettled = false;
+    const second = book.charge('b', budget).finally(() => {
+      secondSettled = true;
+    });
+    expect(book.chargeHeld('b', budget)).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(secondSettled, 'waiting for the lease').toBe(false);
+    await openAll();
+    expect((await second).allowed).toBe(true);
+    await Promise.all(leases);
+    // The whole window still admits exactly the limit.
+    let admitted = 2;
+    for (;;) {
+      const charge = book.charge('b', budget);
+      await openAll();
+      if (!(await charge).allowed) break;
+      admitted++;
+    }
+    expect(admitted).toBe(CREDIT_MIN_LIMIT);
+  });
+
+  it('over the limit only when the window was spent before: at most one request per isolate and window', async () => {
+    const name = budgetName();
+    const limit = CREDIT_MIN_LIMIT;
+    const spender = isolate().book;
+    let admitted = 0;
+    while ((await spender.charge(name, HOUR_BUDGET(limit))).allowed) admitted++;
+    expect(admitted).toBe(limit);
+    // Three more isolates meet the spent budget: each admits its credit, then refuses.
+    for (const { book } of [isolate(), isolate(), isolate()]) {
+      expect((await book.charge(name, HOUR_BUDGET(limit))).allowed, 'on credit').toBe(true);
+      expect((await book.charge(name, HOUR_BUDGET(limit))).allowed, 'the lease found the window spent').toBe(false);
+    }
+  });
+
+  it('smaller budgets stay exact: an isolate meeting a spent one refuses its first request', async () => {
+    const name = budgetName();
+    const limit = CREDIT_MIN_LIMIT - 1;
+    const spender = isolate().book;
+    while ((await spender.charge(name, HOUR_BUDGET(limit))).allowed);
+    const { book } = isolate();
+    expect(book.chargeHeld(name, HOUR_BUDGET(limit)), 'no answer without the counter').toBeUndefined();
+    expect((await book.charge(name, HOUR_BUDGET(limit))).allowed).toBe(false);
   });
 });
 
