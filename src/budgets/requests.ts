@@ -182,20 +182,34 @@ function setRateLimitHeaders(
 }
 
 // Organization budgets for admin-JWT gateway requests: the JWT names the organization, so its
-// budget is read from D1 and kept for the isolate-cache TTL (an operator's change takes effect
-// within it). Module state: one bounded map per isolate.
-const orgBudgets = new BoundedTtlMap<string, Budget | null>(10_000);
+// budget is read from D1. A budget read within the isolate-cache TTL is used as it is; an older
+// one (up to STALE_BUDGET_TTLS TTLs) is used while it is read again after the response, so only
+// an organization unseen that long makes a request wait. Module state: one bounded map per isolate.
+const orgBudgets = new BoundedTtlMap<string, { budget: Budget | null; readAt: number }>(10_000);
+const refreshingOrgBudgets = new Set<string>();
+const STALE_BUDGET_TTLS = 6;
 
 /**
- * The request budget of an organization: its own, else ORG_RATE_LIMIT (null: "off"). Reads D1 at
- * most once per isolate-cache TTL.
+ * The request budget of an organization: its own, else ORG_RATE_LIMIT (null: "off"). An
+ * operator's change applies within the isolate-cache TTL, plus one request.
  */
 export async function organizationBudget(c: Context<AppEnv>, organizationId: string): Promise<Budget | null> {
   const config = c.get('config');
-  let budget = orgBudgets.get(organizationId);
-  if (budget === undefined) {
-    budget = await fromD1(() => getOrganizationRateLimit(boundedD1(c.env.DB, config.storageTimeoutMs), organizationId));
-    orgBudgets.set(organizationId, budget, Math.max(config.isolateCacheTtlMs, 1000));
+  const ttl = Math.max(config.isolateCacheTtlMs, 1000);
+  const read = async () => {
+    const budget = await fromD1(() => getOrganizationRateLimit(boundedD1(c.env.DB, config.storageTimeoutMs), organizationId));
+    orgBudgets.set(organizationId, { budget, readAt: Date.now() }, STALE_BUDGET_TTLS * ttl);
+    return budget;
+  };
+  const held = orgBudgets.get(organizationId);
+  if (!held) return (await read()) ?? config.orgRateLimit;
+  if (Date.now() - held.readAt >= ttl && !refreshingOrgBudgets.has(organizationId)) {
+    refreshingOrgBudgets.add(organizationId);
+    c.executionCtx.waitUntil(
+      read()
+        .catch((err: unknown) => console.error(`organization budget refresh failed: ${err instanceof Error ? err.name : 'error'}`))
+        .finally(() => refreshingOrgBudgets.delete(organizationId)),
+    );
   }
-  return budget ?? config.orgRateLimit;
+  return held.budget ?? config.orgRateLimit;
 }

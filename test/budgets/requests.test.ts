@@ -2,7 +2,7 @@
 // headers on every budgeted response, each surface's 429, per-key budgets only tighter,
 // tenants apart, a new window, and the documented behaviour when the counter fails.
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setOrganizationRateLimit, setProjectRateLimit } from '../../src/db/organizations';
 import { adminHeaders, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
 import { apiKeyHeaders, clientPath, createProjectKey, keysPath, newProject } from '../support/project';
@@ -86,6 +86,27 @@ describe('organization budget (organization keys)', () => {
         details: { retryAfter: expect.any(Number), limit: 2, windowSeconds: 3600 },
       },
     });
+  });
+
+  it("an operator's change reaches the /app/v1 gateway after the isolate TTL, without a request waiting for D1", async () => {
+    const org = randomId();
+    await setOrganizationRateLimit(env.DB, org, { requests: 50, windowSeconds: 3600 }, NOW());
+    const headers = await adminHeaders(org);
+    const path = `/app/v1/organizations/${org}/projects/web/content`;
+    expect((await callWith(HOUR, 'GET', path, { headers })).headers.get('ratelimit-policy')).toBe('"org";q=50;w=3600');
+    await setOrganizationRateLimit(env.DB, org, { requests: 60, windowSeconds: 3600 }, NOW());
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(t0 + 5_000);
+      expect((await callWith(HOUR, 'GET', path, { headers })).headers.get('ratelimit-policy'), 'within the TTL').toBe('"org";q=50;w=3600');
+      vi.setSystemTime(t0 + 11_000);
+      // Past the TTL: answered with the budget held, which is read again after the response.
+      expect((await callWith(HOUR, 'GET', path, { headers })).headers.get('ratelimit-policy'), 'held').toBe('"org";q=50;w=3600');
+      expect((await callWith(HOUR, 'GET', path, { headers })).headers.get('ratelimit-policy'), 'read again').toBe('"org";q=60;w=3600');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('uses ORG_RATE_LIMIT for organizations without their own budget', async () => {
