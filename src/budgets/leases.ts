@@ -16,6 +16,22 @@
 // Smaller budgets stay exact (their first request waits for the counter).
 import type { Budget } from '../env';
 import { withDeadline } from '../storage/deadline';
+
+/** `promise`, or nothing once `ms` have passed (a timer of the caller's own). Never rejects. */
+function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    elapsed,
+  ]).finally(() => clearTimeout(timer));
+}
+
 import type { LeaseResult } from './counter';
 
 /** What a charge answered for one budget: whether the request fits, and the state to report in headers. */
@@ -59,8 +75,9 @@ type LeaseState = {
   /** Requests admitted on credit and not yet paid by a lease; whether this window's credit was used. */
   credit: number;
   creditUsed: boolean;
-  /** The lease in flight, shared by every request waiting for it. */
+  /** The lease in flight, shared by every request waiting for it, and when it started. */
   refill: Promise<void> | null;
+  refillStartedAt: number;
   /** Until then, the counter is not asked (it failed): admit up to `limit` on this isolate's count. */
   failOpenUntil: number;
 };
@@ -95,7 +112,7 @@ export class LeaseBook {
     if (state.tokens > 0) {
       state.tokens--;
       state.admitted++;
-      if (state.tokens < state.slice / 2 && !state.spent && state.refill === null && now >= state.failOpenUntil) {
+      if (state.tokens < state.slice / 2 && !state.spent && this.#live(state, now) === null && now >= state.failOpenUntil) {
         const refill = this.#refill(name, state);
         if (waitUntil) waitUntil(refill);
       }
@@ -112,7 +129,7 @@ export class LeaseBook {
       state.creditUsed = true;
       state.credit++;
       state.admitted++;
-      const refill = state.refill ?? this.#refill(name, state);
+      const refill = this.#live(state, now) ?? this.#refill(name, state);
       if (waitUntil) waitUntil(refill);
       return this.#answer(state, true, now);
     }
@@ -130,7 +147,9 @@ export class LeaseBook {
       const charge = this.chargeHeld(name, budget, waitUntil);
       if (charge) return charge;
       const state = this.#current(name, budget);
-      await (state.refill ?? this.#refill(name, state));
+      // Another request's lease is waited for on a timer of this request's own: Workers may cancel
+      // that request's I/O, and a lease that outlived its deadline is replaced, never joined.
+      await waitAtMost(this.#live(state, this.#options.now()) ?? this.#refill(name, state), this.#options.timeoutMs);
     }
   }
 
@@ -163,6 +182,7 @@ export class LeaseBook {
       creditUsed: false,
       spent: false,
       refill: null,
+      refillStartedAt: 0,
       // A counter that failed keeps being spared until its retry time, across windows.
       failOpenUntil: existing?.failOpenUntil ?? 0,
     };
@@ -172,9 +192,15 @@ export class LeaseBook {
     return state;
   }
 
+  /** The lease in flight for `state`, unless none is or it outlived its deadline (then it is not waited for). */
+  #live(state: LeaseState, now: number): Promise<void> | null {
+    return state.refill !== null && now - state.refillStartedAt < this.#options.timeoutMs ? state.refill : null;
+  }
+
   /** Asks the counter for the next slice; on failure, switches the budget to fail-open counting. */
   #refill(name: string, state: LeaseState): Promise<void> {
-    const refill = (async () => {
+    let refill: Promise<void> | null = null;
+    refill = (async () => {
       try {
         const answer = await withDeadline(
           Promise.resolve().then(() => this.#options.counter(name).lease(state.limit, state.windowSeconds, state.slice)),
@@ -197,11 +223,13 @@ export class LeaseBook {
         state.credit = 0;
         state.failOpenUntil = this.#options.now() + FAIL_OPEN_RETRY_MS;
       } finally {
-        state.refill = null;
+        // Only this lease: a newer one may have replaced it.
+        if (state.refill === refill) state.refill = null;
       }
     })();
     state.refill = refill;
-    return refill;
+    state.refillStartedAt = this.#options.now();
+    return state.refill;
   }
 
   #answer(state: LeaseState, allowed: boolean, now: number): Charge {
