@@ -169,12 +169,7 @@ async function main() {
   }
 
   log(`memory: ${settings.memorySeconds} s flood of random unknown keys, heap sampled every ${settings.heapEvery} s`);
-  const { mf, url } = await startMiniflare({ scriptPath, config, inspector: true });
-  live.mf = mf;
-  await applySchema(await mf.getD1Database('DB'));
-  const memory = await measureHeap({ url, generator, settings }, await mf.getInspectorURL(), formatModule);
-  live.mf = undefined;
-  await mf.dispose();
+  const memory = await measureHeapOnce(scriptPath, config, generator, formatModule);
   generator.stop();
 
   const { JWT_SECRET: _secret, ...keygateVars } = config.vars;
@@ -218,4 +213,30 @@ try {
   process.exitCode = 1;
 } finally {
   await shutdown();
+}
+
+/**
+ * The heap check on a fresh Miniflare. Its inspector calls can time out on a loaded machine (a
+ * full GC under the flood once took more than 15 s): one failure is retried on another fresh
+ * instance, so it does not lose the scenarios' 20 minutes; a second one fails the run.
+ * @param {string} scriptPath
+ * @param {import('./lib/miniflare.mjs').KeygateConfig} config
+ * @param {LoadGenerator} generator
+ * @param {string} formatModule
+ */
+async function measureHeapOnce(scriptPath, config, generator, formatModule) {
+  for (let attempt = 1; ; attempt++) {
+    const { mf, url } = await startMiniflare({ scriptPath, config, inspector: true });
+    live.mf = mf;
+    try {
+      await applySchema(await mf.getD1Database('DB'));
+      return await measureHeap({ url, generator, settings }, await mf.getInspectorURL(), formatModule);
+    } catch (err) {
+      if (attempt === 2) throw err;
+      log(`memory: ${err instanceof Error ? err.message : err}; once more, on a fresh instance`);
+    } finally {
+      live.mf = undefined;
+      await mf.dispose();
+    }
+  }
 }
