@@ -10,6 +10,7 @@ import { generateKey } from '../../src/keys/format';
 import { createOrgKey } from '../../src/keys/org-keys';
 import type { KeyServiceDeps } from '../../src/keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
+import { countingDeps } from '../support/deps';
 import { changesOf, feedWithClock, inserted, latestPosition, newKey, revoke } from '../support/feed';
 import { randomId, remember } from '../support/fixtures';
 
@@ -133,39 +134,7 @@ describe('KeyFeed', () => {
 
 /** Service deps with the feed on (every 5 s), counting key reads (KV and D1) and feed reads. */
 function feedDeps(overrides: Partial<Config> = {}) {
-  const config: Config = { ...configOf(env), keyFeedMs: 5_000, ...overrides };
-  const counts = { kvGets: 0, d1KeyReads: 0, feedReads: 0 };
-  const classify = (sql: string) => {
-    if (/\bFROM key_changes\b/.test(sql) && !/secret_hash = \?1/.test(sql)) counts.feedReads++;
-    else if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
-  };
-  const counting = <T extends D1Database | D1DatabaseSession>(db: T): T =>
-    new Proxy(db, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            classify(sql);
-            return target.prepare(sql);
-          };
-        }
-        if (prop === 'withSession') return (constraint?: string) => counting((target as D1Database).withSession(constraint));
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const kv = new Proxy(env.KEY_CACHE, {
-    get(target, prop) {
-      if (prop === 'get') counts.kvGets++;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const pending: Promise<unknown>[] = [];
-  const deps: KeyServiceDeps = { db: counting(env.DB), kv, config, waitUntil: (p) => pending.push(p) };
-  const settle = async () => {
-    while (pending.length > 0) await Promise.all(pending.splice(0));
-  };
-  return { deps, counts, settle };
+  return countingDeps({ ...configOf(env), keyFeedMs: 5_000, ...overrides });
 }
 
 const actor = { type: 'user' as const, id: 'alice', label: 'alice' };

@@ -9,42 +9,9 @@ import { type Config, configOf } from '../../src/env';
 import { generateKey } from '../../src/keys/format';
 import { sha256Hex } from '../../src/keys/hash';
 import { createOrgKey as createOrgKeyResult, revokeOrgKey } from '../../src/keys/org-keys';
-import type { KeyServiceDeps } from '../../src/keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
+import { countingDeps } from '../support/deps';
 import { randomId, remember } from '../support/fixtures';
-
-/** Service deps whose D1 and KV count the key look-ups they serve (through the binding or a D1 session). */
-function countingDeps(config: Config = configOf(env)) {
-  const counts = { d1KeyReads: 0, kvGets: 0, d1Batches: 0 };
-  const countingPrepare = (target: { prepare(sql: string): D1PreparedStatement }) => (sql: string) => {
-    if (/secret_hash = \?1/.test(sql)) counts.d1KeyReads++;
-    return target.prepare(sql);
-  };
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === 'batch') counts.d1Batches++;
-      if (prop === 'prepare') return countingPrepare(target);
-      if (prop === 'withSession') {
-        return (constraintOrBookmark?: string) => {
-          const session = target.withSession(constraintOrBookmark);
-          return { prepare: countingPrepare(session), batch: session.batch.bind(session), getBookmark: () => session.getBookmark() };
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const kv = new Proxy(env.KEY_CACHE, {
-    get(target, prop) {
-      if (prop === 'get') counts.kvGets++;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const pending: Promise<unknown>[] = [];
-  const deps: KeyServiceDeps = { db, kv, config, waitUntil: (p) => pending.push(p) };
-  return { deps, counts, settle: () => Promise.all(pending) };
-}
 
 const actor = { type: 'user' as const, id: 'alice', label: 'alice' };
 
@@ -205,18 +172,25 @@ describe('lastUsed writes', () => {
   });
 });
 
+/**
+ * A new organization key verified once at t0 with Date faked (timers run), everything after that
+ * first "response" settled: the deps, and the counts the first verification left.
+ */
+async function verifiedOnFakedClock(name: string, config?: Config) {
+  const { deps, counts, settle } = countingDeps(config);
+  const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name, actor, meta });
+  await remember('organization secret', secret);
+  const t0 = Date.now();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(t0);
+  expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
+  await settle();
+  return { deps, counts, settle, key, secret, t0, afterMiss: { ...counts } };
+}
+
 describe('refresh ahead of expiry', () => {
   it('a key in steady use is read again after the response, so no request waits on storage; one found gone is dropped at once', async () => {
-    const { deps, counts, settle } = countingDeps();
-    const organizationId = randomId();
-    const { key, secret } = await createOrgKey(deps, { organizationId, name: 'steady', actor, meta });
-    await remember('organization secret', secret);
-    const t0 = Date.now();
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(t0);
-    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
-    await settle();
-    const afterMiss = { ...counts };
+    const { deps, counts, settle, key, secret, t0, afterMiss } = await verifiedOnFakedClock('steady');
 
     // First half of the isolate TTL (10 s): from memory, nothing else.
     vi.setSystemTime(t0 + 4_000);
@@ -264,15 +238,10 @@ describe('refresh ahead of expiry', () => {
   });
 
   it('with KEY_REFRESH=off, a use late in the TTL reads nothing, and the first request past the TTL waits for the read', async () => {
-    const { deps, counts, settle } = countingDeps({ ...configOf(env), keyRefresh: 'off' });
-    const { key, secret } = await createOrgKey(deps, { organizationId: randomId(), name: 'no refresh', actor, meta });
-    await remember('organization secret', secret);
-    const t0 = Date.now();
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(t0);
-    expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
-    await settle();
-    const afterMiss = { ...counts };
+    const { deps, counts, settle, key, secret, t0, afterMiss } = await verifiedOnFakedClock('no refresh', {
+      ...configOf(env),
+      keyRefresh: 'off',
+    });
     vi.setSystemTime(t0 + 9_000);
     expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
     await settle();

@@ -360,6 +360,16 @@ describe('tenants', () => {
   });
 });
 
+/** A new organization key verified once through a stand-in replica, everything after that settled. */
+async function verifiedThroughReplica() {
+  const replica = recordingD1({ replica: true });
+  const { deps, settle } = serviceDeps(replica.db);
+  const key = await serviceKey(deps);
+  expect((await verifyKeyPair(deps, key.key.clientId, key.secret)).ok).toBe(true);
+  await settle();
+  return { replica, deps, settle, key };
+}
+
 describe('verification', () => {
   it('reads any replica through a session; a record from the primary is cached in KV', async () => {
     const { db, sessions } = recordingD1();
@@ -374,11 +384,7 @@ describe('verification', () => {
   });
 
   it("caches a replica's record in this isolate only, never in KV", async () => {
-    const replica = recordingD1({ replica: true });
-    const { deps, settle } = serviceDeps(replica.db);
-    const key = await serviceKey(deps);
-    expect((await verifyKeyPair(deps, key.key.clientId, key.secret)).ok).toBe(true);
-    await settle();
+    const { replica, deps, key } = await verifiedThroughReplica();
     expect(replica.seen.replicaKeyReads).toBe(1);
     expect(await env.KEY_CACHE.get(cacheKeys.verifiedKey(key.hash))).toBeNull();
     // The isolate tier holds it: the next verification reads nothing.
@@ -400,11 +406,7 @@ describe('verification', () => {
   });
 
   it('refuses a revoked key at once on the isolate that revoked it, whatever a lagging replica says', async () => {
-    const replica = recordingD1({ replica: true });
-    const { deps, settle } = serviceDeps(replica.db);
-    const key = await serviceKey(deps);
-    expect((await verifyKeyPair(deps, key.key.clientId, key.secret)).ok).toBe(true);
-    await settle();
+    const { replica, deps, key } = await verifiedThroughReplica();
     // From now on the replica keeps answering what it answered then: the key, active.
     replica.lag.lagging = true;
     expect(await revokeOrgKey(deps, { organizationId: key.organizationId, idOrClientId: key.key.id, actor, meta })).toMatchObject({
@@ -430,11 +432,7 @@ describe('verification', () => {
   });
 
   it("bounds a lagging replica's effect elsewhere: its record lives the isolate TTL, never in KV", async () => {
-    const replica = recordingD1({ replica: true });
-    const { deps, settle } = serviceDeps(replica.db);
-    const key = await serviceKey(deps);
-    expect((await verifyKeyPair(deps, key.key.clientId, key.secret)).ok).toBe(true);
-    await settle();
+    const { replica, deps, settle, key } = await verifiedThroughReplica();
     replica.lag.lagging = true;
     // Another instance revokes it; this isolate is not told, and the replica has not caught up.
     await env.DB.prepare(`UPDATE api_keys SET status = 'revoked' WHERE id = ?1`).bind(key.key.id).run();
