@@ -17,21 +17,6 @@
 import type { Budget } from '../env';
 import { withDeadline } from '../storage/deadline';
 
-/** `promise`, or nothing once `ms` have passed (a timer of the caller's own). Never rejects. */
-function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    elapsed,
-  ]).finally(() => clearTimeout(timer));
-}
-
 import type { LeaseResult } from './counter';
 
 /** What a charge answered for one budget: whether the request fits, and the state to report in headers. */
@@ -149,7 +134,7 @@ export class LeaseBook {
       const state = this.#current(name, budget);
       // Another request's lease is waited for on a timer of this request's own: Workers may cancel
       // that request's I/O, and a lease that outlived its deadline is replaced, never joined.
-      await waitAtMost(this.#live(state, this.#options.now()) ?? this.#refill(name, state), this.#options.timeoutMs);
+      await withDeadline(this.#live(state, this.#options.now()) ?? this.#refill(name, state), this.#options.timeoutMs).catch(() => {});
     }
   }
 

@@ -117,7 +117,12 @@ function refreshAhead(deps: KeyServiceDeps, hash: string): void {
  * feed knows: true (stale), false (not changed), null (no feed, no position, or read before what
  * the isolate remembers: only the isolate TTL vouches for it then).
  */
-function judged(feed: KeyFeed | null, hash: string, key: VerifiedKey, position: number | null | undefined): boolean | null {
+function judged(
+  feed: KeyFeed | null,
+  hash: string,
+  key: Pick<VerifiedKey, 'organizationId' | 'projectId'>,
+  position: number | null | undefined,
+): boolean | null {
   if (!feed || position === null || position === undefined) return null;
   return feed.changedSince({ secretHash: hash, organizationId: key.organizationId, projectId: key.projectId }, position);
 }
@@ -151,11 +156,11 @@ async function loadFromStorage(deps: KeyServiceDeps, hash: string): Promise<Veri
   const lookUp = (primaryOnly: boolean) =>
     fromD1(() => withDeadline(lookUpActiveKey(deps.db, hash, new Date().toISOString(), primaryOnly), deps.config.storageTimeoutMs));
   let lookup = await lookUp(distrusted || cachedChanged === true);
-  let changed = lookup.active ? judged(feed, hash, toVerified(lookup.active), lookup.feedPosition) : null;
+  let changed = lookup.active ? judged(feed, hash, lookup.active.key, lookup.feedPosition) : null;
   // A replica behind a change this isolate already knows of: the primary answers instead.
   if (changed === true && !lookup.servedByPrimary) {
     lookup = await lookUp(true);
-    changed = lookup.active ? judged(feed, hash, toVerified(lookup.active), lookup.feedPosition) : null;
+    changed = lookup.active ? judged(feed, hash, lookup.active.key, lookup.feedPosition) : null;
   }
   const stored = lookup.active;
   if (!stored) {

@@ -17,9 +17,14 @@ export function addResponseHeader(c: Context<AppEnv>, name: string, value: strin
 export function withAddedHeaders(c: Context<AppEnv>, res: Response): Response {
   const added = c.get('addedHeaders');
   if (!added) return res;
+  c.set('addedHeaders', undefined);
+  return copyWith(res, added);
+}
+
+/** A copy of `res` (whose headers may be immutable) with `added` set. */
+function copyWith(res: Response, added: ReadonlyArray<[string, string]>): Response {
   const copy = new Response(res.body, res);
   for (const [name, value] of added) copy.headers.set(name, value);
-  c.set('addedHeaders', undefined);
   return copy;
 }
 
@@ -31,13 +36,11 @@ export function writeAddedHeaders(c: Context<AppEnv>): void {
   const added = c.get('addedHeaders');
   if (!added) return;
   c.set('addedHeaders', undefined);
-  let res = c.res;
   try {
-    for (const [name, value] of added) res.headers.set(name, value);
+    for (const [name, value] of added) c.res.headers.set(name, value);
   } catch {
-    res = new Response(res.body, res);
-    for (const [name, value] of added) res.headers.set(name, value);
+    const copy = copyWith(c.res, added);
     c.res = undefined;
-    c.res = res;
+    c.res = copy;
   }
 }
