@@ -9,13 +9,13 @@
 // latency (the time a request waited on storage) and the share of requests that waited, and
 // judges issue 13's targets. Writes the "Production latency model" section of bench/RESULTS.md
 // and bench/model.json (with --quick, a smoke run, to bench/.build/).
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { PendingAnswers } from './lib/answers.mjs';
 import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
+import { ChildGenerator, stopOnSignals } from './lib/generator.mjs';
 import { DEFAULT_LATENCIES, DISTRIBUTION_NAMES, lognormal, workerDistributions } from './lib/latency.mjs';
 import { BUDGET_OUT_OF_REACH, keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
@@ -166,53 +166,10 @@ function parseArgs(args) {
 const { quick, options } = parseArgs(process.argv.slice(2));
 const outDir = quick ? BUILD : BENCH;
 
-/** The load generator child (bench/model-load.mjs), one spec at a time. */
-class ModelLoad {
-  #child = fork(join(BENCH, 'model-load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  /** @type {PendingAnswers<ModelLoadResult>} */
-  #pending = new PendingAnswers();
-
-  constructor() {
-    this.#child.on('message', (/** @type {{ id: number, result?: ModelLoadResult, error?: string }} */ message) => {
-      this.#pending.settle(
-        message.id,
-        message.result ? { result: message.result } : { error: new Error(`model load generator: ${message.error}`) },
-      );
-    });
-    this.#child.on('exit', (code, signal) => this.#pending.rejectAll(new Error(`model load generator exited (${signal ?? code})`)));
-  }
-
-  /**
-   * @param {ModelLoadSpec} spec
-   * @param {number} limitMs
-   */
-  run(spec, limitMs) {
-    const { id, answer } = this.#pending.expect(limitMs, `model load generator: no result after ${Math.round(limitMs / 1000)} s`);
-    this.#child.send({ id, spec });
-    return answer;
-  }
-
-  stop() {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill();
-  }
-}
-
-/** @type {{ mf?: import('miniflare').Miniflare, load?: ModelLoad }} */
+// What must be stopped on the way out: the current Miniflare and the model's load generator.
+/** @type {{ mf?: import('miniflare').Miniflare, generator?: ChildGenerator<ModelLoadSpec, ModelLoadResult> }} */
 const live = {};
-
-async function shutdown() {
-  live.load?.stop();
-  const mf = live.mf;
-  live.mf = undefined;
-  await mf?.dispose().catch(() => {});
-}
-
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-  process.prependOnceListener(signal, () => {
-    console.error(`\n${signal}: stopping Miniflare and the model load generator`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+const shutdown = stopOnSignals(live);
 
 /** @param {string} line */
 const log = (line) => console.log(line);
@@ -490,8 +447,9 @@ async function main() {
     `${rows.toLocaleString('en-US')} rows in api_keys; ${options.warmup} s warm-up and ${options.seconds} s measured at ${options.rate} draws/s ` +
       `(each to ${DESIGNS.join(' and ')}), restarts every ${options.restartEvery || '∞'} s, at ${url.origin}`,
   );
-  const load = new ModelLoad();
-  live.load = load;
+  /** @type {ChildGenerator<ModelLoadSpec, ModelLoadResult>} */
+  const load = new ChildGenerator('model-load.mjs', 'model load generator');
+  live.generator = load;
   /** @type {ModelLoadSpec} */
   const spec = {
     url: url.origin,
@@ -508,7 +466,7 @@ async function main() {
     seed: options.seed,
     maxInFlight: MAX_IN_FLIGHT,
   };
-  const result = await load.run(spec, (options.warmup + options.seconds + 120) * 1000);
+  const result = await load.runWithin(spec, (options.warmup + options.seconds + 120) * 1000);
   load.stop();
   live.mf = undefined;
   await mf.dispose();

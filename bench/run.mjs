@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
 import { hashCostUs } from './lib/cpu.mjs';
-import { LoadGenerator } from './lib/generator.mjs';
+import { LoadGenerator, stopOnSignals } from './lib/generator.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
@@ -42,21 +42,7 @@ const outDir = quick ? BUILD : BENCH;
 // What must be stopped on the way out: the current Miniflare and the load generator.
 /** @type {{ mf?: import('miniflare').Miniflare, generator?: LoadGenerator }} */
 const live = {};
-
-async function shutdown() {
-  live.generator?.stop();
-  const mf = live.mf;
-  live.mf = undefined;
-  await mf?.dispose().catch(() => {});
-}
-
-// First in line: Miniflare's own exit hook (which kills workerd) exits the process synchronously.
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-  process.prependOnceListener(signal, () => {
-    console.error(`\n${signal}: stopping Miniflare and the load generator`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+const shutdown = stopOnSignals(live);
 
 /** @param {string} line */
 const log = (line) => console.log(line);

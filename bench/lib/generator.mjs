@@ -1,5 +1,5 @@
-// The orchestrator's side of the load generator: forks bench/load.mjs once, sends it load specs
-// one at a time and waits (bounded) for each result.
+// The orchestrator's side of a load generator child: forks a script once, sends it specs one at a
+// time and waits (bounded) for each result; and the shutdown both benches run on a signal.
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { PendingAnswers } from './answers.mjs';
@@ -11,33 +11,39 @@ import { BENCH } from './paths.mjs';
 /** Time allowed past a run's own length before the generator is declared stuck. */
 const GRACE_MS = 60_000;
 
-export class LoadGenerator {
+/**
+ * A child process under bench/ that answers `{ id, spec }` messages with `{ id, result }` or
+ * `{ id, error }`.
+ * @template Spec, Result
+ */
+export class ChildGenerator {
   /** @type {import('node:child_process').ChildProcess} */
   #child;
-  /** @type {PendingAnswers<LoadResult>} */
+  /** @type {PendingAnswers<Result>} */
   #pending = new PendingAnswers();
+  #label;
 
-  constructor() {
-    this.#child = fork(join(BENCH, 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.#child.on('message', (/** @type {{ id: number, result?: LoadResult, error?: string }} */ message) => {
-      this.#pending.settle(
-        message.id,
-        message.result ? { result: message.result } : { error: new Error(`load generator: ${message.error}`) },
-      );
+  /**
+   * @param {string} script the child's file under bench/
+   * @param {string} label how errors name it
+   */
+  constructor(script, label) {
+    this.#label = label;
+    this.#child = fork(join(BENCH, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child.on('message', (/** @type {{ id: number, result?: Result, error?: string }} */ message) => {
+      this.#pending.settle(message.id, message.result ? { result: message.result } : { error: new Error(`${label}: ${message.error}`) });
     });
-    this.#child.on('exit', (code, signal) => this.#pending.rejectAll(new Error(`load generator exited (${signal ?? code})`)));
+    this.#child.on('exit', (code, signal) => this.#pending.rejectAll(new Error(`${label} exited (${signal ?? code})`)));
   }
 
   /**
-   * Runs one spec in the child. Rejects if the child fails, exits, or overruns `expectedMs` by
-   * more than a minute.
-   * @param {LoadSpec} spec
-   * @param {number} expectedMs how long the run should take
-   * @returns {Promise<LoadResult>}
+   * Runs one spec in the child. Rejects if the child fails, exits, or gives no result within `limitMs`.
+   * @param {Spec} spec
+   * @param {number} limitMs
+   * @returns {Promise<Result>}
    */
-  run(spec, expectedMs) {
-    const limit = expectedMs + GRACE_MS;
-    const { id, answer } = this.#pending.expect(limit, `load generator: no result after ${Math.round(limit / 1000)} s`);
+  runWithin(spec, limitMs) {
+    const { id, answer } = this.#pending.expect(limitMs, `${this.#label}: no result after ${Math.round(limitMs / 1000)} s`);
     this.#child.send({ id, spec });
     return answer;
   }
@@ -46,4 +52,44 @@ export class LoadGenerator {
   stop() {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill();
   }
+}
+
+/** `npm run bench`'s generator: bench/load.mjs. @extends {ChildGenerator<LoadSpec, LoadResult>} */
+export class LoadGenerator extends ChildGenerator {
+  constructor() {
+    super('load.mjs', 'load generator');
+  }
+
+  /**
+   * Runs one spec; rejects if it overruns `expectedMs` by more than a minute.
+   * @param {LoadSpec} spec
+   * @param {number} expectedMs how long the run should take
+   * @returns {Promise<LoadResult>}
+   */
+  run(spec, expectedMs) {
+    return this.runWithin(spec, expectedMs + GRACE_MS);
+  }
+}
+
+/**
+ * What a bench must stop on the way out: the current Miniflare and its load generator. On
+ * SIGINT/SIGTERM both are stopped first in line (Miniflare's own exit hook, which kills workerd,
+ * exits the process synchronously). Returns the shutdown, for the bench's own end.
+ * @param {{ mf?: import('miniflare').Miniflare, generator?: { stop(): void } }} live
+ * @returns {() => Promise<void>}
+ */
+export function stopOnSignals(live) {
+  const shutdown = async () => {
+    live.generator?.stop();
+    const mf = live.mf;
+    live.mf = undefined;
+    await mf?.dispose().catch(() => {});
+  };
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.prependOnceListener(signal, () => {
+      console.error(`\n${signal}: stopping Miniflare and the load generator`);
+      void shutdown().finally(() => process.exit(130));
+    });
+  }
+  return shutdown;
 }
