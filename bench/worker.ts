@@ -704,12 +704,66 @@ async function hashLoop(request: Request): Promise<Response> {
   return Response.json({ hashed: n, last });
 }
 
+/** Largest n of /__bench/loop: a few seconds of CPU. */
+const MAX_LOOPS = 50_000;
+
+/** The origin of /__bench/loop: answers at once, in this isolate (no hop between Workers to measure). */
+const instantOrigin = {
+  fetch: async () => new Response('{"data":[]}', { headers: { 'content-type': 'application/json' } }),
+} as unknown as Fetcher;
+
+/** The envs of /__bench/loop: the bench's (per variant), with the instant origin. */
+const loopEnvs = new WeakMap<Env, Env>();
+
+function loopEnv(wrapped: Env): Env {
+  let env = loopEnvs.get(wrapped);
+  if (!env) {
+    env = { ...wrapped, ORIGIN: instantOrigin };
+    loopEnvs.set(wrapped, env);
+  }
+  return env;
+}
+
+/**
+ * POST /__bench/loop?n=N&mode=keygate|origin with {path, headers}: N requests sent one after the
+ * other inside this isolate, through Keygate (`keygate`) or straight to the origin (`origin`),
+ * whose stand-in answers at once. The bench divides workerd's CPU time by N, and the difference
+ * of the two modes is Keygate's own CPU per request, without the HTTP server, the hop between
+ * Workers and the load generator's noise (the x-bench-config variant header is honoured).
+ */
+async function requestLoop(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const params = new URL(request.url).searchParams;
+  const n = Number(params.get('n'));
+  const mode = params.get('mode');
+  const spec = (await request.json().catch(() => null)) as { path?: unknown; headers?: unknown } | null;
+  if (request.method !== 'POST' || !Number.isInteger(n) || n < 1 || n > MAX_LOOPS || (mode !== 'keygate' && mode !== 'origin')) {
+    return new Response(`POST with 1 <= n <= ${MAX_LOOPS} and mode keygate or origin`, { status: 400 });
+  }
+  if (typeof spec?.path !== 'string' || typeof spec.headers !== 'object' || spec.headers === null) {
+    return new Response('send {"path": "/v1/...", "headers": {...}}', { status: 400 });
+  }
+  const headers = spec.headers as Record<string, string>;
+  const variant = headers[VARIANT_HEADER];
+  const wrapped = variant === undefined ? benchEnv(env) : variantEnv(env, variant);
+  if (!wrapped) return new Response(`no bench variant ${variant}`, { status: 400 });
+  const target = loopEnv(wrapped);
+  const statuses: Record<number, number> = {};
+  for (let i = 0; i < n; i++) {
+    const sent = new Request(`https://keygate.bench${spec.path}`, { headers });
+    const res = mode === 'keygate' ? await keygate.fetch(sent, target, ctx) : await target.ORIGIN.fetch(sent);
+    await res.arrayBuffer();
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+  }
+  return Response.json({ n, mode, statuses });
+}
+
 export default {
   fetch(request, env, ctx) {
     const path = new URL(request.url).pathname;
     const baseline = BASELINES[path];
     if (baseline) return baseline(request, benchEnv(env), ctx);
     if (path === '/__bench/sha256') return hashLoop(request);
+    if (path === '/__bench/loop') return requestLoop(request, env, ctx);
     if (path.startsWith('/__bench/')) return benchRoute(request);
     const variant = request.headers.get(VARIANT_HEADER);
     const wrapped = variant === null ? benchEnv(env) : variantEnv(env, variant);

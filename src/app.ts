@@ -1,5 +1,6 @@
 // createApp(): request id, path and body guards, configuration, error handling, and one sub-app
-// per resource; then the gateway, which forwards what no resource answers.
+// per resource; then the gateway, which forwards what no resource answers. The hot gateway and
+// client requests take the direct path in front of the router (src/routes/fast-path.ts).
 import { configOf } from './env';
 import { ApiError, handleError } from './errors';
 import { bodyLimit } from './middleware/body-limit';
@@ -8,6 +9,7 @@ import { requestId } from './middleware/request-id';
 import { audit } from './routes/audit';
 import { client } from './routes/client';
 import { clientCors } from './routes/cors';
+import { withDirectPath } from './routes/fast-path';
 import { createGateway, ownedPathMatcher } from './routes/gateway';
 import { health } from './routes/health';
 import { orgKeys } from './routes/org-keys';
@@ -21,7 +23,11 @@ import { secretScanning } from './routes/secret-scanning';
 /** Prefixes the gateway forwards under; Keygate's own routes below them are never forwarded. */
 const GATEWAY_PREFIXES = ['/v1/', '/app/v1/'];
 
-export function createApp() {
+/**
+ * The app. `directPath: false` leaves every request to the router (the tests compare the two paths
+ * request by request; production always takes the direct path where it can).
+ */
+export function createApp({ directPath = true }: { directPath?: boolean } = {}) {
   const app = createRouter();
 
   app.use('*', requestId());
@@ -43,7 +49,8 @@ export function createApp() {
   app.route('/app/v1', plan);
   app.route('/api/v1', client);
   // Last: whatever Keygate does not answer itself under /v1 and /app/v1 goes to the origin.
-  app.route('/', createGateway(ownedPathMatcher(ownedRouteTemplates(app.routes))));
+  const isOwned = ownedPathMatcher(ownedRouteTemplates(app.routes));
+  app.route('/', createGateway(isOwned));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clientId', securitySchemes.clientId);
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', securitySchemes.apiKey);
@@ -67,6 +74,8 @@ export function createApp() {
     throw new ApiError('NOT_FOUND', 'not found');
   });
   app.onError(handleError);
+  // The hot requests skip the router, through the same functions (src/routes/fast-path.ts).
+  if (directPath) app.fetch = withDirectPath(app.fetch, isOwned);
   return app;
 }
 

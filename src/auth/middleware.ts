@@ -32,13 +32,14 @@ function bearerToken(header: string | undefined): string | undefined {
 
 type AuthContext = Parameters<MiddlewareHandler<AppEnv>>[0];
 
-/** Sets the principal from a verified key. */
-function setKeyPrincipal(c: AuthContext, key: VerifiedKey): KeyPrincipal {
+/** Sets the principal from a verified key: a principal of the key's kind. */
+function setKeyPrincipal<K extends VerifiedKey>(c: AuthContext, key: K): KeyPrincipal & { kind: K['kind'] } {
   const common = { type: 'key', keyId: key.id, organizationId: key.organizationId, permissions: key.permissions } as const;
   const principal: KeyPrincipal =
     key.kind === 'org' ? { ...common, kind: 'org', projectId: null } : { ...common, kind: 'project', projectId: key.projectId };
   c.set('principal', principal);
-  return principal;
+  // The branch above follows key.kind, which TypeScript does not carry to K.
+  return principal as KeyPrincipal & { kind: K['kind'] };
 }
 
 /** Whose usage a request with `key` counts as. */
@@ -97,27 +98,30 @@ export function orgKeyOrJwtAuth(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Project key (x-api-key) of exactly the project of the path: the same 401 for a missing,
- * malformed, unknown, revoked or other-project key. The request is charged to the project's
- * budget (and the key's own): 429 past it.
+ * Verifies the project key (x-api-key) of exactly the project `organizationId`/`projectId` of the
+ * path, charges the request to the project's budget (and the key's own) and sets the principal.
+ * Throws the same 401 for a missing, malformed, unknown, revoked or other-project key, and the
+ * 429 past a budget.
  */
-export function projectKeyAuth(): MiddlewareHandler<AppEnv> {
-  return async function projectKeyAuth(c, next) {
-    const throttled = isThrottled(c);
-    const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER), { isolateOnly: throttled });
-    const key = result.ok ? result.key : undefined;
-    if (!key || key.organizationId !== c.req.param('organizationId') || key.projectId !== c.req.param('projectId')) {
-      if (throttled) throw throttledError(c);
-      recordAuthFailure(c);
-      const known = key ?? (result.ok ? undefined : result.known);
-      if (known) countUsage(c, usageSubject(known), 'refused');
-      throw REFUSED_PROJECT_KEY;
-    }
-    setKeyPrincipal(c, key);
-    const charging = chargeRequest(c, keyBudgets(key, c.get('config')), usageSubject(key));
-    if (charging) await charging;
-    return next();
-  };
+export async function authenticateProjectKey(
+  c: AuthContext,
+  organizationId: string,
+  projectId: string,
+): Promise<KeyPrincipal & { kind: 'project' }> {
+  const throttled = isThrottled(c);
+  const result = await verifyProjectKey(keyServiceDeps(c), c.req.header(PROJECT_KEY_HEADER), { isolateOnly: throttled });
+  const key = result.ok ? result.key : undefined;
+  if (!key || key.organizationId !== organizationId || key.projectId !== projectId) {
+    if (throttled) throw throttledError(c);
+    recordAuthFailure(c);
+    const known = key ?? (result.ok ? undefined : result.known);
+    if (known) countUsage(c, usageSubject(known), 'refused');
+    throw REFUSED_PROJECT_KEY;
+  }
+  const principal = setKeyPrincipal(c, key);
+  const charging = chargeRequest(c, keyBudgets(key, c.get('config')), usageSubject(key));
+  if (charging) await charging;
+  return principal;
 }
 
 /**

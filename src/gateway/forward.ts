@@ -91,13 +91,13 @@ export function userIdentity(user: UserPrincipal): IdentityHeaders {
  */
 export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders, bodiless = false): Headers {
   const headers = new Headers(incoming);
-  // Header names iterate in lower case.
-  for (const name of incoming.keys()) if (isDroppedHeader(name)) headers.delete(name);
-  if (bodiless) {
-    headers.delete('content-length');
-    headers.delete('transfer-encoding');
+  let address: string | undefined;
+  // Header names iterate in lower case. Each call on a Headers object crosses into the runtime:
+  // only headers that are there are deleted.
+  for (const [name, value] of incoming) {
+    if (isDroppedHeader(name) || (bodiless && (name === 'content-length' || name === 'transfer-encoding'))) headers.delete(name);
+    else if (name === 'cf-connecting-ip') address = value;
   }
-  const address = incoming.get('cf-connecting-ip');
   if (address) {
     headers.set('x-forwarded-for', address);
     headers.set('x-real-ip', address);

@@ -1,15 +1,20 @@
 // The request id: always Keygate's own (a client's X-Request-Id is never taken for it), set on the
 // response so a caller can quote it, and in 5xx bodies and the logs. Outermost, it also writes
 // the headers added for every answer (src/middleware/response-headers.ts) into the final response.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { writeAddedHeaders } from './response-headers';
 
+/** Gives the request its id: in the context and in X-Request-Id of Keygate's own answers. */
+export function startRequest(c: Context<AppEnv>): void {
+  const id = crypto.randomUUID();
+  c.set('requestId', id);
+  c.header('X-Request-Id', id);
+}
+
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestId(c, next) {
-    const id = crypto.randomUUID();
-    c.set('requestId', id);
-    c.header('X-Request-Id', id);
+    startRequest(c);
     await next();
     writeAddedHeaders(c);
   };

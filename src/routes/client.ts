@@ -1,7 +1,9 @@
 // /api/v1/organizations/{organizationId}/projects/{projectId}/...: client apps with a project key
 // (x-api-key) read their project's published content, passed on to the origin.
 import { createRoute, z } from '@hono/zod-openapi';
-import { INVALID_PROJECT_KEY, projectKeyAuth } from '../auth/middleware';
+import type { Context } from 'hono';
+import { authenticateProjectKey } from '../auth/middleware';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { forwardToOrigin, projectKeyIdentity } from '../gateway/forward';
 import { decideClientRequest, SEGMENT_PERMISSIONS } from '../gateway/policy';
@@ -12,17 +14,25 @@ const PREFIX = '/organizations/:organizationId/projects/:projectId';
 /** Segments of `/api/v1/organizations/{o}/projects/{p}`, counting the empty one before the first `/`. */
 const PREFIX_SEGMENTS = 7;
 
-export const client = createRouter();
-
-client.all(`${PREFIX}/*`, projectKeyAuth(), async function clientGateway(c) {
-  const principal = c.get('principal');
-  if (principal.type !== 'key' || principal.kind !== 'project') throw new ApiError('UNAUTHORIZED', INVALID_PROJECT_KEY);
+/**
+ * A client request for project `projectId` of organization `organizationId` (the path's): the
+ * project key, its budgets, the policy, then the origin. The router's route below and the
+ * direct path (src/routes/fast-path.ts) both answer with this one function.
+ */
+export async function serveClientRequest(c: Context<AppEnv>, organizationId: string, projectId: string): Promise<Response> {
+  const principal = await authenticateProjectKey(c, organizationId, projectId);
   // Segments after /projects/{projectId}/ of the decoded path the route matched (the app refused
   // every path whose decoded and raw forms could be read differently), matched exactly.
   const segments = c.req.path.split('/').slice(PREFIX_SEGMENTS);
   const decision = decideClientRequest(c.req.method, segments, principal.permissions);
   if (!decision.allowed) throw new ApiError('FORBIDDEN', decision.message);
   return forwardToOrigin(c, projectKeyIdentity(principal));
+}
+
+export const client = createRouter();
+
+client.all(`${PREFIX}/*`, function clientGateway(c) {
+  return serveClientRequest(c, c.req.param('organizationId'), c.req.param('projectId'));
 });
 
 // Documentation of the forwarded client routes (the handler above serves them all): every method

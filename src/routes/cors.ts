@@ -1,6 +1,6 @@
 // CORS for the client routes (/api/*): web apps call them from any origin with a project key,
 // which is a client credential (no cookies), so every origin is allowed.
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { RATE_LIMIT_HEADERS } from '../budgets/requests';
 import type { AppEnv } from '../env';
 import { addResponseHeader } from '../middleware/response-headers';
@@ -26,8 +26,13 @@ const PREFLIGHT_HEADERS = {
 export function clientCors(): MiddlewareHandler<AppEnv> {
   return async function clientCors(c, next) {
     if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS });
-    addResponseHeader(c, ALLOW_ORIGIN, '*');
-    addResponseHeader(c, EXPOSE_HEADERS, EXPOSED);
+    markReadable(c);
     await next();
   };
+}
+
+/** Makes whatever response the request gets readable by the page that sent it. */
+export function markReadable(c: Context<AppEnv>): void {
+  addResponseHeader(c, ALLOW_ORIGIN, '*');
+  addResponseHeader(c, EXPOSE_HEADERS, EXPOSED);
 }

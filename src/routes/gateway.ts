@@ -1,8 +1,10 @@
 // The gateway: what Keygate does not answer itself under /v1 (organization key) and /app/v1
 // (admin JWT) is passed on to the origin with the caller's identity.
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { authenticateJwt, authenticateKeyPair, lacksScope } from '../auth/middleware';
 import { budgetNames, chargeRequest, organizationBudget } from '../budgets/requests';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { forwardToOrigin, orgKeyIdentity, userIdentity } from '../gateway/forward';
 import { gatewayScope, holdsScope } from '../keys/scopes';
@@ -34,6 +36,19 @@ export function ownedPathMatcher(templates: readonly string[]): (path: string) =
 }
 
 /**
+ * A request through the organization-key gateway (a /v1 path Keygate does not answer itself):
+ * the key pair, its budgets and scope, then the origin. The router's route below and the direct
+ * path (src/routes/fast-path.ts) both answer with this one function.
+ */
+export async function serveOrgGateway(c: Context<AppEnv>): Promise<Response> {
+  const key = await authenticateKeyPair(c);
+  // Scoped keys: reads need api:read, every other method api:write.
+  const scope = gatewayScope(c.req.method);
+  if (!holdsScope(key.permissions, scope)) throw lacksScope(scope);
+  return forwardToOrigin(c, orgKeyIdentity(key));
+}
+
+/**
  * The gateway's routes. `isOwned` tells the paths Keygate answers itself: those fall through
  * to the app's own routes (or its 404), never to the origin. Paths are judged in their decoded
  * form; the app refuses hostile raw paths (src/gateway/path.ts) before any route runs.
@@ -43,11 +58,7 @@ export function createGateway(isOwned: (path: string) => boolean) {
 
   gateway.all('/v1/*', async function orgGateway(c, next) {
     if (isOwned(c.req.path)) return next();
-    const key = await authenticateKeyPair(c);
-    // Scoped keys: reads need api:read, every other method api:write.
-    const scope = gatewayScope(c.req.method);
-    if (!holdsScope(key.permissions, scope)) throw lacksScope(scope);
-    return forwardToOrigin(c, orgKeyIdentity(key));
+    return serveOrgGateway(c);
   });
 
   gateway.all('/app/v1/*', async function appGateway(c, next) {

@@ -16,6 +16,8 @@
 // beforeAll, so a seed always generates the same requests. On failure fast-check prints the seed,
 // the path and the shrunk counterexample (a RequestSpec); the error under it shows the concrete
 // request and what Keygate answered. To replay one case: fc.assert(..., { seed, path }).
+// A second property sends every request as a GET both through the direct path (src/routes/fast-path.ts)
+// and through the router alone, and requires the same answer.
 import { env } from 'cloudflare:workers';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,7 @@ import {
   type Sending,
   type VALUE_PLACEHOLDERS,
 } from '../support/arbitraries';
+import { bothPaths } from '../support/both-paths';
 import { createOrgKey, type OrgKeyPair, type Reply, remember, token, withAlteredChecksum } from '../support/fixtures';
 import { type ReceivedRequest, recordingOrigin } from '../support/origin';
 import { type CreatedProjectKey, createProjectKey } from '../support/project';
@@ -40,6 +43,8 @@ import { send } from '../support/worker';
 const SEED = 20261129;
 /** Requests per run: each costs a few ms plus two D1 reads, so the file stays well under a minute. */
 const NUM_RUNS = 400;
+/** GET requests sent to both the direct path and the router (two requests each). */
+const DIFFERENTIAL_RUNS = 200;
 
 // ---------------------------------------------------------------------------------------------
 // The world the requests act on, created once.
@@ -484,5 +489,28 @@ describe(`route fuzz (fast-check seed ${SEED}, ${NUM_RUNS} runs)`, () => {
     expect(tally.byStatus[201] ?? 0, JSON.stringify(tally)).toBeGreaterThan(0);
     expect(tally.refusedPath, JSON.stringify(tally)).toBeGreaterThan(0);
     expect(tally.refusedOther, JSON.stringify(tally)).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('the direct path answers every GET exactly as the router does (status, headers, body, what the origin receives)', async () => {
+    // Budgets far out of reach: the two answers of a pair must not straddle a budget's end.
+    const send = bothPaths({ ORG_RATE_LIMIT: '1000000/60s', PROJECT_RATE_LIMIT: '1000000/60s' });
+    let forwarded = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        requestSpec.map((spec): RequestSpec => ({ ...spec, method: 'GET', body: { kind: 'none' } })),
+        async (spec) => {
+          const { direct, routed } = await send(() => buildRequest(spec, world));
+          if (direct.comparable !== routed.comparable) {
+            throw new Error(
+              `request: ${describeRequest(buildRequest(spec, world), spec)}\ndirect: ${direct.comparable}\nrouter: ${routed.comparable}`,
+            );
+          }
+          if (direct.received.length > 0) forwarded++;
+        },
+      ),
+      { seed: SEED, numRuns: DIFFERENTIAL_RUNS },
+    );
+    // The generators reach forwarded requests too, not only refusals.
+    expect(forwarded).toBeGreaterThan(0);
   }, 120_000);
 });
