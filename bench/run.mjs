@@ -10,13 +10,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
-import { hashCostUs } from './lib/cpu.mjs';
+import { hashCostUs, loopCostUs } from './lib/cpu.mjs';
 import { LoadGenerator, stopOnSignals } from './lib/generator.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, modelSectionOf, renderMarkdown, withModelSection } from './lib/report.mjs';
-import { OVER_BUDGET_LIMIT, runScenarios } from './lib/scenarios.mjs';
+import { hotRequests, OVER_BUDGET_LIMIT, runScenarios } from './lib/scenarios.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
@@ -149,7 +149,13 @@ async function main() {
     const scenarios = await runScenarios(bench, log);
     const sha256Us = await hashCostUs(url);
     log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);
-    runs.push({ n, rows, coldPool, scenarios, sha256Us });
+    const loopCpu = await loopCostUs(url, hotRequests(bench, 'budgets-on'));
+    for (const [id, cost] of Object.entries(loopCpu ?? {})) {
+      log(
+        `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})`,
+      );
+    }
+    runs.push({ n, rows, coldPool, scenarios, sha256Us, loopCpu });
     live.mf = undefined;
     await mf.dispose();
   }

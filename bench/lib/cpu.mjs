@@ -69,3 +69,56 @@ export async function hashCostUs(url) {
   costs.sort((a, b) => a - b);
   return costs[1] ?? null;
 }
+
+/** Requests per loop of the in-isolate measurement: about a second of CPU. */
+const LOOP_REQUESTS = 10_000;
+/** Pairs of loops (origin stand-in, then Keygate) per request. */
+const LOOP_PAIRS = 5;
+
+/**
+ * @typedef {object} LoopCost Keygate's own CPU per request inside the isolate (POST /__bench/loop)
+ * @property {number} ownUs median over the pairs of (Keygate's loop − the origin's loop), µs per request
+ * @property {number[]} pairsUs every pair's difference
+ * @property {Record<string, number>} statuses what Keygate answered in its last loop
+ */
+
+/**
+ * Keygate's own CPU per request, without the HTTP server, the hop between Workers or the load
+ * generator: each request sent LOOP_REQUESTS times in one request to the bench Worker, once straight
+ * to an origin stand-in that answers at once and once through Keygate to the same stand-in,
+ * LOOP_PAIRS times alternating. Null where /proc cannot tell.
+ * @param {URL} url the bench Worker
+ * @param {Record<string, { path: string, headers: Record<string, string> }>} requests
+ * @returns {Promise<Record<string, LoopCost> | null>}
+ */
+export async function loopCostUs(url, requests) {
+  /** @param {{ path: string, headers: Record<string, string> }} request @param {'origin' | 'keygate'} mode @param {number} n */
+  const loop = async (request, mode, n) => {
+    const before = workerdCpuSeconds();
+    const res = await fetch(new URL(`/__bench/loop?n=${n}&mode=${mode}`, url), { method: 'POST', body: JSON.stringify(request) });
+    if (!res.ok) throw new Error(`bench loop answered ${res.status}: ${await res.text()}`);
+    const body = /** @type {{ statuses: Record<string, number> }} */ (await res.json());
+    const after = workerdCpuSeconds();
+    return { us: before === null || after === null ? null : ((after - before) / n) * 1e6, statuses: body.statuses };
+  };
+  /** @type {Record<string, LoopCost>} */
+  const costs = {};
+  for (const [name, request] of Object.entries(requests)) {
+    // Warm: the key in the isolate tier, the budgets' leases taken.
+    await loop(request, 'keygate', LOOP_REQUESTS / 10);
+    /** @type {number[]} */
+    const pairsUs = [];
+    /** @type {Record<string, number>} */
+    let statuses = {};
+    for (let i = 0; i < LOOP_PAIRS; i++) {
+      const origin = await loop(request, 'origin', LOOP_REQUESTS);
+      const keygate = await loop(request, 'keygate', LOOP_REQUESTS);
+      if (origin.us === null || keygate.us === null) return null;
+      pairsUs.push(keygate.us - origin.us);
+      statuses = keygate.statuses;
+    }
+    const sorted = [...pairsUs].sort((a, b) => a - b);
+    costs[name] = { ownUs: sorted[Math.floor(sorted.length / 2)] ?? 0, pairsUs, statuses };
+  }
+  return costs;
+}

@@ -162,24 +162,25 @@ function neverSent(bench, pool, rep, pathOf) {
 }
 
 /**
- * A flood of a hot organization key (its pair) on the gateway, with request budgets on (out of
- * reach) or off. Both send the config header, so the two requests differ by their budgets only.
+ * The hot keys' requests: the organization key's pair on the gateway, the project key on its
+ * content route, with request budgets on (out of reach) or off. Both send the config header, so
+ * the two differ by their budgets only.
  * @param {Bench} bench
  * @param {'budgets-on' | 'budgets-off'} config
  */
-const hotOrgFlood = (bench, config) =>
-  flood(bench, {
+export const hotRequests = (bench, config) => ({
+  hotOrg: {
     path: '/v1/companies',
     headers: { 'x-metal-client-id': bench.hotOrgKey.clientId, 'x-metal-api-key': bench.hotOrgKey.secret, [CONFIG_HEADER]: config },
-  });
+  },
+  hotProject: { path: contentPath(bench.hotProjectKey), headers: { 'x-api-key': bench.hotProjectKey.secret, [CONFIG_HEADER]: config } },
+});
 
-/**
- * The same for the hot project key on its content route.
- * @param {Bench} bench
- * @param {'budgets-on' | 'budgets-off'} config
- */
-const hotProjectFlood = (bench, config) =>
-  flood(bench, { path: contentPath(bench.hotProjectKey), headers: { 'x-api-key': bench.hotProjectKey.secret, [CONFIG_HEADER]: config } });
+/** A flood of the hot organization key. @param {Bench} bench @param {'budgets-on' | 'budgets-off'} config */
+const hotOrgFlood = (bench, config) => flood(bench, hotRequests(bench, config).hotOrg);
+
+/** A flood of the hot project key. @param {Bench} bench @param {'budgets-on' | 'budgets-off'} config */
+const hotProjectFlood = (bench, config) => flood(bench, hotRequests(bench, config).hotProject);
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
