@@ -83,27 +83,25 @@ export function userIdentity(user: UserPrincipal): IdentityHeaders {
 }
 
 /**
- * The headers the origin receives: the client's, minus every dropped header (credentials,
- * x-keygate-*, method overrides, client-address claims and framing, in any case and with `_`
- * for `-`), plus the client address Cloudflare saw and the identity. (A native copy, then
- * deletions: cheaper than appending the kept headers one by one.) A request sent without its
- * body (`bodiless`: GET, HEAD) loses the body's framing headers too.
+ * Makes `headers`, a copy of the client's `incoming` ones, what the origin receives: minus every
+ * dropped header (credentials, x-keygate-*, method overrides, client-address claims and framing,
+ * in any case and with `_` for `-`), plus the client address Cloudflare saw and the identity. A
+ * request sent without its body (`bodiless`: GET, HEAD) loses the body's framing headers too.
+ * Each call on a Headers object crosses into the runtime: only headers that are there are
+ * deleted, and the copy is the forwarded request's own (no second one).
  */
-export function forwardedHeaders(incoming: Headers, identity: IdentityHeaders, bodiless = false): Headers {
-  const headers = new Headers(incoming);
-  let address: string | undefined;
-  // Header names iterate in lower case. Each call on a Headers object crosses into the runtime:
-  // only headers that are there are deleted.
-  for (const [name, value] of incoming) {
+export function toForwardedHeaders(headers: Headers, incoming: Headers, identity: IdentityHeaders, bodiless = false): Headers {
+  // Header names iterate in lower case.
+  for (const name of incoming.keys()) {
     if (isDroppedHeader(name) || (bodiless && (name === 'content-length' || name === 'transfer-encoding'))) headers.delete(name);
-    else if (name === 'cf-connecting-ip') address = value;
   }
+  const address = incoming.get('cf-connecting-ip');
   if (address) {
     headers.set('x-forwarded-for', address);
     headers.set('x-real-ip', address);
     headers.set('forwarded', `for=${forwardedNode(address)}`);
   }
-  for (const [name, value] of Object.entries(identity)) headers.set(name, value);
+  for (const name in identity) headers.set(name, identity[name as keyof IdentityHeaders] as string);
   return headers;
 }
 
@@ -177,12 +175,9 @@ export async function forwardToOrigin(c: Context<AppEnv>, identity: IdentityHead
   const target = origin ? `https://origin.internal${path}` : `${base}${path.slice(1)}`;
   const method = c.req.method;
   const bodiless = BODILESS_METHODS.has(method);
-  const request = new Request(target, {
-    method,
-    headers: forwardedHeaders(c.req.raw.headers, withSharedSecret(identity, config.originSharedSecret), bodiless),
-    body: bodiless ? undefined : c.req.raw.body,
-    redirect: 'manual',
-  });
+  const incoming = c.req.raw.headers;
+  const request = new Request(target, { method, headers: incoming, body: bodiless ? undefined : c.req.raw.body, redirect: 'manual' });
+  toForwardedHeaders(request.headers, incoming, withSharedSecret(identity, config.originSharedSecret), bodiless);
   let response: Response;
   try {
     response = await (origin ? origin.fetch(request) : fetch(request));

@@ -1,20 +1,16 @@
 // Hashing and comparing secrets with Web Crypto: D1 and KV only ever see the SHA-256.
 
 const encoder = new TextEncoder();
-/** The character codes of the lower-case hex digits. */
-const HEX_DIGITS = Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
+/** The two hex digits of every byte value. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 /** Lower-case hex SHA-256 of a secret. */
 export async function sha256Hex(secret: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(secret)));
-  // One flat string from the 64 digit codes: cheaper on every request than 32 concatenations.
-  const codes = new Uint16Array(digest.length * 2);
-  for (let i = 0; i < digest.length; i++) {
-    const byte = digest[i] as number;
-    codes[2 * i] = HEX_DIGITS[byte >> 4] as number;
-    codes[2 * i + 1] = HEX_DIGITS[byte & 15] as number;
-  }
-  return String.fromCharCode(...codes);
+  // Concatenation beats building one string from 64 character codes (whose spread is slower).
+  let hex = '';
+  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i] as number];
+  return hex;
 }
 
 /** Constant-time string equality (the length check leaks only the length). */
