@@ -31,6 +31,7 @@ import { seededRandom, ZipfSampler } from './lib/zipf.mjs';
  * @property {number} warmupSeconds
  * @property {number} seconds measured, after the warm-up
  * @property {number} restartEvery seconds between isolate restarts (0: never)
+ * @property {number} liveSeconds a key drawn again within this many seconds (same isolate) is live
  * @property {number} seed
  * @property {number} maxInFlight draws not sent while this many requests are unanswered (overload guard)
  */
@@ -41,6 +42,7 @@ import { seededRandom, ZipfSampler } from './lib/zipf.mjs';
  * @property {number} variant index into spec.variants
  * @property {number} scenario 0 org, 1 project
  * @property {boolean} unseen a never-seen key
+ * @property {boolean} live its key was drawn before in this isolate (since its last restart) at most spec.liveSeconds earlier
  * @property {number} status
  * @property {number} waitedMs the time its storage calls covered (x-bench-waited-ms)
  * @property {boolean} onKey it awaited a read of its key
@@ -183,14 +185,17 @@ async function runModel(spec) {
   const seconds = () => (performance.now() - startedAt) / 1000;
   let nextRestart = spec.restartEvery > 0 ? spec.restartEvery : Number.POSITIVE_INFINITY;
   let warmupEnded = false;
+  /** When each key was last drawn in this isolate's life (hash → seconds): what makes a draw live. */
+  const lastDrawn = new Map();
 
   /**
    * Sends one request of a draw to one design and records its answer.
    * @param {ReturnType<typeof nextDraw>} draw
    * @param {number} variant
    * @param {number} at seconds since the start, when it was sent
+   * @param {boolean} live
    */
-  async function request(draw, variant, at) {
+  async function request(draw, variant, at, live) {
     const measuredWindow = at >= spec.warmupSeconds;
     /** @type {Record<string, string>} */
     const headers = {
@@ -216,6 +221,7 @@ async function runModel(spec) {
         variant,
         scenario: draw.scenario === 'org' ? 0 : 1,
         unseen: draw.unseen,
+        live,
         status: res.status,
         waitedMs: Number(res.headers['x-bench-waited-ms'] ?? Number.NaN),
         onKey: String(res.headers['x-bench-waited-on'] ?? '').includes('key'),
@@ -243,6 +249,7 @@ async function runModel(spec) {
     } else if (now >= nextRestart) {
       restartsAt.push(now);
       nextRestart += spec.restartEvery;
+      lastDrawn.clear();
       control = benchPost(controlAgent, spec.url, '/__bench/restart').then(() => undefined);
     }
     if (control) {
@@ -275,8 +282,11 @@ async function runModel(spec) {
             firstMeasuredAt = Math.min(firstMeasuredAt, now);
             lastMeasuredAt = now;
           }
+          const previous = lastDrawn.get(draw.hash);
+          const live = !draw.unseen && previous !== undefined && dueAt - previous <= spec.liveSeconds;
+          lastDrawn.set(draw.hash, dueAt);
           for (let variant = 0; variant < spec.variants.length; variant++) {
-            const p = request(draw, variant, dueAt);
+            const p = request(draw, variant, dueAt, live);
             pending.add(p);
             void p.finally(() => pending.delete(p));
           }

@@ -184,6 +184,13 @@ function percentile(sorted, p) {
 const waited = (s) => s.onKey || s.onBudget;
 
 /**
+ * A live key: drawn before in the same isolate (since its last restart) at most this many seconds
+ * earlier, the revocation window while D1 answers (README: Revocation window). Issue 13's "a key
+ * verified within the revocation window should not make a request wait" is judged on these.
+ */
+const LIVE_SECONDS = 10;
+
+/**
  * @typedef {object} Cell what one design did for one scenario in the measured window
  * @property {number} requests
  * @property {number} rps requests per second (measured window)
@@ -196,6 +203,9 @@ const waited = (s) => s.onKey || s.onBudget;
  * @property {number} shareWaitedOnKey awaited a KV or D1 read of the key
  * @property {number} shareWaitedOnBudget awaited a BudgetCounter call
  * @property {number} shareWaitedAwayFromRestarts the share among requests not within ISOLATE_CACHE_TTL_SECONDS after a restart
+ * @property {number} live requests with a live key (used in this isolate within LIVE_SECONDS)
+ * @property {number} shareWaitedLive of the live-key requests, the share that awaited a storage call
+ * @property {{ p99: number, p999: number }} liveAddedMs the storage wait per live-key request
  * @property {{ p50: number, p99: number }} wallMs start to forward in the local workerd (CPU and local queueing included)
  * @property {{ p50: number, p99: number }} clientMs as the load generator saw it
  * @property {number} unexpected answers other than 2xx (known keys) or 401 (never-seen keys)
@@ -224,6 +234,8 @@ function cellOf(samples, seconds, counts, restartsAt, ttlSeconds) {
   const known = samples.filter((s) => !s.unseen);
   const unseen = samples.filter((s) => s.unseen);
   const away = samples.filter((s) => !restartsAt.some((r) => s.at >= r && s.at < r + ttlSeconds));
+  const live = samples.filter((s) => s.live);
+  const liveAdded = live.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
   /** @type {Record<string, number>} */
   const statuses = {};
   for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
@@ -247,6 +259,9 @@ function cellOf(samples, seconds, counts, restartsAt, ttlSeconds) {
     shareWaitedOnKey: share(samples, (s) => s.onKey),
     shareWaitedOnBudget: share(samples, (s) => s.onBudget),
     shareWaitedAwayFromRestarts: share(away, waited),
+    live: live.length,
+    shareWaitedLive: share(live, waited),
+    liveAddedMs: { p99: percentile(liveAdded, 99), p999: percentile(liveAdded, 99.9) },
     wallMs: { p50: percentile(wall, 50), p99: percentile(wall, 99) },
     clientMs: { p50: percentile(client, 50), p99: percentile(client, 99) },
     unexpected: samples.filter((s) => (s.unseen ? s.status !== 401 : s.status < 200 || s.status > 299)).length,
@@ -308,6 +323,27 @@ function evaluate(cells) {
         verdict: met
           ? 'met'
           : `missed by ${((share - MAX_SHARE_WAITED) * 100).toFixed(2)} points (${(share / MAX_SHARE_WAITED).toFixed(1)}× the target)`,
+      });
+    }
+    {
+      const share = current.shareWaitedLive;
+      const met = current.live > 0 && share < MAX_SHARE_WAITED;
+      rows.push({
+        target: `${label}: live keys (used in the same isolate within the last ${LIVE_SECONDS} s, the revocation window) never wait: under ${pct(MAX_SHARE_WAITED, 0)} of their requests (current)`,
+        measured: `${pct(share)} of ${int(current.live)} live-key requests (${pct(current.live / Math.max(1, current.requests), 1)} of all); today's design ${pct(today.shareWaitedLive)}; p99 / p99.9 added ${ms(current.liveAddedMs.p99)} / ${ms(current.liveAddedMs.p999)} (today ${ms(today.liveAddedMs.p99)} / ${ms(today.liveAddedMs.p999)})`,
+        met,
+        verdict: met ? 'met' : `missed by ${((share - MAX_SHARE_WAITED) * 100).toFixed(2)} points`,
+      });
+    }
+    {
+      const a = current.liveAddedMs.p99;
+      const b = today.liveAddedMs.p99;
+      const met = current.live > 0 && (a === 0 ? b > 0 || current.shareWaitedLive === 0 : a * MIN_P99_IMPROVEMENT <= b);
+      rows.push({
+        target: `${label}: live keys: p99 added latency of current ≤ today's / ${MIN_P99_IMPROVEMENT} (same run)`,
+        measured: `current ${ms(a)}, today ${ms(b)}`,
+        met,
+        verdict: met ? 'met' : `missed: ${a === 0 ? 'both 0' : `${(b / a).toFixed(2)}× instead of ${MIN_P99_IMPROVEMENT}×`}`,
       });
     }
     {
@@ -463,6 +499,7 @@ async function main() {
     warmupSeconds: options.warmup,
     seconds: options.seconds,
     restartEvery: options.restartEvery,
+    liveSeconds: LIVE_SECONDS,
     seed: options.seed,
     maxInFlight: MAX_IN_FLIGHT,
   };
@@ -620,7 +657,7 @@ function renderModel(m) {
       return (
         `| ${SCENARIO_LABELS[scenario]} | ${design} | ${int(c.requests)} | ${c.rps.toFixed(1)} | ${ms(c.addedMs.p50)} | ${ms(c.addedMs.p99)} | ${ms(c.addedMs.p999)} | ` +
         `${pct(c.shareWaited)} | ${pct(c.shareWaitedKnown)} / ${pct(c.shareWaitedUnseen, 0)} | ${pct(c.shareWaitedOnKey)} / ${pct(c.shareWaitedOnBudget)} | ` +
-        `${pct(c.shareWaitedAwayFromRestarts)} | ${c.readsPer1k.toFixed(0)} (${c.kvReadsPer1k.toFixed(0)} KV, ${c.d1ReadsPer1k.toFixed(0)} D1) | ${c.counterCallsPer1k.toFixed(1)} | ${c.unexpected} |`
+        `${pct(c.shareWaitedAwayFromRestarts)} | ${pct(c.shareWaitedLive)} | ${c.readsPer1k.toFixed(0)} (${c.kvReadsPer1k.toFixed(0)} KV, ${c.d1ReadsPer1k.toFixed(0)} D1) | ${c.counterCallsPer1k.toFixed(1)} | ${c.unexpected} |`
       );
     }),
   ).join('\n');
@@ -691,11 +728,12 @@ ${latencyRows}
 Per scenario and design, over the measured window. Added latency percentiles include the
 requests that did not wait (0 ms). waited: share of requests that awaited storage; known / never-seen:
 the same among requests with a seeded key and with a never-seen one; key / budget: awaited a read of
-the key, a \`BudgetCounter\` call; away from restarts: the share outside the ${v.ISOLATE_CACHE_TTL_SECONDS} s after each restart.
+the key, a \`BudgetCounter\` call; away from restarts: the share outside the ${v.ISOLATE_CACHE_TTL_SECONDS} s after each restart;
+live keys: the share among requests whose key the same isolate met within the previous ${LIVE_SECONDS} s (since its last restart).
 Storage reads per 1,000 requests include background work (refresh ahead, KV fills).
 
-| scenario | design | requests | req/s | added p50 | added p99 | added p99.9 | waited | known / never-seen | key / budget | away from restarts | KV + D1 reads per 1k | counter calls per 1k | unexpected answers |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| scenario | design | requests | req/s | added p50 | added p99 | added p99.9 | waited | known / never-seen | key / budget | away from restarts | live keys | KV + D1 reads per 1k | counter calls per 1k | unexpected answers |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${resultRows}
 
 Share of requests that waited, by ${BUCKET_SECONDS} s of the measured window (both scenarios):

@@ -31,11 +31,13 @@ type Counts = { reads: number; writes: number };
 
 // Operations since the last reset, for the whole isolate (the bench runs one). Module state: it
 // lives as long as the isolate and is zeroed by the reset route. usage: the D1 statements on
-// usage_hourly (a part of d1: the usage recorder's batches); counter: BudgetCounter calls
+// usage_hourly (a part of d1: the usage recorder's batches); feed: the key change feed's polls
+// (a part of d1, every KEY_FEED_SECONDS while the isolate is busy); counter: BudgetCounter calls
 // (request-budget leases, management-write takes), each a Durable Object round trip.
 const d1Counts: Counts = { reads: 0, writes: 0 };
 const kvCounts: Counts = { reads: 0, writes: 0 };
 const usageCounts: Counts = { reads: 0, writes: 0 };
+const feedCounts: Counts = { reads: 0, writes: 0 };
 const counterCalls = { calls: 0 };
 
 // ---- The production latency model (bench/model.mjs) ----
@@ -203,12 +205,15 @@ function hashIn(values: unknown[]): string | undefined {
 /** A D1 statement is a read when it is a SELECT; anything else (INSERT ... SELECT too) writes. */
 const READ_SQL = /^\s*SELECT\b/i;
 const USAGE_SQL = /\busage_hourly\b/i;
+/** The key change feed's poll (src/db/key-changes.ts readKeyChanges), not the feed position a key read carries. */
+const FEED_SQL = /\bFROM key_changes WHERE seq >/i;
 
 function countSql(sql: string, tag: Tag, hash: string | undefined): boolean {
   const read = READ_SQL.test(sql);
   const kind = read ? 'reads' : 'writes';
   d1Counts[kind]++;
   if (USAGE_SQL.test(sql)) usageCounts[kind]++;
+  if (FEED_SQL.test(sql)) feedCounts[kind]++;
   const counts = countFor(tag, scenarioOfHash(hash));
   if (read) counts.d1Reads++;
   else counts.d1Writes++;
@@ -636,13 +641,20 @@ async function benchRoute(request: Request): Promise<Response> {
   if (path !== '/__bench/counts' && path !== '/__bench/counts/reset') return new Response('not found', { status: 404 });
   if (path.endsWith('/reset')) {
     if (request.method !== 'POST') return new Response('method not allowed', { status: 405 });
-    for (const counts of [d1Counts, kvCounts, usageCounts]) {
+    for (const counts of [d1Counts, kvCounts, usageCounts, feedCounts]) {
       counts.reads = 0;
       counts.writes = 0;
     }
     counterCalls.calls = 0;
   }
-  return Response.json({ d1: d1Counts, kv: kvCounts, usage: usageCounts, counter: counterCalls, usagePending: usageRecorder().pending });
+  return Response.json({
+    d1: d1Counts,
+    kv: kvCounts,
+    usage: usageCounts,
+    feed: feedCounts,
+    counter: counterCalls,
+    usagePending: usageRecorder().pending,
+  });
 }
 
 /** The origin's answer to a request, as Keygate's gateway would ask for it (no identity headers). */
@@ -748,13 +760,16 @@ async function requestLoop(request: Request, env: Env, ctx: ExecutionContext): P
   if (!wrapped) return new Response(`no bench variant ${variant}`, { status: 400 });
   const target = loopEnv(wrapped);
   const statuses: Record<number, number> = {};
+  // The isolate's clock: Miniflare's workerd advances it during CPU work, so it times this loop alone
+  // (not the runtime's other threads, which /proc counts too).
+  const startedAt = Date.now();
   for (let i = 0; i < n; i++) {
     const sent = new Request(`https://keygate.bench${spec.path}`, { headers });
     const res = mode === 'keygate' ? await keygate.fetch(sent, target, ctx) : await target.ORIGIN.fetch(sent);
     await res.arrayBuffer();
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
   }
-  return Response.json({ n, mode, statuses });
+  return Response.json({ n, mode, statuses, elapsedMs: Date.now() - startedAt });
 }
 
 export default {

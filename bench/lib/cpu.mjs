@@ -73,7 +73,7 @@ export async function hashCostUs(url) {
 /** Requests per loop of the in-isolate measurement: about a second of CPU. */
 const LOOP_REQUESTS = 10_000;
 /** Pairs of loops (origin stand-in, then Keygate) per request. */
-const LOOP_PAIRS = 5;
+const LOOP_PAIRS = 9;
 
 /**
  * @typedef {object} LoopCost Keygate's own CPU per request inside the isolate (POST /__bench/loop)

@@ -203,17 +203,31 @@ export function evaluateTargets(runs, memory, vars) {
       const refreshSeconds = isolateTtlSeconds / 2;
       const kvAllowedOf = (/** @type {import('./scenarios.mjs').RepResult} */ rep) =>
         refreshSeconds > 0 ? Math.ceil(rep.measured.elapsedMs / 1000 / refreshSeconds) : 0;
-      const runsOk = over.reps.map((rep) => rep.d1.reads === 0 && rep.counterCalls === 0 && rep.kv.reads <= kvAllowedOf(rep));
+      // The key change feed (KEY_FEED_SECONDS) is read from D1 while the isolate is busy, whatever
+      // the requests: those polls are how revocations reach the isolate, not a budget's cost.
+      const feedSeconds = Number(vars.KEY_FEED_SECONDS ?? 5);
+      const feedAllowedOf = (/** @type {import('./scenarios.mjs').RepResult} */ rep) =>
+        feedSeconds > 0 ? Math.ceil(rep.measured.elapsedMs / 1000 / feedSeconds) + 1 : 0;
+      const feedReads = (/** @type {import('./scenarios.mjs').RepResult} */ rep) => rep.feed?.reads ?? 0;
+      const runsOk = over.reps.map(
+        (rep) =>
+          rep.d1.reads - feedReads(rep) === 0 &&
+          feedReads(rep) <= feedAllowedOf(rep) &&
+          rep.counterCalls === 0 &&
+          rep.kv.reads <= kvAllowedOf(rep),
+      );
       const met = runsOk.length > 0 && runsOk.every(Boolean);
       const sum = (/** @type {(rep: import('./scenarios.mjs').RepResult) => number} */ pick) =>
         over.reps.reduce((a, rep) => a + pick(rep), 0);
       rows.push({
         target:
-          `${at}: ${over.label}: no storage reads for the budget (0 D1 reads, 0 budget-counter calls; KV only the key ` +
+          `${at}: ${over.label}: no storage reads for the budget (0 D1 reads besides the key change feed's poll, ≤ 1 per ` +
+          `KEY_FEED_SECONDS = ${feedSeconds} s, as in every busy isolate; 0 budget-counter calls; KV only the key ` +
           `record's refresh, as every hot key's: ≤ 1 per ${refreshSeconds} s, half of ISOLATE_CACHE_TTL_SECONDS), every run`,
         measured:
           `${fmtInt(sum((r) => r.measured.requests))} requests in ${over.reps.length} run${over.reps.length === 1 ? '' : 's'}: ` +
-          `D1 ${sum((r) => r.d1.reads)} reads, counter ${sum((r) => r.counterCalls)} calls, ` +
+          `D1 ${sum((r) => r.d1.reads - feedReads(r))} reads besides ${sum(feedReads)} feed polls ` +
+          `(${over.reps.map((r) => `${feedReads(r)} ≤ ${feedAllowedOf(r)}`).join(', ')}), counter ${sum((r) => r.counterCalls)} calls, ` +
           `KV ${over.reps.map((r) => `${r.kv.reads} (≤ ${kvAllowedOf(r)})`).join(', ')} reads`,
         met,
         verdict: met ? 'met' : 'missed',
@@ -669,7 +683,7 @@ ${Object.entries(r.versions)
   (\`POST /__bench/sha256\`, Keygate's \`sha256Hex\`), three times; the median CPU per hash is used below.
 - **Keygate's own CPU in the isolate**: then each hot key's request is sent 10,000 times in one
   request to the bench Worker (\`POST /__bench/loop\`), once straight to an origin stand-in that
-  answers at once and once through Keygate to the same stand-in, five times alternating; the median
+  answers at once and once through Keygate to the same stand-in, nine times alternating; the median
   difference is Keygate's own CPU per request without the HTTP server, the hop between Workers and
   the load generator (whose noise on two shared cores moves the difference under load by tens of µs).
 - **Memory**: a separate instance with workerd's inspector on; ${m.seconds} s of ${s.connections} connections
