@@ -9,11 +9,14 @@
 // at most the budget's limit per window on its own count, and asks the counter again after
 // FAIL_OPEN_RETRY_MS. With k isolates, a window then admits at most k × limit.
 //
-// No wait at a window's start either: an isolate that holds nothing of a budget of at least
-// CREDIT_MIN_LIMIT admits the first request of the window on credit and leases meanwhile; the
-// lease pays the credit back. Only when the window was spent before (by other isolates, or this
-// isolate before a restart) is that request one over the limit: at most one per isolate and window.
-// Smaller budgets stay exact (their first request waits for the counter).
+// No wait at a window's start either, nor while a lease is in flight: an isolate that holds no
+// tokens of a budget of at least CREDIT_MIN_LIMIT admits requests on credit (at most
+// creditCapOf(slice) per window, and never more than the counter still held unleased at its last
+// answer) and leases meanwhile; the lease pays the credit back. In one isolate the count stays
+// exact (what the counter holds unleased is this isolate's to lease). With several, credit goes
+// unpaid only when others spent the window meanwhile (or this isolate before a restart): at most
+// creditCapOf(slice) requests over the limit per isolate and window. Smaller budgets stay exact
+// (a request that finds no tokens waits for the counter).
 import type { Budget } from '../env';
 import { withDeadline } from '../storage/deadline';
 
@@ -31,8 +34,15 @@ export const SLICE_FRACTION = 20;
 export const MAX_SLICE = 1000;
 /** How long an isolate counts on its own after the counter failed, before asking it again. */
 export const FAIL_OPEN_RETRY_MS = 5000;
-/** The smallest budget whose first request of a window is admitted on credit (its slice is 2 or more). */
+/** The smallest budget whose requests are admitted on credit (its slice is 2 or more). */
 export const CREDIT_MIN_LIMIT = 2 * SLICE_FRACTION;
+/** Requests one isolate admits on credit per budget and window, at most (also at most the slice). */
+export const MAX_CREDIT = 10;
+
+/** Requests admitted on credit per isolate and window for a budget whose slice is `slice`: the overshoot bound. */
+export function creditCapOf(slice: number): number {
+  return Math.min(slice, MAX_CREDIT);
+}
 /** Budgets one isolate tracks at once; past it, ended windows are dropped first, then the oldest. */
 const MAX_BUDGETS = 10_000;
 
@@ -57,9 +67,9 @@ type LeaseState = {
   admitted: number;
   /** The counter said the window is spent: refuse without asking until it ends. */
   spent: boolean;
-  /** Requests admitted on credit and not yet paid by a lease; whether this window's credit was used. */
+  /** Requests admitted on credit and not yet paid by a lease; and all admitted on credit in this window. */
   credit: number;
-  creditUsed: boolean;
+  creditGiven: number;
   /** The lease in flight, shared by every request waiting for it, and when it started. */
   refill: Promise<void> | null;
   refillStartedAt: number;
@@ -109,9 +119,10 @@ export class LeaseBook {
       return this.#answer(state, true, now);
     }
     if (state.spent) return this.#answer(state, false, now);
-    if (!state.creditUsed && state.limit >= CREDIT_MIN_LIMIT) {
-      // The window's first request here: admitted now, paid by the lease it starts.
-      state.creditUsed = true;
+    if (state.limit >= CREDIT_MIN_LIMIT && state.creditGiven < creditCapOf(state.slice) && state.credit < state.unleased) {
+      // No tokens (the window's first request here, or the slice spent while the next is on its
+      // way): admitted now, paid by the lease in flight or the one it starts.
+      state.creditGiven++;
       state.credit++;
       state.admitted++;
       const refill = this.#live(state, now) ?? this.#refill(name, state);
@@ -164,7 +175,7 @@ export class LeaseBook {
       unleased: budget.requests,
       admitted: 0,
       credit: 0,
-      creditUsed: false,
+      creditGiven: 0,
       spent: false,
       refill: null,
       refillStartedAt: 0,

@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { LeaseResult } from '../../src/budgets/counter';
-import { CREDIT_MIN_LIMIT, LeaseBook, type LeaseCounter, sliceOf } from '../../src/budgets/leases';
+import { CREDIT_MIN_LIMIT, creditCapOf, LeaseBook, type LeaseCounter, MAX_CREDIT, sliceOf } from '../../src/budgets/leases';
 
 /** A book as one isolate holds it, leasing from the real counter `name`, counting its calls. */
 function isolate(calls = { count: 0 }, now?: () => number) {
@@ -104,7 +104,7 @@ describe('windows', () => {
   });
 });
 
-describe("credit at a window's start (budgets of CREDIT_MIN_LIMIT and more)", () => {
+describe('credit while an isolate holds no tokens (budgets of CREDIT_MIN_LIMIT and more)', () => {
   /** The fake counter, each lease held until the test lets it answer. */
   function gatedCounter(now: () => number) {
     const counter = fakeCounter(now);
@@ -120,29 +120,33 @@ describe("credit at a window's start (budgets of CREDIT_MIN_LIMIT and more)", ()
     return { gated, openAll };
   }
 
-  it('admits the first request without waiting for the counter, and the lease pays for it', async () => {
+  it('admits the first requests without waiting for the counter (up to the credit cap), and the lease pays for them', async () => {
     const clock = Date.UTC(2030, 0, 1, 10, 0, 0);
     const { gated, openAll } = gatedCounter(() => clock);
     const book = new LeaseBook({ counter: () => gated, timeoutMs: 1000, now: () => clock });
     const budget = { requests: CREDIT_MIN_LIMIT, windowSeconds: 60 };
+    const cap = creditCapOf(sliceOf(budget.requests));
+    expect(cap).toBe(2);
     const leases: Promise<unknown>[] = [];
-    expect(
-      book.chargeHeld('b', budget, (p) => void leases.push(p)),
-      'answered at once',
-    ).toMatchObject({ allowed: true });
-    // The next request finds no tokens and its credit used: it waits for that lease.
-    let secondSettled = false;
-    const second = book.charge('b', budget).finally(() => {
-      secondSettled = true;
+    for (let i = 0; i < cap; i++) {
+      expect(
+        book.chargeHeld('b', budget, (p) => void leases.push(p)),
+        `request ${i + 1} answered at once, while the lease is in flight`,
+      ).toMatchObject({ allowed: true });
+    }
+    // The next request finds no tokens and the credit spent: it waits for that lease.
+    let nextSettled = false;
+    const next = book.charge('b', budget).finally(() => {
+      nextSettled = true;
     });
     expect(book.chargeHeld('b', budget)).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(secondSettled, 'waiting for the lease').toBe(false);
+    expect(nextSettled, 'waiting for the lease').toBe(false);
     await openAll();
-    expect((await second).allowed).toBe(true);
+    expect((await next).allowed).toBe(true);
     await Promise.all(leases);
     // The whole window still admits exactly the limit.
-    let admitted = 2;
+    let admitted = cap + 1;
     for (;;) {
       const charge = book.charge('b', budget);
       await openAll();
@@ -152,19 +156,58 @@ describe("credit at a window's start (budgets of CREDIT_MIN_LIMIT and more)", ()
     expect(admitted).toBe(CREDIT_MIN_LIMIT);
   });
 
-  it('over the limit only when the window was spent before: at most one request per isolate and window', async () => {
-    const name = budgetName();
-    const limit = CREDIT_MIN_LIMIT;
-    const spender = isolate().book;
-    let admitted = 0;
-    while ((await spender.charge(name, HOUR_BUDGET(limit))).allowed) admitted++;
-    expect(admitted).toBe(limit);
-    // Three more isolates meet the spent budget: each admits its credit, then refuses.
-    for (const { book } of [isolate(), isolate(), isolate()]) {
-      expect((await book.charge(name, HOUR_BUDGET(limit))).allowed, 'on credit').toBe(true);
-      expect((await book.charge(name, HOUR_BUDGET(limit))).allowed, 'the lease found the window spent').toBe(false);
-    }
-  });
+  it.each([CREDIT_MIN_LIMIT, 1000])(
+    'over the limit only when others spent the window: at most the credit cap per isolate and window (budget %i)',
+    async (limit) => {
+      const name = budgetName();
+      const spender = isolate().book;
+      let admitted = 0;
+      while ((await spender.charge(name, HOUR_BUDGET(limit))).allowed) admitted++;
+      expect(admitted).toBe(limit);
+      // Three more isolates meet the spent budget with a burst each: credit up to the cap, then refusals.
+      const cap = creditCapOf(sliceOf(limit));
+      expect(cap).toBeLessThanOrEqual(MAX_CREDIT);
+      for (const { book } of [isolate(), isolate(), isolate()]) {
+        const burst = await Promise.all(Array.from({ length: 3 * MAX_CREDIT }, () => book.charge(name, HOUR_BUDGET(limit))));
+        expect(
+          burst.filter((c) => c.allowed),
+          'on credit, while the first lease is in flight',
+        ).toHaveLength(cap);
+        expect((await book.charge(name, HOUR_BUDGET(limit))).allowed, 'the lease found the window spent').toBe(false);
+      }
+    },
+  );
+
+  it.each([
+    [CREDIT_MIN_LIMIT, 0],
+    [1000, 0],
+    // One request at a time first (one credit at the window's start), then bursts near the end:
+    // credit is left, and the counter holds less than it; none may go unpaid.
+    [1000, 985],
+    [CREDIT_MIN_LIMIT, 37],
+    // 1,005: twenty slices of 50, then a last lease of 5, smaller than the credit cap.
+    [1005, 0],
+    [1005, 960],
+  ])(
+    'one isolate stays exact with credit: bursts against a budget of %i (after %i sequential requests) admit exactly the limit',
+    async (limit, sequential) => {
+      const name = budgetName();
+      const { book } = isolate();
+      let admitted = 0;
+      while (admitted < sequential) {
+        expect((await book.charge(name, HOUR_BUDGET(limit))).allowed).toBe(true);
+        admitted++;
+      }
+      // Bursts of concurrent requests, each arriving while leases are in flight, until one is refused throughout.
+      for (;;) {
+        const burst = await Promise.all(Array.from({ length: 25 }, () => book.charge(name, HOUR_BUDGET(limit))));
+        const allowed = burst.filter((c) => c.allowed).length;
+        admitted += allowed;
+        if (allowed === 0) break;
+      }
+      expect(admitted).toBe(limit);
+    },
+  );
 
   it('smaller budgets stay exact: an isolate meeting a spent one refuses its first request', async () => {
     const name = budgetName();
