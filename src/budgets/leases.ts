@@ -125,8 +125,12 @@ export class LeaseBook {
       state.creditGiven++;
       state.credit++;
       state.admitted++;
-      const refill = this.#live(state, now) ?? this.#refill(name, state);
-      if (waitUntil) waitUntil(refill);
+      // A lease in flight is another request's, kept alive by that request's waitUntil: this one
+      // must not wait on it (workerd cancels what a finished request's promises would resume).
+      if (this.#live(state, now) === null) {
+        const refill = this.#refill(name, state);
+        if (waitUntil) waitUntil(refill);
+      }
       return this.#answer(state, true, now);
     }
     return undefined;
