@@ -19,7 +19,6 @@
 // (a request that finds no tokens waits for the counter).
 import type { Budget } from '../env';
 import { withDeadline } from '../storage/deadline';
-
 import type { LeaseResult } from './counter';
 
 /** What a charge answered for one budget: whether the request fits, and the state to report in headers. */

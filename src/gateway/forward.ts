@@ -90,7 +90,7 @@ export function userIdentity(user: UserPrincipal): IdentityHeaders {
  * Each call on a Headers object crosses into the runtime: only headers that are there are
  * deleted, and the copy is the forwarded request's own (no second one).
  */
-export function toForwardedHeaders(headers: Headers, incoming: Headers, identity: IdentityHeaders, bodiless = false): Headers {
+export function toForwardedHeaders(headers: Headers, incoming: Headers, identity: IdentityHeaders, bodiless = false): void {
   // Header names iterate in lower case.
   for (const name of incoming.keys()) {
     if (isDroppedHeader(name) || (bodiless && (name === 'content-length' || name === 'transfer-encoding'))) headers.delete(name);
@@ -101,8 +101,7 @@ export function toForwardedHeaders(headers: Headers, incoming: Headers, identity
     headers.set('x-real-ip', address);
     headers.set('forwarded', `for=${forwardedNode(address)}`);
   }
-  for (const name in identity) headers.set(name, identity[name as keyof IdentityHeaders] as string);
-  return headers;
+  for (const [name, value] of Object.entries(identity)) headers.set(name, value);
 }
 
 /** A node of the Forwarded header (RFC 7239): IPv6 addresses quoted and bracketed. */

@@ -9,22 +9,9 @@ import { generateKey } from '../../src/keys/format';
 import { directRoute } from '../../src/routes/fast-path';
 import { ownedPathMatcher } from '../../src/routes/gateway';
 import { bothPaths } from '../support/both-paths';
-import {
-  adminHeaders,
-  bearer,
-  buildRequest,
-  type CallInit,
-  call,
-  createOrgKey,
-  pairHeaders,
-  randomId,
-  remember,
-  revokeOrgKey,
-  token,
-  withAlteredChecksum,
-} from '../support/fixtures';
+import { buildRequest, type CallInit, createOrgKey, pairHeaders, randomId, revokeOrgKey, withAlteredChecksum } from '../support/fixtures';
 import { throwingOrigin } from '../support/origin';
-import { apiKeyHeaders, clientPath, createProjectKey, keysPath, newProject } from '../support/project';
+import { apiKeyHeaders, clientPath, createProjectKey, newProject, postProjectKey } from '../support/project';
 
 // As createApp builds it: from the routes mounted before the gateway (whose own /v1/* and /app/v1/* are not Keygate's).
 const isOwned = ownedPathMatcher(
@@ -76,22 +63,11 @@ type Case = {
   arrange: () => Promise<{ path: string; init?: CallInit; overrides?: Partial<Env>; warmUp?: boolean }>;
 };
 
-async function orgKeyWith(body: Record<string, unknown>) {
-  const org = randomId();
-  const res = await call('POST', '/v1/keys', { headers: bearer(await token({ org })), body: { name: randomId('key'), ...body } });
-  expect(res.status, res.text).toBe(201);
-  await remember('organization secret', res.body.data.apiKey);
-  return { id: res.body.data.id, clientId: res.body.data.clientId, apiKey: res.body.data.apiKey, organizationId: org };
-}
-
+/** A project key with a budget of its own of `requests` a day, in a project of its own. */
 async function projectKeyWithBudget(requests: number) {
   const p = newProject();
-  const res = await call('POST', keysPath(p), {
-    headers: await adminHeaders(p.org),
-    body: { name: randomId('key'), rateLimit: { requests, windowSeconds: 86_400 } },
-  });
+  const res = await postProjectKey(p, { name: randomId('key'), rateLimit: { requests, windowSeconds: 86_400 } });
   expect(res.status, res.text).toBe(201);
-  await remember('project key', res.body.key);
   return { p, key: res.body.key as string };
 }
 
@@ -146,7 +122,7 @@ const CASES: Case[] = [
     name: 'scoped organization key without api:read: 403 naming it',
     status: 403,
     arrange: async () => {
-      const pair = await orgKeyWith({ permissions: ['keys:read'] });
+      const pair = await createOrgKey(randomId(), 'direct', { permissions: ['keys:read'] });
       return { path: '/v1/companies', init: { headers: pairHeaders(pair) } };
     },
   },
@@ -154,7 +130,7 @@ const CASES: Case[] = [
     name: 'organization key past its own budget: 429 with the rate-limit headers',
     status: 429,
     arrange: async () => {
-      const pair = await orgKeyWith({ rateLimit: { requests: 1, windowSeconds: 86_400 } });
+      const pair = await createOrgKey(randomId(), 'direct', { rateLimit: { requests: 1, windowSeconds: 86_400 } });
       return { path: '/v1/companies', init: { headers: pairHeaders(pair) }, warmUp: true };
     },
   },

@@ -61,9 +61,9 @@ export function pairHeaders(pair: Pick<OrgKeyPair, 'clientId' | 'apiKey'>): Reco
   return { 'x-metal-client-id': pair.clientId, 'x-metal-api-key': pair.apiKey };
 }
 
-/** Creates an organization key with an admin JWT and returns the pair. */
-export async function createOrgKey(organizationId: string, name = 'test key'): Promise<OrgKeyPair> {
-  const res = await call('POST', '/v1/keys', { headers: bearer(await token({ org: organizationId })), body: { name } });
+/** Creates an organization key with an admin JWT (and the create body's other fields in `extra`) and returns the pair. */
+export async function createOrgKey(organizationId: string, name = 'test key', extra: Record<string, unknown> = {}): Promise<OrgKeyPair> {
+  const res = await call('POST', '/v1/keys', { headers: bearer(await token({ org: organizationId })), body: { name, ...extra } });
   if (res.status !== 201) throw new Error(`createOrgKey: ${res.status} ${res.text}`);
   await remember('organization secret', res.body.data.apiKey);
   return { id: res.body.data.id, clientId: res.body.data.clientId, apiKey: res.body.data.apiKey, organizationId };
