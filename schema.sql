@@ -90,6 +90,8 @@ CREATE INDEX audit_entries_org_created ON audit_entries (organization_id, create
 CREATE INDEX audit_entries_key ON audit_entries (key_id, seq);
 -- A key's successor and predecessor.
 CREATE INDEX api_keys_rolled_from ON api_keys (rolled_from) WHERE rolled_from IS NOT NULL;
+-- A new isolate's warm start: active keys, most recently used first (README: "Warm start").
+CREATE INDEX api_keys_active_last_used ON api_keys (coalesce(last_used_at, ''), seq) WHERE status = 'active';
 
 -- One row per project whose request budget differs from PROJECT_RATE_LIMIT (set with
 -- `npm run set-limits -- --org O --project P --rate N/Ss`).

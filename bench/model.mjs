@@ -5,8 +5,9 @@
 // never-seen keys, and the isolate restarts on schedule. Two designs run side by side in the one
 // isolate, on the same draws: `today` (KEY_REFRESH=off, KEY_FEED_SECONDS=0: an isolate entry
 // expires and the next request waits) and `current` (the default configuration: refresh ahead,
-// the key change feed). Reports, per scenario and design, Keygate's added
-// latency (the time a request waited on storage) and the share of requests that waited, and
+// the key change feed, a warm start; its tier sized to the key set, --warm-keys). Reports, per
+// scenario and design, Keygate's added latency (the time a request waited on storage) and the
+// share of requests that waited, and
 // judges issue 13's targets. Writes the "Production latency model" section of bench/RESULTS.md
 // and bench/model.json (with --quick, a smoke run, to bench/.build/).
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,7 @@ import { harmonic, permutation, seededRandom, ZipfSampler } from './lib/zipf.mjs
  * @property {'primary' | 'replica'} d1 D1 read replication off (every query the primary) or on (session reads a replica)
  * @property {boolean} inject storage calls delayed (false: --no-latency, the local simulators' own times)
  * @property {number} seed
+ * @property {number | null} warmKeys WARM_KEYS of the current design, its ISOLATE_CACHE_MAX_ENTRIES at least as many (null: as many as the seeded keys)
  * @property {Record<DistributionName, Quantiles>} latencies
  */
 
@@ -62,6 +64,7 @@ const FULL = {
   d1: 'primary',
   inject: true,
   seed: 1,
+  warmKeys: null,
 };
 /** @type {Omit<Options, 'latencies'>} */
 const QUICK = { ...FULL, seconds: 40, warmup: 20, restartEvery: 20 };
@@ -75,7 +78,7 @@ const MAX_SHARE_WAITED = 0.01;
 const MIN_P99_IMPROVEMENT = 10;
 
 const USAGE = `usage: npm run bench:model [-- [--quick] [--keys N] [--zipf S] [--unseen SHARE] [--seconds N] [--warmup N]
-         [--restart-every S] [--rate R] [--d1 primary|replica] [--no-latency] [--seed N] [--<latency> P50,P99 ...]]
+         [--restart-every S] [--rate R] [--d1 primary|replica] [--warm-keys N] [--no-latency] [--seed N] [--<latency> P50,P99 ...]]
   --quick            a smoke run (${QUICK.warmup} s warm-up, ${QUICK.seconds} s measured, restarts every ${QUICK.restartEvery} s), written to bench/.build/
   --keys N           seeded keys the Zipf draws from, half organization, half project keys (${FULL.keys})
   --zipf S           Zipf exponent (${FULL.zipf})
@@ -85,6 +88,8 @@ const USAGE = `usage: npm run bench:model [-- [--quick] [--keys N] [--zipf S] [-
   --rate R           draws per second, open loop; each goes to both designs (${FULL.rate})
   --d1 primary|replica  D1 read replication: off, every query from the primary (${FULL.d1}), or on: reads through
                      the Sessions API from a nearby replica, other queries from the primary
+  --warm-keys N      WARM_KEYS of the current design, and its ISOLATE_CACHE_MAX_ENTRIES at least N (default: as many
+                     as --keys, the tier sized to the key set as the README advises; wrangler.toml's is 10,000)
   --no-latency       no delays: storage answers as fast as the local simulators (the harness's floor)
   --seed N           seed of the key draws, the never-seen draws and the delays (${FULL.seed})
   ${DISTRIBUTION_NAMES.map((n) => `--${kebab(n)} P50,P99`).join(' ')}
@@ -121,6 +126,7 @@ function parseArgs(args) {
     '--restart-every': 'restartEvery',
     '--rate': 'rate',
     '--seed': 'seed',
+    '--warm-keys': 'warmKeys',
   };
   for (let i = 0; i < args.length; i++) {
     const arg = /** @type {string} */ (args[i]);
@@ -159,6 +165,7 @@ function parseArgs(args) {
   if (!Number.isInteger(options.keys) || options.keys < 20) fail('--keys: an integer ≥ 20');
   if (!(options.zipf > 0)) fail('--zipf: > 0');
   if (options.unseen > 1) fail('--unseen: a share, 0 to 1');
+  if (options.warmKeys !== null && !Number.isInteger(options.warmKeys)) fail('--warm-keys: an integer ≥ 0');
   if (!(options.rate > 0) || !(options.seconds > 0)) fail('--rate and --seconds: > 0');
   return { quick, options };
 }
@@ -202,7 +209,8 @@ const LIVE_SECONDS = 10;
  * @property {number} shareWaitedUnseen of the never-seen-key requests
  * @property {number} shareWaitedOnKey awaited a KV or D1 read of the key
  * @property {number} shareWaitedOnBudget awaited a BudgetCounter call
- * @property {number} shareWaitedAwayFromRestarts the share among requests not within ISOLATE_CACHE_TTL_SECONDS after a restart
+ * @property {number} shareWaitedAwayFromRestarts the share among requests not within ISOLATE_CACHE_TTL_SECONDS after a restart (steady state)
+ * @property {{ p99: number, p999: number }} awayAddedMs the storage wait per request away from restarts (steady state)
  * @property {number} live requests with a live key (used in this isolate within LIVE_SECONDS)
  * @property {number} shareWaitedLive of the live-key requests, the share that awaited a storage call
  * @property {{ key: number, budget: number }} shareWaitedLiveOn of the live-key requests, the share that awaited a read of the key, a BudgetCounter call
@@ -235,6 +243,7 @@ function cellOf(samples, seconds, counts, restartsAt, ttlSeconds) {
   const known = samples.filter((s) => !s.unseen);
   const unseen = samples.filter((s) => s.unseen);
   const away = samples.filter((s) => !restartsAt.some((r) => s.at >= r && s.at < r + ttlSeconds));
+  const awayAdded = away.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
   const live = samples.filter((s) => s.live);
   const liveAdded = live.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
   /** @type {Record<string, number>} */
@@ -260,6 +269,7 @@ function cellOf(samples, seconds, counts, restartsAt, ttlSeconds) {
     shareWaitedOnKey: share(samples, (s) => s.onKey),
     shareWaitedOnBudget: share(samples, (s) => s.onBudget),
     shareWaitedAwayFromRestarts: share(away, waited),
+    awayAddedMs: { p99: percentile(awayAdded, 99), p999: percentile(awayAdded, 99.9) },
     live: live.length,
     shareWaitedLive: share(live, waited),
     shareWaitedLiveOn: { key: share(live, (s) => s.onKey), budget: share(live, (s) => s.onBudget) },
@@ -316,11 +326,11 @@ function evaluate(cells) {
     if (!current || !today) continue;
     const label = SCENARIO_LABELS[scenario];
     {
-      const share = current.shareWaited;
+      const share = current.shareWaitedAwayFromRestarts;
       const met = share < MAX_SHARE_WAITED;
       rows.push({
-        target: `${label}: under ${pct(MAX_SHARE_WAITED, 0)} of requests wait on storage at steady state (current)`,
-        measured: `${pct(share)} (known keys ${pct(current.shareWaitedKnown)}, never-seen ${pct(current.shareWaitedUnseen)}; away from restarts ${pct(current.shareWaitedAwayFromRestarts)})`,
+        target: `${label}: under ${pct(MAX_SHARE_WAITED, 0)} of requests wait on storage at steady state, away from restarts (current)`,
+        measured: `${pct(share)} away from restarts; all requests ${pct(current.shareWaited)}, the seconds after each restart included (known keys ${pct(current.shareWaitedKnown)}, never-seen ${pct(current.shareWaitedUnseen)})`,
         met,
         verdict: met
           ? 'met'
@@ -349,17 +359,17 @@ function evaluate(cells) {
       });
     }
     {
-      const a = current.addedMs.p99;
-      const b = today.addedMs.p99;
-      const met = a === 0 || a * MIN_P99_IMPROVEMENT <= b;
+      const a = current.awayAddedMs.p99;
+      const b = today.awayAddedMs.p99;
+      const met = a === 0 ? b > 0 : a * MIN_P99_IMPROVEMENT <= b;
       const ratio = a === 0 ? Number.POSITIVE_INFINITY : b / a;
       rows.push({
-        target: `${label}: p99 added latency of current ≤ today's / ${MIN_P99_IMPROVEMENT} (same run)`,
-        measured: `current ${ms(a)}, today ${ms(b)}: ${a === 0 ? 'current 0' : `${ratio.toFixed(2)}× lower`}`,
+        target: `${label}: p99 added latency at steady state, away from restarts: current ≤ today's / ${MIN_P99_IMPROVEMENT} (same run)`,
+        measured: `current ${ms(a)}, today ${ms(b)}: ${a === 0 ? 'current 0' : `${ratio.toFixed(2)}× lower`}; all requests: current ${ms(current.addedMs.p99)}, today ${ms(today.addedMs.p99)}`,
         met,
         verdict: met
           ? 'met'
-          : `missed: ${ratio.toFixed(2)}× instead of ${MIN_P99_IMPROVEMENT}× (current ${ms(a - b / MIN_P99_IMPROVEMENT)} too high)`,
+          : `missed: ${a === 0 ? 'both 0' : `${ratio.toFixed(2)}× instead of ${MIN_P99_IMPROVEMENT}× (current ${ms(a - b / MIN_P99_IMPROVEMENT)} too high)`}`,
       });
     }
     {
@@ -461,6 +471,9 @@ async function main() {
   const formatModule = await buildKeyFormat();
   const format = await importKeyFormat(formatModule);
   const config = keygateConfig(randomBytes(32).toString('hex'));
+  const warmKeys = options.warmKeys ?? options.keys;
+  const tierEntries = Math.max(warmKeys, Number(config.vars.ISOLATE_CACHE_MAX_ENTRIES ?? 10_000));
+  config.variants.current.vars = { WARM_KEYS: String(warmKeys), ISOLATE_CACHE_MAX_ENTRIES: String(tierEntries) };
   const { mf, url } = await startMiniflare({ scriptPath, config });
   live.mf = mf;
   const db = await mf.getD1Database('DB');
@@ -599,7 +612,7 @@ async function main() {
 }
 
 /** The vars that tell the designs apart. */
-const DESIGN_VARS = ['KEY_REFRESH', 'KEY_FEED_SECONDS'];
+const DESIGN_VARS = ['KEY_REFRESH', 'KEY_FEED_SECONDS', 'WARM_KEYS', 'ISOLATE_CACHE_MAX_ENTRIES'];
 
 /**
  * A design's settings as the report names them: its own vars over the bench's.
@@ -693,6 +706,7 @@ keys are drawn by Zipf popularity, and the isolate restarts on schedule. Two des
 side in the one isolate, on the same draws, each with its own KV namespace and budget leases:
 **today**, the design before issue 13 (${designVars(m.designs.today, m.keygateVars)}: an isolate entry expires after
 \`ISOLATE_CACHE_TTL_SECONDS\` and the next request waits), and **current**, the default configuration
+with its tier sized to the key set as the README's "Warm start" advises
 (${designVars(m.designs.current, m.keygateVars)}).
 
 **Added latency** is the time a request waited on storage before Keygate forwarded it (or answered

@@ -80,6 +80,8 @@ const configSchema = z
     KEY_REFRESH: z.enum(['ahead', 'off']).default('ahead'),
     // The key change feed: 0 turns it off (every isolate entry then lives ISOLATE_CACHE_TTL_SECONDS).
     KEY_FEED_SECONDS: z.coerce.number().min(0).max(60).default(5),
+    // A new isolate's warm start (src/keys/warm.ts): 0 turns it off; it needs the feed.
+    WARM_KEYS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
     JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),
     AUTH_FAILURE_LIMIT: budgetSetting('100/60s'),
@@ -119,6 +121,11 @@ export type Config = {
   keyFeedMs: number;
   /** Bound on the isolate tier's entries (verified and unknown keys together). */
   isolateCacheMaxEntries: number;
+  /**
+   * How many active keys a new isolate reads into its tier ahead of their first request, most
+   * recently used first (0: none; only with the key change feed, and at most isolateCacheMaxEntries).
+   */
+  warmKeys: number;
   /** How long this isolate remembers that a well-formed key is unknown. */
   unknownKeyTtlMs: number;
   /** Admin JWTs living longer than this (exp − iat, or exp − now) are refused. */
@@ -173,6 +180,7 @@ export function configOf(env: Env): Config {
     keyRefresh: v.KEY_REFRESH,
     keyFeedMs: v.KEY_FEED_SECONDS * 1000,
     isolateCacheMaxEntries: v.ISOLATE_CACHE_MAX_ENTRIES,
+    warmKeys: v.KEY_FEED_SECONDS > 0 ? Math.min(v.WARM_KEYS, v.ISOLATE_CACHE_MAX_ENTRIES) : 0,
     unknownKeyTtlMs: v.UNKNOWN_KEY_TTL_SECONDS * 1000,
     jwtMaxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,
     storageTimeoutMs: v.STORAGE_TIMEOUT_MS,

@@ -76,9 +76,12 @@ export function keygateConfig(jwtSecret) {
     // The refusal scenarios measure refusals themselves, so the refused-credential throttle (which
     // answers one IP's flood with 429 after AUTH_FAILURE_LIMIT) is set out of their reach. The
     // hot keys run with request budgets on, far out of their reach, so they measure the budgets'
-    // hot path (leases, headers, usage counting), not 429s.
+    // hot path (leases, headers, usage counting), not 429s. No warm start: the cold scenarios
+    // measure keys the isolate has not met, which a warm start would hold (bench:model measures
+    // the warm start, with its own WARM_KEYS).
     vars: {
       ...vars,
+      WARM_KEYS: '0',
       JWT_SECRET: jwtSecret,
       DEFAULT_KEY_LIMIT: '1000000',
       AUTH_FAILURE_LIMIT: `${UNTHROTTLED}/60s`,

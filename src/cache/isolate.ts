@@ -204,6 +204,8 @@ export type IsolateTier = {
   refreshing: BoundedTtlMap<string, true>;
   /** The key change feed as this isolate follows it (null: KEY_FEED_SECONDS is 0). */
   feed: KeyFeed | null;
+  /** This isolate's warm start (src/keys/verify.ts warmTier): when the last began, and whether one runs. */
+  warm: { startedAt: number; running: boolean };
 };
 
 /**
@@ -247,7 +249,7 @@ export function forgetIsolateTiers(): void {
 export function isolateTierOf(config: Config): IsolateTier {
   const known = tierOfConfig.get(config);
   if (known) return known;
-  const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}/${config.keyFeedMs}/${config.keyCacheTtlSeconds}`;
+  const settings = `${config.isolateCacheMaxEntries}/${config.keyRefresh}/${config.keyFeedMs}/${config.keyCacheTtlSeconds}/${config.warmKeys}`;
   let tier = tiers.get(settings);
   if (!tier) {
     tier = {
@@ -269,6 +271,7 @@ export function isolateTierOf(config: Config): IsolateTier {
               timeoutMs: config.storageTimeoutMs,
             })
           : null,
+      warm: { startedAt: Number.NEGATIVE_INFINITY, running: false },
     };
     tiers.set(settings, tier);
   }

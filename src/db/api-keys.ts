@@ -215,6 +215,53 @@ export async function findActiveKeyByHash(db: D1Queries, secretHash: string, now
   };
 }
 
+/** Where a page of the warm start's read ended: the last key's lastUsedAt ('' for never) and seq. */
+export type WarmCursor = { lastUsedAt: string; seq: number };
+
+/** A page of active keys for a new isolate's warm start (src/keys/verify.ts warmTier), most recently used first. */
+export type WarmPage = {
+  keys: Array<{ secretHash: string; active: ActiveKey }>;
+  /** Every change of the key change feed up to here is reflected in these rows. */
+  feedPosition: number;
+  /** Where the next page starts (null: this was the last). */
+  next: WarmCursor | null;
+};
+
+/** The warm start's page query (?1, ?2: the cursor; ?3: now; ?4: the page size). */
+export const WARM_KEYS_SQL = `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
+    CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
+    CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
+  FROM api_keys k
+  LEFT JOIN organizations o ON o.id = k.organization_id
+  LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id
+  WHERE k.status = 'active' AND (coalesce(k.last_used_at, ''), k.seq) < (?1, ?2) AND ${notExpired(3, 'k')}
+  ORDER BY coalesce(k.last_used_at, '') DESC, k.seq DESC
+  LIMIT ?4`;
+
+/**
+ * Up to `limit` active, unexpired keys used before `after` (most recently used first, then newest
+ * first; never-used keys last), with what verification needs of each (as findActiveKeyByHash).
+ * Served by the api_keys_active_last_used index (migration 0007): a page reads about `limit` rows.
+ */
+export async function readWarmKeys(db: D1Queries, after: WarmCursor | null, limit: number, now: string): Promise<WarmPage> {
+  // Past every ISO 8601 time and every seq: the first page.
+  const from = after ?? { lastUsedAt: '~', seq: Number.MAX_SAFE_INTEGER };
+  const { results } = await db
+    .prepare(WARM_KEYS_SQL)
+    .bind(from.lastUsedAt, from.seq, now, limit)
+    .all<ApiKeyRow & { feed_position: number; parent_requests: number | null; parent_window_seconds: number | null }>();
+  const last = results.at(-1);
+  return {
+    keys: results.map((row) => ({
+      secretHash: row.secret_hash,
+      active: { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) },
+    })),
+    // An empty page carries no row to read the position from: nothing is held from it anyway.
+    feedPosition: results[0]?.feed_position ?? 0,
+    next: last && results.length === limit ? { lastUsedAt: last.last_used_at ?? '', seq: last.seq } : null,
+  };
+}
+
 /**
  * The active key for `secretHash` as verification looks it up (src/keys/verify.ts): any replica
  * may answer (a 'first-unconstrained' session), unless `primaryOnly`. Only the primary may say

@@ -4,8 +4,9 @@
 import type { FeedSink, KeyFeed } from '../cache/feed';
 import { type IsolateTier, isolateTierOf } from '../cache/isolate';
 import { deleteCachedKey, getCachedRecord, logKvFailure, putCachedKey } from '../cache/kv';
-import { type ActiveKey, lookUpActiveKey, touchLastUsed } from '../db/api-keys';
+import { type ActiveKey, lookUpActiveKey, readWarmKeys, touchLastUsed, type WarmCursor, type WarmPage } from '../db/api-keys';
 import { fromD1 } from '../db/errors';
+import { replicaReads } from '../db/sessions';
 import { withDeadline } from '../storage/deadline';
 import { isExpired } from './expiry';
 import { isWellFormedKey, isWellFormedProjectKey } from './format';
@@ -86,9 +87,75 @@ function followFeed(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed): voi
       tier.unknown.clear();
     },
   };
-  deps.waitUntil(
-    feed.poll(deps.db, sink).catch((err: unknown) => console.error(`key feed read failed: ${err instanceof Error ? err.name : 'error'}`)),
+  const polled = feed.poll(deps.db, sink).then(
+    () => true,
+    (err: unknown) => {
+      console.error(`key feed read failed: ${err instanceof Error ? err.name : 'error'}`);
+      return false;
+    },
   );
+  deps.waitUntil(polled);
+  if (warmDue(deps, tier)) {
+    deps.waitUntil(
+      warmTier(deps, tier, feed, polled).catch((err: unknown) =>
+        console.error(`warm start failed: ${err instanceof Error ? err.name : 'error'}`),
+      ),
+    );
+  }
+}
+
+/** Rows per query of a warm start. */
+export const WARM_PAGE = 5_000;
+
+/** Whether this isolate should read its warm set now: first with its first feed read, then every half feed hold. */
+function warmDue(deps: KeyServiceDeps, tier: IsolateTier): boolean {
+  const { warm } = tier;
+  return deps.config.warmKeys > 0 && !warm.running && Date.now() - warm.startedAt >= FEED_HOLD_MS / 2;
+}
+
+/**
+ * A warm start (README: "Warm start"): reads up to WARM_KEYS active keys, most recently used
+ * first, after the response, and holds them in the tier as records the key change feed vouches
+ * for, exactly as if a request had read each one at that feed position: a key then meets its
+ * first request in this isolate without a wait on storage. Starts beside a feed read (`polled`),
+ * on a new isolate's first one and every half FEED_HOLD_MS after (keys unused for a hold come
+ * back), and holds each page as it comes, once that feed read succeeded: without it nothing
+ * could vouch for what the page holds, and the warm start gives up until the next feed read.
+ * Skipped: keys the tier holds already, keys this isolate changed meanwhile, records the feed
+ * knows to be stale (any replica may answer: a change the isolate does not know yet reaches it
+ * with the next feed read, which drops the record). It never evicts: it stops when the tier is full.
+ */
+async function warmTier(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed, polled: Promise<boolean>): Promise<void> {
+  const { warm } = tier;
+  warm.running = true;
+  warm.startedAt = Date.now();
+  const since = tier.evictions.count;
+  let followed = false;
+  try {
+    const session = replicaReads(deps.db);
+    const now = new Date().toISOString();
+    let after: WarmCursor | null = null;
+    for (let left = deps.config.warmKeys; left > 0; ) {
+      const page: WarmPage = await withDeadline(readWarmKeys(session, after, Math.min(WARM_PAGE, left), now), deps.config.storageTimeoutMs);
+      followed = await polled;
+      if (!followed) return;
+      for (const { secretHash, active } of page.keys) {
+        if (tier.keys.size >= deps.config.isolateCacheMaxEntries) return;
+        if (tier.keys.get(secretHash) || tier.evictions.since(secretHash, since)) continue;
+        const verified = toVerified(active);
+        if (judged(feed, secretHash, verified, page.feedPosition) !== false) continue;
+        hold(deps, tier, secretHash, verified, page.feedPosition);
+        tier.unknown.delete(secretHash);
+      }
+      left -= page.keys.length;
+      if (!page.next) return;
+      after = page.next;
+    }
+  } finally {
+    warm.running = false;
+    // Not followed (the feed read failed): the next feed read tries again.
+    if (!followed) warm.startedAt = Number.NEGATIVE_INFINITY;
+  }
 }
 
 /**

@@ -1,21 +1,24 @@
 // Key service deps over the test bindings that count what verification reads: key look-ups in
-// D1 (through the binding or any D1 session), KV gets, D1 batches and key change feed reads; with
-// a settle() that waits for everything run after the "response" (waitUntil), also what that starts.
+// D1 (through the binding or any D1 session), KV gets, D1 batches, key change feed reads and warm
+// start reads; with a settle() that waits for everything run after the "response" (waitUntil),
+// also what that starts.
 import { env } from 'cloudflare:workers';
 import { type Config, configOf } from '../../src/env';
 import type { KeyServiceDeps } from '../../src/keys/types';
 
 const KEY_READ = /secret_hash = \?1/;
 const FEED_READ = /\bFROM key_changes\b/;
+const WARM_READ = /ORDER BY coalesce\(k\.last_used_at/;
 
 export function countingDeps(config: Config = configOf(env)) {
-  const counts = { d1KeyReads: 0, kvGets: 0, d1Batches: 0, feedReads: 0 };
+  const counts = { d1KeyReads: 0, kvGets: 0, d1Batches: 0, feedReads: 0, warmReads: 0 };
   const counting = <T extends D1Database | D1DatabaseSession>(db: T): T =>
     new Proxy(db, {
       get(target, prop) {
         if (prop === 'prepare') {
           return (sql: string) => {
             if (KEY_READ.test(sql)) counts.d1KeyReads++;
+            else if (WARM_READ.test(sql)) counts.warmReads++;
             else if (FEED_READ.test(sql)) counts.feedReads++;
             return target.prepare(sql);
           };
