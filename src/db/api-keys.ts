@@ -180,6 +180,25 @@ export async function insertKeyWithinLimit(
 export type ActiveKey = { key: StoredKey; parentRateLimit: Budget | null };
 
 /**
+ * What verification reads of a key (aliased k): its row, the feed position the read saw (every
+ * change up to it is reflected in the row, src/cache/feed.ts), and the request budget an operator
+ * set for its organization (organization keys) or its project (project keys); NULL there means
+ * the default (ORG_RATE_LIMIT, PROJECT_RATE_LIMIT).
+ */
+const VERIFICATION_SELECT = `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
+    CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
+    CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
+  FROM api_keys k
+  LEFT JOIN organizations o ON o.id = k.organization_id
+  LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id`;
+
+type VerificationRow = ApiKeyRow & { feed_position: number; parent_requests: number | null; parent_window_seconds: number | null };
+
+function activeKeyOf(row: VerificationRow): ActiveKey {
+  return { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) };
+}
+
+/**
  * What a verification's look-up found (null: no such active key) and whether the primary answered
  * it: a replica's answer may be behind the primary by the replica's lag (src/db/sessions.ts).
  */
@@ -195,20 +214,15 @@ export type KeyLookup = { active: ActiveKey | null; servedByPrimary: boolean; fe
 export async function findActiveKeyByHash(db: D1Queries, secretHash: string, now: string): Promise<KeyLookup> {
   const { results, meta } = await db
     .prepare(
-      `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
-         CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
-         CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
-       FROM api_keys k
-       LEFT JOIN organizations o ON o.id = k.organization_id
-       LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id
+      `${VERIFICATION_SELECT}
        WHERE k.secret_hash = ?1 AND k.status = 'active' AND ${notExpired(2, 'k')}`,
     )
     .bind(secretHash, now)
-    .all<ApiKeyRow & { feed_position: number; parent_requests: number | null; parent_window_seconds: number | null }>();
+    .all<VerificationRow>();
   const row = results[0];
   if (!row) return { active: null, servedByPrimary: servedByPrimary(meta) };
   return {
-    active: { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) },
+    active: activeKeyOf(row),
     servedByPrimary: servedByPrimary(meta),
     // Every change of the key change feed up to here is reflected in this row (src/cache/feed.ts).
     feedPosition: row.feed_position,
@@ -228,12 +242,7 @@ export type WarmPage = {
 };
 
 /** The warm start's page query (?1, ?2: the cursor; ?3: now; ?4: the page size). */
-export const WARM_KEYS_SQL = `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
-    CASE WHEN k.kind = 'org' THEN o.rate_limit_requests ELSE p.rate_limit_requests END AS parent_requests,
-    CASE WHEN k.kind = 'org' THEN o.rate_limit_window_seconds ELSE p.rate_limit_window_seconds END AS parent_window_seconds
-  FROM api_keys k
-  LEFT JOIN organizations o ON o.id = k.organization_id
-  LEFT JOIN projects p ON p.organization_id = k.organization_id AND p.project_id = k.project_id
+export const WARM_KEYS_SQL = `${VERIFICATION_SELECT}
   WHERE k.status = 'active' AND (coalesce(k.last_used_at, ''), k.seq) < (?1, ?2) AND ${notExpired(3, 'k')}
   ORDER BY coalesce(k.last_used_at, '') DESC, k.seq DESC
   LIMIT ?4`;
@@ -246,16 +255,10 @@ export const WARM_KEYS_SQL = `SELECT k.*, ${FEED_POSITION_SQL} AS feed_position,
 export async function readWarmKeys(db: D1Queries, after: WarmCursor | null, limit: number, now: string): Promise<WarmPage> {
   // Past every ISO 8601 time and every seq: the first page.
   const from = after ?? { lastUsedAt: '~', seq: Number.MAX_SAFE_INTEGER };
-  const { results } = await db
-    .prepare(WARM_KEYS_SQL)
-    .bind(from.lastUsedAt, from.seq, now, limit)
-    .all<ApiKeyRow & { feed_position: number; parent_requests: number | null; parent_window_seconds: number | null }>();
+  const { results } = await db.prepare(WARM_KEYS_SQL).bind(from.lastUsedAt, from.seq, now, limit).all<VerificationRow>();
   const last = results.at(-1);
   return {
-    keys: results.map((row) => ({
-      secretHash: row.secret_hash,
-      active: { key: rowToKey(row), parentRateLimit: budgetOf(row.parent_requests, row.parent_window_seconds) },
-    })),
+    keys: results.map((row) => ({ secretHash: row.secret_hash, active: activeKeyOf(row) })),
     // An empty page carries no row to read the position from: nothing is held from it anyway.
     feedPosition: results[0]?.feed_position ?? 0,
     next: last && results.length === limit ? { lastUsedAt: last.last_used_at ?? '', seq: last.seq } : null,
