@@ -9,10 +9,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Context } from 'hono';
 import type { AppEnv } from '../env';
-import { configOf } from '../env';
 import { handleError } from '../errors';
 import { rawPath } from '../gateway/forward';
 import { pathProblem } from '../gateway/path';
+import { loadConfig } from '../middleware/context';
 import { startRequest } from '../middleware/request-id';
 import { writeAddedHeaders } from '../middleware/response-headers';
 import { serveClientRequest } from './client';
@@ -61,7 +61,7 @@ async function serveDirect(route: Route, c: Context<AppEnv>): Promise<Response> 
   if (route.cors) markReadable(c);
   let res: Response;
   try {
-    c.set('config', configOf(c.env));
+    loadConfig(c);
     res = await route.serve(c);
   } catch (err) {
     // As the router: Errors go to the error handler, anything else is thrown on.
