@@ -15,7 +15,6 @@ import { LoadGenerator, stopOnSignals } from './lib/generator.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
-import { pinBench } from './lib/pin.mjs';
 import { evaluateTargets, modelSectionOf, renderMarkdown, withModelSection } from './lib/report.mjs';
 import { hotRequests, OVER_BUDGET_LIMIT, runScenarios } from './lib/scenarios.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
@@ -105,8 +104,6 @@ async function main() {
   for (const n of KEY_COUNTS) {
     const { mf, url } = await startMiniflare({ scriptPath, config });
     live.mf = mf;
-    const pinned = pinBench(generator.pid);
-    log(`N = ${n.toLocaleString('en-US')}: ${pinned}`);
     const db = await mf.getD1Database('DB');
     await applySchema(db);
     log(`N = ${n.toLocaleString('en-US')}: seeding D1`);
@@ -158,7 +155,7 @@ async function main() {
         `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})`,
       );
     }
-    runs.push({ n, rows, coldPool, scenarios, sha256Us, loopCpu, pinned });
+    runs.push({ n, rows, coldPool, scenarios, sha256Us, loopCpu });
     live.mf = undefined;
     await mf.dispose();
   }

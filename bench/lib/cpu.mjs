@@ -17,7 +17,7 @@ function readOrNull(path) {
 }
 
 /** The pid of this process's workerd child (Miniflare runs one at a time), or null. */
-export function workerdPid() {
+function workerdPid() {
   /** @type {string[]} */
   let tasks;
   try {

@@ -48,11 +48,6 @@ export class ChildGenerator {
     return answer;
   }
 
-  /** The child's process id (undefined once it could not start). */
-  get pid() {
-    return this.#child.pid;
-  }
-
   /** Ends the child process (idempotent). */
   stop() {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill();

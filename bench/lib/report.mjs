@@ -16,7 +16,6 @@ import { median, OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } fro
  * @property {Record<string, ScenarioResult>} scenarios
  * @property {number | null} [sha256Us] CPU µs of hashing one key (sha256Hex) in workerd
  * @property {Record<string, import('./cpu.mjs').LoopCost> | null} [loopCpu] Keygate's own CPU per hot request, in-isolate loop
- * @property {string} [pinned] where workerd and the load generator ran (bench/lib/pin.mjs)
  */
 
 /** @typedef {{ target: string, measured: string, met: boolean, verdict: string, cost: string }} TargetRow */
@@ -614,9 +613,7 @@ npx tsc -p bench && npx tsc -p bench/tsconfig.node.json   # type-check the bench
 \`\`\`
 
 No account, no network: everything runs on 127.0.0.1. Close other busy programs first; the load
-generator shares the machine with the Worker. With two CPUs or more, workerd and the load
-generator are pinned to one each (Linux \`taskset\`), so that they do not take turns on the same
-cores: the throughput ratios then follow workerd's CPU per request.
+generator shares the machine with the Worker.
 
 ## Machine
 
@@ -628,7 +625,6 @@ cores: the throughput ratios then follow workerd's CPU per request.
 | OS | ${r.machine.os} |
 | load average (1 min) at start / end | ${r.machine.loadBefore.toFixed(2)} / ${r.machine.loadAfter.toFixed(2)} |
 | load average (1 min) after the measured runs | ${loadRange(r.runs)} (the bench alone keeps about 2 cores busy; more means other programs competed) |
-| CPUs | ${[...new Set(r.runs.map((run) => run.pinned ?? 'not pinned'))].join('; ')} (bench/lib/pin.mjs) |
 
 ## Versions
 
