@@ -6,7 +6,7 @@
 // only when it first meets a key. A KV record read from storage is judged against the changes the
 // isolate remembers (a minute or two of them): one made after the record's D1 read means the
 // record is stale, and D1 answers instead.
-import { type KeyChange, keyChangesBefore, pruneKeyChanges, readKeyChanges } from '../db/key-changes';
+import { type KeyChange, pruneKeyChanges, readKeyChanges, startReadingKeyChanges } from '../db/key-changes';
 import { withDeadline } from '../storage/deadline';
 
 /** Changes read per query; a poll reads on while pages come back full (up to MAX_PAGES). */
@@ -113,14 +113,19 @@ export class KeyFeed {
   async #read(db: D1Database, sink: FeedSink, startedAt: number): Promise<void> {
     const { timeoutMs, memoryMs } = this.settings;
     let cursor = this.#cursor;
+    let firstPage: KeyChange[] | null = null;
     if (cursor === null) {
-      // A new isolate starts a memory's length back, so records read from KV can be judged at once.
-      cursor = await withDeadline(keyChangesBefore(db, Math.floor((startedAt - memoryMs) / 1000)), timeoutMs);
+      // A new isolate starts a memory's length back, so records read from KV can be judged at
+      // once; where it starts and the first page come in one round trip.
+      const first = await withDeadline(startReadingKeyChanges(db, Math.floor((startedAt - memoryMs) / 1000), PAGE), timeoutMs);
+      cursor = first.start;
       this.#cursor = cursor;
       this.#coveredFrom = cursor;
+      firstPage = first.changes;
     }
     for (let page = 0; page < MAX_PAGES; page++) {
-      const changes: KeyChange[] = await withDeadline(readKeyChanges(db, cursor, PAGE), timeoutMs);
+      const changes: KeyChange[] = firstPage ?? (await withDeadline(readKeyChanges(db, cursor, PAGE), timeoutMs));
+      firstPage = null;
       const first = changes[0];
       if (first && first.seq > cursor + 1) {
         // Rows this isolate never read are gone (the retention): anything it holds may be stale.

@@ -9,27 +9,39 @@ export const KEY_CHANGE_RETENTION_SECONDS = 86_400;
 
 type ChangeRow = { seq: number; secret_hash: string | null; organization_id: string; project_id: string | null };
 
+const CHANGE_COLUMNS = 'seq, secret_hash, organization_id, project_id';
+
+function changeOf(row: ChangeRow): KeyChange {
+  return { seq: row.seq, secretHash: row.secret_hash, organizationId: row.organization_id, projectId: row.project_id };
+}
+
 /** Up to `limit` changes after `after`, oldest first. */
 export async function readKeyChanges(db: D1Database, after: number, limit: number): Promise<KeyChange[]> {
   const { results } = await db
-    .prepare('SELECT seq, secret_hash, organization_id, project_id FROM key_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2')
+    .prepare(`SELECT ${CHANGE_COLUMNS} FROM key_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2`)
     .bind(after, limit)
     .all<ChangeRow>();
-  return results.map((row) => ({
-    seq: row.seq,
-    secretHash: row.secret_hash,
-    organizationId: row.organization_id,
-    projectId: row.project_id,
-  }));
+  return results.map(changeOf);
 }
 
-/** The position of the last change made before `before` (Unix seconds): where a new isolate starts reading. */
-export async function keyChangesBefore(db: D1Database, before: number): Promise<number> {
-  const row = await db
-    .prepare('SELECT coalesce(max(seq), 0) AS seq FROM key_changes WHERE changed_at < ?1')
-    .bind(before)
-    .first<{ seq: number }>();
-  return row?.seq ?? 0;
+/** The position of the last change made before ?1 (Unix seconds): where a new isolate starts reading. */
+const START_SQL = 'SELECT coalesce(max(seq), 0) AS seq FROM key_changes WHERE changed_at < ?1';
+
+/**
+ * A new isolate's first read, in one round trip (one batch, one transaction): where it starts
+ * (the last change made before `before`, Unix seconds) and up to `limit` changes after that.
+ */
+export async function startReadingKeyChanges(
+  db: D1Database,
+  before: number,
+  limit: number,
+): Promise<{ start: number; changes: KeyChange[] }> {
+  const [start, changes] = await db.batch([
+    db.prepare(START_SQL).bind(before),
+    db.prepare(`SELECT ${CHANGE_COLUMNS} FROM key_changes WHERE seq > (${START_SQL}) ORDER BY seq LIMIT ?2`).bind(before, limit),
+  ]);
+  const position = (start?.results[0] as { seq: number } | undefined)?.seq ?? 0;
+  return { start: position, changes: ((changes?.results ?? []) as ChangeRow[]).map(changeOf) };
 }
 
 /** Deletes the changes older than the retention. */

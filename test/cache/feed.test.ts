@@ -113,11 +113,42 @@ describe('KeyFeed', () => {
     expect(dropped.some((c) => c.secretHash === key.secretHash)).toBe(true);
   });
 
+  it('starts in one round trip: where it starts and the first page of changes in one batch', async () => {
+    const { clock, feed, sink, dropped } = feedWithClock();
+    const org = randomId();
+    const key = await inserted(newKey(org, null));
+    await revoke(key);
+    let batches = 0;
+    const counting = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === 'batch') {
+          return (statements: D1PreparedStatement[]) => {
+            batches++;
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await feed.poll(counting, sink);
+    expect(batches, 'the first read').toBe(1);
+    expect(feed.cursor).toBe(await latestPosition());
+    expect(
+      dropped.filter((c) => c.organizationId === org),
+      'a change from before the isolate started, within its memory',
+    ).toHaveLength(1);
+    clock.now += 5_000;
+    await feed.poll(counting, sink);
+    expect(batches, 'later reads: one query each').toBe(1);
+  });
+
   it('is not fresh after a failed poll, and polls again one interval later', async () => {
     const { clock, feed, sink } = feedWithClock();
     const broken = new Proxy(env.DB, {
       get(target, prop) {
-        if (prop === 'prepare') return () => ({ bind: () => ({ first: () => Promise.reject(new Error('D1_ERROR')) }) });
+        if (prop === 'prepare') return () => ({ bind: () => ({ all: () => Promise.reject(new Error('D1_ERROR')) }) });
+        if (prop === 'batch') return () => Promise.reject(new Error('D1_ERROR'));
         const value = Reflect.get(target, prop, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
