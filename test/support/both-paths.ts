@@ -42,12 +42,14 @@ export function bothPaths(overrides: Partial<Env> = {}) {
 
 /**
  * Headers whose values differ between two requests in a row by design: the request id (one per
- * request), the budget left (one request later), the seconds to wait (a second may pass) and the
- * D1 bookmark (the management routes' session: later writes move it).
+ * request), the budget left (one request later), the seconds to wait (a second may pass), the
+ * window's end (the two may straddle a window's boundary) and the D1 bookmark (the management
+ * routes' session: later writes move it).
  */
 const MOVING: Readonly<Record<string, (value: string) => string>> = {
   'x-request-id': () => '<id>',
   'x-ratelimit-remaining': () => '<n>',
+  'x-ratelimit-reset': () => '<t>',
   ratelimit: (value) => value.replace(/r=\d+/g, 'r=<n>').replace(/t=\d+/g, 't=<s>'),
   'retry-after': () => '<s>',
   'x-keygate-bookmark': () => '<bookmark>',
