@@ -204,8 +204,8 @@ export type IsolateTier = {
   refreshing: BoundedTtlMap<string, true>;
   /** The key change feed as this isolate follows it (null: KEY_FEED_SECONDS is 0). */
   feed: KeyFeed | null;
-  /** This isolate's warm start (src/keys/verify.ts warmTier): when the last began, and whether one runs. */
-  warm: { startedAt: number; running: boolean };
+  /** This isolate's warm start (src/keys/verify.ts warmTier): when the last began (ms since the epoch). */
+  warm: { startedAt: number };
 };
 
 /**
@@ -271,7 +271,7 @@ export function isolateTierOf(config: Config): IsolateTier {
               timeoutMs: config.storageTimeoutMs,
             })
           : null,
-      warm: { startedAt: Number.NEGATIVE_INFINITY, running: false },
+      warm: { startedAt: Number.NEGATIVE_INFINITY },
     };
     tiers.set(settings, tier);
   }

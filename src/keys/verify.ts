@@ -107,10 +107,14 @@ function followFeed(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed): voi
 /** Rows per query of a warm start. */
 export const WARM_PAGE = 5_000;
 
-/** Whether this isolate should read its warm set now: first with its first feed read, then every half feed hold. */
+/**
+ * Whether this isolate should read its warm set now: first with its first feed read, then every
+ * half feed hold. By its start time alone: a warm start whose request's context ended before it
+ * did (Workers stop a request's waitUntil work 30 s after its response, a slow D1 can take that
+ * long) never finishes, and must not keep the isolate from the next one.
+ */
 function warmDue(deps: KeyServiceDeps, tier: IsolateTier): boolean {
-  const { warm } = tier;
-  return deps.config.warmKeys > 0 && !warm.running && Date.now() - warm.startedAt >= FEED_HOLD_MS / 2;
+  return deps.config.warmKeys > 0 && Date.now() - tier.warm.startedAt >= FEED_HOLD_MS / 2;
 }
 
 /**
@@ -127,7 +131,6 @@ function warmDue(deps: KeyServiceDeps, tier: IsolateTier): boolean {
  */
 async function warmTier(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed, polled: Promise<boolean>): Promise<void> {
   const { warm } = tier;
-  warm.running = true;
   warm.startedAt = Date.now();
   const since = tier.evictions.count;
   let followed = false;
@@ -152,7 +155,6 @@ async function warmTier(deps: KeyServiceDeps, tier: IsolateTier, feed: KeyFeed, 
       after = page.next;
     }
   } finally {
-    warm.running = false;
     // Not followed (the feed read failed): the next feed read tries again.
     if (!followed) warm.startedAt = Number.NEGATIVE_INFINITY;
   }

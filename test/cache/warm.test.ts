@@ -158,6 +158,48 @@ describe('a warm start', () => {
     expect(reader.counts.warmReads, 'the next feed read brought a warm start').toBeGreaterThan(warmReads);
   });
 
+  it('is due again half a feed hold after the last began, even if that one never finished (its context ended)', async () => {
+    const config = { ...configOf(env), keyFeedMs: 5_000, warmKeys: 1_000, isolateCacheMaxEntries: 20_007, storageTimeoutMs: 30_000 };
+    const reader = countingDeps(config);
+    // The first warm start's query never answers while the test runs (as if its request's
+    // context had ended); later ones answer.
+    let release = () => {};
+    const hung = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let warmQueries = 0;
+    const gated = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+      new Proxy(db, {
+        get(target, prop) {
+          if (prop === 'prepare') {
+            return (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.includes(WARM_KEYS_SQL) || warmQueries++ > 0) return statement;
+              return { bind: (...values: unknown[]) => ({ all: () => hung.then(() => statement.bind(...values).all()) }) };
+            };
+          }
+          if (prop === 'withSession') return (constraint?: string) => gated((target as D1Database).withSession(constraint));
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    // What each request leaves running after its response: its feed read, then its warm start.
+    const after: Promise<unknown>[] = [];
+    const deps = { ...reader.deps, db: gated(reader.deps.db), waitUntil: (promise: Promise<unknown>) => after.push(promise) };
+    await verifyProjectKey(deps, generateKey('project'));
+    await after[0];
+    expect(warmQueries, 'the first warm start, hung').toBe(1);
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(t0 + FEED_HOLD_MS / 2);
+    const started = after.length;
+    await verifyProjectKey(deps, generateKey('project'));
+    await after[started];
+    await vi.waitFor(() => expect(warmQueries, 'a second warm start, beside the next feed read').toBe(2));
+    release();
+    await Promise.all(after);
+  });
+
   it('never evicts: it stops when the tier is full', async () => {
     const held = await Promise.all(['2900-01-01T00:00:01.000Z', '2900-01-01T00:00:02.000Z'].map(keyUsedAt));
     const reader = isolate({ isolateCacheMaxEntries: 2, warmKeys: 2 });
