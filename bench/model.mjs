@@ -237,15 +237,17 @@ function cellOf(samples, seconds, counts, restartsAt, ttlSeconds) {
   const n = samples.length;
   const share = (/** @type {Sample[]} */ of, /** @type {(s: Sample) => boolean} */ pick) =>
     of.length === 0 ? 0 : of.filter(pick).length / of.length;
-  const added = samples.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
+  // The storage wait of each request (0 when it awaited none), sorted for percentiles.
+  const addedOf = (/** @type {Sample[]} */ of) => of.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
+  const added = addedOf(samples);
   const wall = samples.map((s) => s.wallMs).sort((a, b) => a - b);
   const client = samples.map((s) => s.clientMs).sort((a, b) => a - b);
   const known = samples.filter((s) => !s.unseen);
   const unseen = samples.filter((s) => s.unseen);
   const away = samples.filter((s) => !restartsAt.some((r) => s.at >= r && s.at < r + ttlSeconds));
-  const awayAdded = away.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
+  const awayAdded = addedOf(away);
   const live = samples.filter((s) => s.live);
-  const liveAdded = live.map((s) => (waited(s) ? s.waitedMs : 0)).sort((a, b) => a - b);
+  const liveAdded = addedOf(live);
   /** @type {Record<string, number>} */
   const statuses = {};
   for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;

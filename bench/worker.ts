@@ -32,14 +32,12 @@ type Counts = { reads: number; writes: number };
 // Operations since the last reset, for the whole isolate (the bench runs one). Module state: it
 // lives as long as the isolate and is zeroed by the reset route. usage: the D1 statements on
 // usage_hourly (a part of d1: the usage recorder's batches); feed: the key change feed's polls
-// (a part of d1, every KEY_FEED_SECONDS while the isolate is busy); warm: the warm start's pages
-// (a part of d1, when the isolate starts and every 7.5 min while busy); counter: BudgetCounter calls
+// (a part of d1, every KEY_FEED_SECONDS while the isolate is busy); counter: BudgetCounter calls
 // (request-budget leases, management-write takes), each a Durable Object round trip.
 const d1Counts: Counts = { reads: 0, writes: 0 };
 const kvCounts: Counts = { reads: 0, writes: 0 };
 const usageCounts: Counts = { reads: 0, writes: 0 };
 const feedCounts: Counts = { reads: 0, writes: 0 };
-const warmCounts: Counts = { reads: 0, writes: 0 };
 const counterCalls = { calls: 0 };
 
 // ---- The production latency model (bench/model.mjs) ----
@@ -209,8 +207,6 @@ const READ_SQL = /^\s*SELECT\b/i;
 const USAGE_SQL = /\busage_hourly\b/i;
 /** The key change feed's poll (src/db/key-changes.ts readKeyChanges), not the feed position a key read carries. */
 const FEED_SQL = /\bFROM key_changes WHERE seq >/i;
-/** A page of the warm start (src/db/api-keys.ts WARM_KEYS_SQL). */
-const WARM_SQL = /ORDER BY coalesce\(k\.last_used_at/i;
 
 function countSql(sql: string, tag: Tag, hash: string | undefined): boolean {
   const read = READ_SQL.test(sql);
@@ -218,7 +214,6 @@ function countSql(sql: string, tag: Tag, hash: string | undefined): boolean {
   d1Counts[kind]++;
   if (USAGE_SQL.test(sql)) usageCounts[kind]++;
   if (FEED_SQL.test(sql)) feedCounts[kind]++;
-  if (WARM_SQL.test(sql)) warmCounts[kind]++;
   const counts = countFor(tag, scenarioOfHash(hash));
   if (read) counts.d1Reads++;
   else counts.d1Writes++;
@@ -647,7 +642,7 @@ async function benchRoute(request: Request): Promise<Response> {
   if (path !== '/__bench/counts' && path !== '/__bench/counts/reset') return new Response('not found', { status: 404 });
   if (path.endsWith('/reset')) {
     if (request.method !== 'POST') return new Response('method not allowed', { status: 405 });
-    for (const counts of [d1Counts, kvCounts, usageCounts, feedCounts, warmCounts]) {
+    for (const counts of [d1Counts, kvCounts, usageCounts, feedCounts]) {
       counts.reads = 0;
       counts.writes = 0;
     }
@@ -658,7 +653,6 @@ async function benchRoute(request: Request): Promise<Response> {
     kv: kvCounts,
     usage: usageCounts,
     feed: feedCounts,
-    warm: warmCounts,
     counter: counterCalls,
     usagePending: usageRecorder().pending,
   });

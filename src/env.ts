@@ -80,7 +80,7 @@ const configSchema = z
     KEY_REFRESH: z.enum(['ahead', 'off']).default('ahead'),
     // The key change feed: 0 turns it off (every isolate entry then lives ISOLATE_CACHE_TTL_SECONDS).
     KEY_FEED_SECONDS: z.coerce.number().min(0).max(60).default(5),
-    // A new isolate's warm start (src/keys/warm.ts): 0 turns it off; it needs the feed.
+    // A new isolate's warm start (src/keys/verify.ts warmTier): 0 turns it off; it needs the feed.
     WARM_KEYS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
     JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).default(86_400),
     STORAGE_TIMEOUT_MS: z.coerce.number().int().min(1).max(30_000).default(2_000),

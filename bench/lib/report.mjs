@@ -209,17 +209,10 @@ export function evaluateTargets(runs, memory, vars) {
       const feedAllowedOf = (/** @type {import('./scenarios.mjs').RepResult} */ rep) =>
         feedSeconds > 0 ? Math.ceil(rep.measured.elapsedMs / 1000 / feedSeconds) + 1 : 0;
       const feedReads = (/** @type {import('./scenarios.mjs').RepResult} */ rep) => rep.feed?.reads ?? 0;
-      // So is the warm start (WARM_KEYS, src/keys/verify.ts): when the isolate starts, and every
-      // 7.5 minutes while it is busy, ceil(warm keys / 5,000) pages.
-      const warmPages = Math.ceil(Math.min(Number(vars.WARM_KEYS ?? 10_000), Number(vars.ISOLATE_CACHE_MAX_ENTRIES ?? 10_000)) / 5_000);
-      const warmAllowedOf = (/** @type {import('./scenarios.mjs').RepResult} */ rep) =>
-        feedSeconds > 0 ? warmPages * (Math.floor(rep.measured.elapsedMs / 450_000) + 1) : 0;
-      const warmReads = (/** @type {import('./scenarios.mjs').RepResult} */ rep) => rep.warm?.reads ?? 0;
       const runsOk = over.reps.map(
         (rep) =>
-          rep.d1.reads - feedReads(rep) - warmReads(rep) === 0 &&
+          rep.d1.reads - feedReads(rep) === 0 &&
           feedReads(rep) <= feedAllowedOf(rep) &&
-          warmReads(rep) <= warmAllowedOf(rep) &&
           rep.counterCalls === 0 &&
           rep.kv.reads <= kvAllowedOf(rep),
       );
@@ -229,14 +222,12 @@ export function evaluateTargets(runs, memory, vars) {
       rows.push({
         target:
           `${at}: ${over.label}: no storage reads for the budget (0 D1 reads besides the key change feed's poll, ≤ 1 per ` +
-          `KEY_FEED_SECONDS = ${feedSeconds} s, and the warm start's ${warmPages} page${warmPages === 1 ? '' : 's'}, ` +
-          `at most once per 7.5 min, as in every busy isolate; 0 budget-counter calls; KV only the key ` +
+          `KEY_FEED_SECONDS = ${feedSeconds} s, as in every busy isolate; 0 budget-counter calls; KV only the key ` +
           `record's refresh, as every hot key's: ≤ 1 per ${refreshSeconds} s, half of ISOLATE_CACHE_TTL_SECONDS), every run`,
         measured:
           `${fmtInt(sum((r) => r.measured.requests))} requests in ${over.reps.length} run${over.reps.length === 1 ? '' : 's'}: ` +
-          `D1 ${sum((r) => r.d1.reads - feedReads(r) - warmReads(r))} reads besides ${sum(feedReads)} feed polls ` +
-          `(${over.reps.map((r) => `${feedReads(r)} ≤ ${feedAllowedOf(r)}`).join(', ')}) and ${sum(warmReads)} warm-start pages, ` +
-          `counter ${sum((r) => r.counterCalls)} calls, ` +
+          `D1 ${sum((r) => r.d1.reads - feedReads(r))} reads besides ${sum(feedReads)} feed polls ` +
+          `(${over.reps.map((r) => `${feedReads(r)} ≤ ${feedAllowedOf(r)}`).join(', ')}), counter ${sum((r) => r.counterCalls)} calls, ` +
           `KV ${over.reps.map((r) => `${r.kv.reads} (≤ ${kvAllowedOf(r)})`).join(', ')} reads`,
         met,
         verdict: met ? 'met' : 'missed',

@@ -32,7 +32,6 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {Counts} kv KV operations
  * @property {Counts} usage the D1 statements on usage_hourly (part of d1: the usage batches)
  * @property {Counts} feed the key change feed's polls (part of d1)
- * @property {Counts} warm the warm start's pages (part of d1)
  * @property {{ calls: number }} counter BudgetCounter calls (Durable Object round trips)
  * @property {number} usagePending usage counts in memory, not yet written (not reset)
  */
@@ -78,7 +77,6 @@ import { workerdCpuSeconds } from './cpu.mjs';
  * @property {Counts} usage the D1 statements of usage batches (part of d1), likewise: every count of
  *   the measured run written, and none of the warm-up's
  * @property {Counts} feed the key change feed's polls (part of d1), likewise
- * @property {Counts} warm the warm start's pages (part of d1), likewise
  * @property {number} counterCalls BudgetCounter calls, likewise
  * @property {number | null} cpuSeconds workerd's CPU time, likewise (null: not measurable here)
  * @property {number} load1 the machine's 1-minute load average right after the measured run
@@ -483,7 +481,7 @@ export async function runScenarios(bench, log) {
       const { counts, settled } = await settledCounters(bench);
       const cpuAfter = workerdCpuSeconds();
       const cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-      const { d1, kv, usage, feed, warm } = counts;
+      const { d1, kv, usage, feed } = counts;
       const counterCalls = counts.counter.calls;
       reps[scenario.id]?.push({
         warmup: warmupResult,
@@ -492,7 +490,6 @@ export async function runScenarios(bench, log) {
         kv,
         usage,
         feed,
-        warm,
         counterCalls,
         cpuSeconds,
         load1: loadavg()[0] ?? 0,
