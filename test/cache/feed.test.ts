@@ -11,8 +11,9 @@ import { createOrgKey } from '../../src/keys/org-keys';
 import type { KeyServiceDeps } from '../../src/keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { countingDeps } from '../support/deps';
-import { changesOf, feedWithClock, inserted, latestPosition, newKey, revoke } from '../support/feed';
+import { changesOf, feedUnreachable, feedWithClock, inserted, latestPosition, newKey, revoke } from '../support/feed';
 import { randomId, remember } from '../support/fixtures';
+import { overriding } from '../support/proxy';
 
 describe('the feed triggers (migration 0006)', () => {
   it('write a row for the changes a verification can see, and none for a rename, a use or a new key', async () => {
@@ -119,16 +120,10 @@ describe('KeyFeed', () => {
     const key = await inserted(newKey(org, null));
     await revoke(key);
     let batches = 0;
-    const counting = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === 'batch') {
-          return (statements: D1PreparedStatement[]) => {
-            batches++;
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
+    const counting = overriding(env.DB, {
+      batch: (statements: D1PreparedStatement[]) => {
+        batches++;
+        return env.DB.batch(statements);
       },
     });
     await feed.poll(counting, sink);
@@ -145,13 +140,9 @@ describe('KeyFeed', () => {
 
   it('is not fresh after a failed poll, and polls again one interval later', async () => {
     const { clock, feed, sink } = feedWithClock();
-    const broken = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === 'prepare') return () => ({ bind: () => ({ all: () => Promise.reject(new Error('D1_ERROR')) }) });
-        if (prop === 'batch') return () => Promise.reject(new Error('D1_ERROR'));
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const broken = overriding(env.DB, {
+      prepare: () => ({ bind: () => ({ all: () => Promise.reject(new Error('D1_ERROR')) }) }),
+      batch: () => Promise.reject(new Error('D1_ERROR')),
     });
     await expect(feed.poll(broken, sink)).rejects.toThrow('D1_ERROR');
     expect(feed.fresh).toBe(false);
@@ -233,19 +224,7 @@ describe('verification with the feed on', () => {
 
   it('falls back to the isolate TTL when the feed cannot be read', async () => {
     const { deps, counts, settle } = feedDeps({ isolateCacheMaxEntries: 10_005 });
-    const broken = new Proxy(deps.db, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            if (/\bFROM key_changes\b/.test(sql) && !/secret_hash = \?1/.test(sql)) throw new Error('D1_ERROR: feed unreachable');
-            return target.prepare(sql);
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const brokenDeps = { ...deps, db: broken };
+    const brokenDeps = { ...deps, db: feedUnreachable(deps.db) };
     const { key, secret } = await verifiedOrgKey(brokenDeps, settle);
     const before = counts.kvGets + counts.d1KeyReads;
     const t0 = Date.now();

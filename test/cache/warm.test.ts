@@ -10,7 +10,9 @@ import { createOrgKey } from '../../src/keys/org-keys';
 import type { KeyServiceDeps } from '../../src/keys/types';
 import { FEED_HOLD_MS, verifyKeyPair, verifyProjectKey } from '../../src/keys/verify';
 import { countingDeps } from '../support/deps';
+import { feedUnreachable } from '../support/feed';
 import { randomId, remember } from '../support/fixtures';
+import { overriding } from '../support/proxy';
 
 /** Service deps of an isolate with the feed on (every 5 s) and a warm start; a distinct max entries gives it its own tier. */
 function isolate(overrides: Partial<Config> & { isolateCacheMaxEntries: number }) {
@@ -130,19 +132,7 @@ describe('a warm start', () => {
     const { key, secret } = await keyUsedAt('2450-01-01T00:00:01.000Z');
     const reader = isolate({ isolateCacheMaxEntries: 20_006 });
     let feedDown = true;
-    const flaky = new Proxy(reader.deps.db, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            if (feedDown && /\bFROM key_changes WHERE (seq >|changed_at <)/.test(sql)) throw new Error('D1_ERROR: feed unreachable');
-            return target.prepare(sql);
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const deps = { ...reader.deps, db: flaky };
+    const deps = { ...reader.deps, db: feedUnreachable(reader.deps.db, () => feedDown) };
     await firstRequest({ deps, settle: reader.settle });
     const before = storageReads(reader.counts);
     expect((await verifyKeyPair(deps, key.clientId, secret)).ok).toBe(true);
@@ -169,20 +159,14 @@ describe('a warm start', () => {
     });
     let warmQueries = 0;
     const gated = <T extends D1Database | D1DatabaseSession>(db: T): T =>
-      new Proxy(db, {
-        get(target, prop) {
-          if (prop === 'prepare') {
-            return (sql: string) => {
-              const statement = target.prepare(sql);
-              if (!sql.includes(WARM_KEYS_SQL) || warmQueries++ > 0) return statement;
-              return { bind: (...values: unknown[]) => ({ all: () => hung.then(() => statement.bind(...values).all()) }) };
-            };
-          }
-          if (prop === 'withSession') return (constraint?: string) => gated((target as D1Database).withSession(constraint));
-          const value = Reflect.get(target, prop, target);
-          return typeof value === 'function' ? value.bind(target) : value;
+      overriding(db as D1Database, {
+        prepare: (sql: string) => {
+          const statement = db.prepare(sql);
+          if (sql !== WARM_KEYS_SQL || warmQueries++ > 0) return statement;
+          return { bind: (...values: unknown[]) => ({ all: () => hung.then(() => statement.bind(...values).all()) }) };
         },
-      });
+        withSession: (constraint?: string) => gated((db as D1Database).withSession(constraint)),
+      }) as T;
     // What each request leaves running after its response: its feed read, then its warm start.
     const after: Promise<unknown>[] = [];
     const deps = { ...reader.deps, db: gated(reader.deps.db), waitUntil: (promise: Promise<unknown>) => after.push(promise) };

@@ -3,37 +3,34 @@
 // start reads; with a settle() that waits for everything run after the "response" (waitUntil),
 // also what that starts.
 import { env } from 'cloudflare:workers';
+import { WARM_KEYS_SQL } from '../../src/db/api-keys';
 import { type Config, configOf } from '../../src/env';
 import type { KeyServiceDeps } from '../../src/keys/types';
+import { overriding } from './proxy';
 
 const KEY_READ = /secret_hash = \?1/;
 const FEED_READ = /\bFROM key_changes\b/;
-const WARM_READ = /ORDER BY coalesce\(k\.last_used_at/;
 
 export function countingDeps(config: Config = configOf(env)) {
   const counts = { d1KeyReads: 0, kvGets: 0, d1Batches: 0, feedReads: 0, warmReads: 0 };
   const counting = <T extends D1Database | D1DatabaseSession>(db: T): T =>
-    new Proxy(db, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            if (KEY_READ.test(sql)) counts.d1KeyReads++;
-            else if (WARM_READ.test(sql)) counts.warmReads++;
-            else if (FEED_READ.test(sql)) counts.feedReads++;
-            return target.prepare(sql);
-          };
-        }
-        if (prop === 'batch') counts.d1Batches++;
-        if (prop === 'withSession') return (constraint?: string) => counting((target as D1Database).withSession(constraint));
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
+    overriding(db as D1Database, {
+      prepare: (sql: string) => {
+        if (KEY_READ.test(sql)) counts.d1KeyReads++;
+        else if (sql === WARM_KEYS_SQL) counts.warmReads++;
+        else if (FEED_READ.test(sql)) counts.feedReads++;
+        return db.prepare(sql);
       },
-    });
-  const kv = new Proxy(env.KEY_CACHE, {
-    get(target, prop) {
-      if (prop === 'get') counts.kvGets++;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      batch: (statements: D1PreparedStatement[]) => {
+        counts.d1Batches++;
+        return db.batch(statements);
+      },
+      withSession: (constraint?: string) => counting((db as D1Database).withSession(constraint)),
+    }) as T;
+  const kv = overriding(env.KEY_CACHE, {
+    get: (...args: Parameters<KVNamespace['get']>) => {
+      counts.kvGets++;
+      return env.KEY_CACHE.get(...args);
     },
   });
   const pending: Promise<unknown>[] = [];

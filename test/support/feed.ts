@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { KeyFeed } from '../../src/cache/feed';
 import { insertKeyWithinLimit, type NewKey } from '../../src/db/api-keys';
 import type { KeyChange } from '../../src/db/key-changes';
+import { overriding } from './proxy';
 
 export function newKey(organizationId: string, projectId: string | null): NewKey {
   const common = {
@@ -73,4 +74,17 @@ export function feedWithClock(pollMs = 5_000) {
     dropAll: () => void droppedAll++,
   };
   return { clock, feed, sink, dropped, droppedAll: () => droppedAll };
+}
+
+/** The feed's own statements (its reads, its start, its sweep), not the feed position a key read selects. */
+const FEED_STATEMENT = /\bFROM key_changes WHERE (seq >|changed_at <)/;
+
+/** `db`, whose key change feed cannot be read while `down()` says so (every other query answers). */
+export function feedUnreachable(db: D1Database, down: () => boolean = () => true): D1Database {
+  return overriding(db, {
+    prepare: (sql: string) => {
+      if (down() && FEED_STATEMENT.test(sql)) throw new Error('D1_ERROR: feed unreachable');
+      return db.prepare(sql);
+    },
+  });
 }
