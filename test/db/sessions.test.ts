@@ -16,6 +16,7 @@ import { verifyKeyPair } from '../../src/keys/verify';
 import { adminHeaders, call, pairHeaders, randomId, remember } from '../support/fixtures';
 import { sharedEnvCaller } from '../support/origin';
 import { keysPath, newProject } from '../support/project';
+import { overriding } from '../support/proxy';
 import { callWith } from '../support/worker';
 
 /** A bookmark as D1 issues them, later than any the local database has reached. */
@@ -59,28 +60,20 @@ function recordingD1(options: { replica?: boolean } = {}) {
     };
     return statement as unknown as D1PreparedStatement;
   };
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === 'prepare') {
-        return (sql: string) => {
-          if (KEY_LOOKUP.test(sql)) seen.primaryKeyReads++;
-          return target.prepare(sql);
-        };
-      }
-      if (prop === 'withSession') {
-        return (constraintOrBookmark: string) => {
-          sessions.push(constraintOrBookmark);
-          const session = target.withSession(constraintOrBookmark);
-          if (!options.replica || constraintOrBookmark !== 'first-unconstrained') return session;
-          return {
-            prepare: (sql: string) => replicaStatement(session.prepare(sql), sql, []),
-            batch: (statements: D1PreparedStatement[]) => session.batch(statements),
-            getBookmark: () => session.getBookmark(),
-          };
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+  const db = overriding(env.DB, {
+    prepare: (sql: string) => {
+      if (KEY_LOOKUP.test(sql)) seen.primaryKeyReads++;
+      return env.DB.prepare(sql);
+    },
+    withSession: (constraintOrBookmark: string) => {
+      sessions.push(constraintOrBookmark);
+      const session = env.DB.withSession(constraintOrBookmark);
+      if (!options.replica || constraintOrBookmark !== 'first-unconstrained') return session;
+      return {
+        prepare: (sql: string) => replicaStatement(session.prepare(sql), sql, []),
+        batch: (statements: D1PreparedStatement[]) => session.batch(statements),
+        getBookmark: () => session.getBookmark(),
+      };
     },
   });
   return { db, sessions, seen, lag };

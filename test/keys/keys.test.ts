@@ -24,6 +24,7 @@ import {
   remember,
   withAlteredChecksum,
 } from '../support/fixtures';
+import { overriding } from '../support/proxy';
 import { brokenBinding, callWith } from '../support/worker';
 
 /** Deps over the test bindings; `settle()` waits for everything passed to waitUntil. */
@@ -109,14 +110,10 @@ describe('the KV cache', () => {
     expect(await env.KEY_CACHE.get(cacheKeys.verifiedKey(hash))).toBeNull();
 
     const puts: Array<{ name: string; options: unknown }> = [];
-    const recordingKv = new Proxy(env.KEY_CACHE, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (property !== 'put' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-        return (name: string, body: string, options: unknown) => {
-          puts.push({ name, options });
-          return value.call(target, name, body, options);
-        };
+    const recordingKv = overriding(env.KEY_CACHE, {
+      put: (name: string, body: string, options?: KVNamespacePutOptions) => {
+        puts.push({ name, options });
+        return env.KEY_CACHE.put(name, body, options);
       },
     });
     const { deps, settle } = serviceDeps({ kv: recordingKv });
@@ -201,15 +198,10 @@ describe('the KV cache', () => {
     // a revoke reaches KV only after the revoke's eviction.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const slowKv = new Proxy(env.KEY_CACHE, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (typeof value !== 'function') return value;
-        if (property !== 'put') return value.bind(target);
-        return async (...args: Parameters<KVNamespace['put']>) => {
-          await released;
-          return target.put(...args);
-        };
+    const slowKv = overriding(env.KEY_CACHE, {
+      put: async (...args: Parameters<KVNamespace['put']>) => {
+        await released;
+        return env.KEY_CACHE.put(...args);
       },
     });
     const slow = serviceDeps({ kv: slowKv });

@@ -8,6 +8,7 @@ import type { Config } from '../../src/env';
 import { UsageRecorder } from '../../src/usage/recorder';
 import { adminHeaders, createOrgKey, pairHeaders, randomId } from '../support/fixtures';
 import { apiKeyHeaders, clientPath, createProjectKey, keysPath, newProject } from '../support/project';
+import { overriding } from '../support/proxy';
 import { callWith } from '../support/worker';
 
 const HOUR = { ORG_RATE_LIMIT: '1000000/3600s', PROJECT_RATE_LIMIT: '1000000/3600s' };
@@ -136,16 +137,10 @@ describe('the usage recorder', () => {
     const org = randomId();
     const recorder = new UsageRecorder();
     const batches: number[] = [];
-    const db = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === 'batch') {
-          return (statements: D1PreparedStatement[]) => {
-            batches.push(statements.length);
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, property);
-        return typeof value === 'function' ? value.bind(target) : value;
+    const db = overriding(env.DB, {
+      batch: (statements: D1PreparedStatement[]) => {
+        batches.push(statements.length);
+        return env.DB.batch(statements);
       },
     });
     const pending: Promise<unknown>[] = [];
@@ -174,12 +169,8 @@ describe('the usage recorder', () => {
   it('a failed write loses its counts (logged), never counts them twice', async () => {
     const org = randomId();
     const recorder = new UsageRecorder();
-    const failing = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === 'batch') return () => Promise.reject(new Error('D1_ERROR: lost'));
-        const value = Reflect.get(target, property);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const failing = overriding(env.DB, {
+      batch: () => Promise.reject(new Error('D1_ERROR: lost')),
     });
     const pending: Promise<unknown>[] = [];
     recorder.record(
