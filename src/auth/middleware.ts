@@ -58,7 +58,7 @@ export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal>
   });
   if (!result.ok) {
     if (throttled) throw throttledError(c);
-    recordAuthFailure(c);
+    await recordAuthFailure(c);
     if (result.known) countUsage(c, usageSubject(result.known), 'refused');
     // The body stays the same for every refusal; a caller that sent nothing learns what to send.
     if (result.reason === 'missing') c.header('WWW-Authenticate', KEY_PAIR_CHALLENGE);
@@ -113,7 +113,7 @@ export async function authenticateProjectKey(
   const key = result.ok ? result.key : undefined;
   if (!key || key.organizationId !== organizationId || key.projectId !== projectId) {
     if (throttled) throw throttledError(c);
-    recordAuthFailure(c);
+    await recordAuthFailure(c);
     const known = key ?? (result.ok ? undefined : result.known);
     if (known) countUsage(c, usageSubject(known), 'refused');
     throw REFUSED_PROJECT_KEY;

@@ -1,11 +1,13 @@
 // Refused credentials per client IP (src/auth/throttle.ts): past AUTH_FAILURE_LIMIT failed key
 // verifications, an IP's requests get 429 without any KV or D1 read, in each surface's shape,
 // while keys this isolate verified recently keep working from that IP; other IPs are untouched.
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { configOf } from '../../src/env';
+import worker from '../../src/index';
 import { generateKey } from '../../src/keys/format';
-import { createOrgKey, pairHeaders, remember } from '../support/fixtures';
+import { buildRequest, createOrgKey, pairHeaders, remember } from '../support/fixtures';
 import { recordingOrigin } from '../support/origin';
 import { apiKeyHeaders, clientPath, createProjectKey, newProject } from '../support/project';
 import { brokenBinding, callWith } from '../support/worker';
@@ -132,6 +134,61 @@ describe('refused credentials per client IP', () => {
     },
     FLOOD_TIMEOUT_MS,
   );
+
+  it('answers a refusal once the binding has counted it: the request after the one past the limit is throttled at once', async () => {
+    const ip = newIp();
+    let release = () => {};
+    const counted = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const counts: string[] = [];
+    // A binding past its limit for this IP, answering when the test lets it.
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        counts.push(key);
+        await counted;
+        return { success: false };
+      },
+    } as RateLimit;
+    const forged = await forgedPair();
+    const asClient = { headers: { ...forged, 'cf-connecting-ip': ip } };
+    // The response alone, not the request's after-response work (which send() would wait for too).
+    const ctx = createExecutionContext();
+    let answered = false;
+    const first = worker.fetch(buildRequest('GET', '/v1/companies', asClient), { ...env, AUTH_FAILURES: limiter }, ctx).finally(() => {
+      answered = true;
+    });
+    await vi.waitFor(() => expect(counts).toEqual([ip]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered, 'the refusal waits for its count').toBe(false);
+    release();
+    expect((await first).status).toBe(401);
+    await waitOnExecutionContext(ctx);
+    // No after-response work in between: the next request is throttled, reading no storage.
+    const next = await callWith({ ...noStorage(), AUTH_FAILURES: limiter }, 'GET', '/v1/companies', asClient);
+    expect(next.status, next.text).toBe(429);
+    expect(counts).toEqual([ip]);
+  });
+
+  it.each([
+    { mode: 'reject' as const, surface: 'organization' },
+    { mode: 'throw' as const, surface: 'organization' },
+    { mode: 'reject' as const, surface: 'project' },
+    { mode: 'throw' as const, surface: 'project' },
+  ])('a failing AUTH_FAILURES binding ($mode) leaves $surface refusals 401 and throttles nothing', async ({ mode, surface }) => {
+    const ip = newIp();
+    const calls: string[] = [];
+    const AUTH_FAILURES = brokenBinding<RateLimit>('AUTH_FAILURES', calls, mode);
+    const p = newProject();
+    const [path, headers] =
+      surface === 'organization' ? ['/v1/companies', await forgedPair()] : [clientPath(p), apiKeyHeaders(generateKey('project'))];
+    for (let i = 0; i < 3; i++) {
+      const res = await callWith({ AUTH_FAILURES }, 'GET', path, { headers: { ...headers, 'cf-connecting-ip': ip } });
+      expect(res.status, res.text).toBe(401);
+      expect(res.text).not.toContain('D1_ERROR');
+    }
+    expect(calls).toEqual(['AUTH_FAILURES.limit', 'AUTH_FAILURES.limit', 'AUTH_FAILURES.limit']);
+  });
 
   it(
     'never throttles a request without CF-Connecting-IP (there is no address to count)',
