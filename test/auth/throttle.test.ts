@@ -155,7 +155,9 @@ describe('refused credentials per client IP', () => {
     // The response alone, not the request's after-response work (which send() would wait for too).
     const ctx = createExecutionContext();
     let answered = false;
-    const first = worker.fetch(buildRequest('GET', '/v1/companies', asClient), { ...env, AUTH_FAILURES: limiter }, ctx).finally(() => {
+    const first = Promise.resolve(
+      worker.fetch(buildRequest('GET', '/v1/companies', asClient), { ...env, AUTH_FAILURES: limiter }, ctx),
+    ).finally(() => {
       answered = true;
     });
     await vi.waitFor(() => expect(counts).toEqual([ip]));
