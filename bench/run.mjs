@@ -16,8 +16,8 @@ import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, modelSectionOf, renderMarkdown, withModelSection } from './lib/report.mjs';
-import { hotRequests, OVER_BUDGET_LIMIT, runScenarios } from './lib/scenarios.mjs';
-import { applySchema, countKeys, generateKeys, insertKeys } from './lib/seed.mjs';
+import { hotRequests, runScenarios, seedBench } from './lib/scenarios.mjs';
+import { applySchema } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
 /** @typedef {import('./lib/report.mjs').Run} Run */
@@ -104,48 +104,8 @@ async function main() {
   for (const n of KEY_COUNTS) {
     const { mf, url } = await startMiniflare({ scriptPath, config });
     live.mf = mf;
-    const db = await mf.getD1Database('DB');
-    await applySchema(db);
-    log(`N = ${n.toLocaleString('en-US')}: seeding D1`);
-    const keys = generateKeys(format, { count: n, prefix: 'org' });
-    await insertKeys(db, format, keys);
-    const [hotOrgKey] = keys.orgKeys;
-    const [hotProjectKey] = keys.projectKeys;
-    if (!hotOrgKey || !hotProjectKey) throw new Error(`N = ${n} is too few keys`);
-    // The key over its budget: a project key of an organization of its own, with its own budget.
-    const [limited] = generateKeys(format, { count: 1, prefix: 'limited', projectOnly: true }).projectKeys;
-    if (!limited) throw new Error('no key to put over its budget');
-    const overBudgetKey = { ...limited, rateLimit: OVER_BUDGET_LIMIT };
-    await insertKeys(db, format, { orgKeys: [], projectKeys: [overBudgetKey] });
-    const revocableKeys = keys.projectKeys.slice(1, 1 + settings.reps);
-    // The cold scenario and its baseline each need keys never sent before, in pools of their own.
-    const coldNeeded = settings.reps * (settings.coldWarmup + settings.coldRequests);
-    let pool = keys.projectKeys.slice(1 + settings.reps);
-    let coldPool = 0;
-    if (pool.length < 2 * coldNeeded) {
-      pool = generateKeys(format, { count: 2 * coldNeeded, prefix: 'cold', projectOnly: true }).projectKeys;
-      await insertKeys(db, format, { orgKeys: [], projectKeys: pool });
-      coldPool = pool.length;
-    }
-    const coldKeys = pool.slice(0, coldNeeded);
-    const floorKeys = pool.slice(coldNeeded, 2 * coldNeeded);
-    const rows = await countKeys(db);
+    const { bench, rows, coldPool } = await seedBench(mf, n, { url, generator, settings, format, formatModule, jwtSecret, config }, log);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
-    const bench = {
-      url,
-      generator,
-      settings,
-      format,
-      formatModule,
-      jwtSecret,
-      hotOrgKey,
-      hotProjectKey,
-      revocableKeys,
-      coldKeys,
-      floorKeys,
-      overBudgetKey,
-      usageFlushSeconds: Number(config.vars.USAGE_FLUSH_SECONDS ?? 5),
-    };
     const scenarios = await runScenarios(bench, log);
     const sha256Us = await hashCostUs(url);
     log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);

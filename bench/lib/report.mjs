@@ -102,6 +102,21 @@ const COMPARISONS = [
 ];
 
 /**
+ * What a scenario is judged against: its baseline without Keygate (COMPARISONS), the same key
+ * with budgets off (BUDGET_PAIRS), and the no-op otherwise (the no-op itself: nothing).
+ * @param {string} id
+ * @returns {string[]}
+ */
+export function comparedWith(id) {
+  if (id === 'noop') return [];
+  const against = [
+    ...COMPARISONS.filter((c) => c.id === id).map((c) => c.baseline),
+    ...BUDGET_PAIRS.filter((p) => p.on === id).map((p) => p.off),
+  ];
+  return against.length > 0 ? against : ['noop'];
+}
+
+/**
  * The issues' targets, judged. Ratios are of medians, against the no-op of the same instance;
  * budgets on against off are medians of paired runs (each on run with the off run of its round).
  * @param {Run[]} runs
@@ -420,7 +435,7 @@ function budgetTable(runs) {
  * @param {string} baseline
  * @returns {{ ratios: number[], p99Ratios: number[], cpuUs: number[] }} req/s and p99 ratios, CPU µs differences per pair
  */
-function paired(runs, ids, baseline) {
+export function paired(runs, ids, baseline) {
   /** @type {{ ratios: number[], p99Ratios: number[], cpuUs: number[] }} */
   const out = { ratios: [], p99Ratios: [], cpuUs: [] };
   /** @param {import('./scenarios.mjs').RepResult} rep */
@@ -445,13 +460,13 @@ function paired(runs, ids, baseline) {
 }
 
 /** "0.80× (0.66–1.01× over 6 pairs)": the median and the spread of paired ratios. @param {number[]} ratios */
-function pairedRatio(ratios) {
+export function pairedRatio(ratios) {
   if (ratios.length === 0) return 'n/a';
   return `${fmtX(median(ratios))} (${fmtX(Math.min(...ratios))}–${fmtX(Math.max(...ratios))} over ${ratios.length} pairs)`;
 }
 
 /** The median CPU difference, in µs. @param {number[]} cpuUs */
-const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
+export const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
 
 /** The in-isolate loop's figures over every N: "48 µs (hot organization key), 52 µs (…)". @param {Run[]} runs */
 function loopOwn(runs) {

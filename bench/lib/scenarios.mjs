@@ -4,6 +4,7 @@
 import { loadavg } from 'node:os';
 import { sign } from 'hono/jwt';
 import { workerdCpuSeconds } from './cpu.mjs';
+import { applySchema, countKeys, generateKeys, insertKeys } from './seed.mjs';
 
 /** @typedef {import('../load.mjs').LoadSpec} LoadSpec */
 /** @typedef {import('../load.mjs').LoadResult} LoadResult */
@@ -305,6 +306,56 @@ export const SCENARIOS = [
 ];
 
 /**
+ * Seeds a fresh Miniflare's D1 for the scenarios: the schema, `n` keys (half organization, half
+ * project keys), the key over its budget, and, when `cold` (the default), pools of never-sent keys
+ * for the cold scenario and its baseline (seeded apart when the n keys are too few).
+ * @param {import('miniflare').Miniflare} mf
+ * @param {number} n
+ * @param {Pick<Bench, 'url' | 'generator' | 'settings' | 'format' | 'formatModule' | 'jwtSecret'> & { config: import('./miniflare.mjs').KeygateConfig }} setup
+ * @param {(line: string) => void} log
+ * @param {{ cold?: boolean }} [options]
+ * @returns {Promise<{ bench: Bench, rows: number, coldPool: number }>}
+ */
+export async function seedBench(mf, n, setup, log, { cold = true } = {}) {
+  const { config, ...shared } = setup;
+  const { format, settings } = setup;
+  const db = await mf.getD1Database('DB');
+  await applySchema(db);
+  log(`N = ${n.toLocaleString('en-US')}: seeding D1`);
+  const keys = generateKeys(format, { count: n, prefix: 'org' });
+  await insertKeys(db, format, keys);
+  const [hotOrgKey] = keys.orgKeys;
+  const [hotProjectKey] = keys.projectKeys;
+  if (!hotOrgKey || !hotProjectKey) throw new Error(`N = ${n} is too few keys`);
+  // The key over its budget: a project key of an organization of its own, with its own budget.
+  const [limited] = generateKeys(format, { count: 1, prefix: 'limited', projectOnly: true }).projectKeys;
+  if (!limited) throw new Error('no key to put over its budget');
+  const overBudgetKey = { ...limited, rateLimit: OVER_BUDGET_LIMIT };
+  await insertKeys(db, format, { orgKeys: [], projectKeys: [overBudgetKey] });
+  const revocableKeys = keys.projectKeys.slice(1, 1 + settings.reps);
+  // The cold scenario and its baseline each need keys never sent before, in pools of their own.
+  const coldNeeded = cold ? settings.reps * (settings.coldWarmup + settings.coldRequests) : 0;
+  let pool = keys.projectKeys.slice(1 + settings.reps);
+  let coldPool = 0;
+  if (pool.length < 2 * coldNeeded) {
+    pool = generateKeys(format, { count: 2 * coldNeeded, prefix: 'cold', projectOnly: true }).projectKeys;
+    await insertKeys(db, format, { orgKeys: [], projectKeys: pool });
+    coldPool = pool.length;
+  }
+  const bench = {
+    ...shared,
+    hotOrgKey,
+    hotProjectKey,
+    revocableKeys,
+    coldKeys: pool.slice(0, coldNeeded),
+    floorKeys: pool.slice(coldNeeded, 2 * coldNeeded),
+    overBudgetKey,
+    usageFlushSeconds: Number(config.vars.USAGE_FLUSH_SECONDS ?? 5),
+  };
+  return { bench, rows: await countKeys(db), coldPool };
+}
+
+/**
  * Makes the key hot (accepted, so cached in every tier), then revokes it through the admin API
  * (PUT .../api-keys/{id} {"status": "revoked"} with an admin JWT of its organization).
  * @param {Bench} bench
@@ -460,16 +511,21 @@ const expectedMs = (spec) => (spec.duration ? spec.duration * 1000 : 120_000);
  * Runs every scenario `settings.reps` times, round by round (so drift spreads evenly over them).
  * @param {Bench} bench
  * @param {(line: string) => void} log
+ * @param {{ only?: string[], alternate?: boolean }} [options] `only`: these scenarios (ids), in
+ *   SCENARIOS' order; `alternate`: every other round in reverse order, so that in a pair of
+ *   scenarios neither always runs first (drift within a round cancels over two rounds)
  * @returns {Promise<Record<string, ScenarioResult>>}
  */
-export async function runScenarios(bench, log) {
+export async function runScenarios(bench, log, { only, alternate = false } = {}) {
+  const selected = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS;
   /** @type {Record<string, RepResult[]>} */
-  const reps = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
+  const reps = Object.fromEntries(selected.map((s) => [s.id, []]));
   /** @type {Record<string, string[]>} */
-  const problems = Object.fromEntries(SCENARIOS.map((s) => [s.id, []]));
+  const problems = Object.fromEntries(selected.map((s) => [s.id, []]));
   const base = { url: bench.url.origin, connections: bench.settings.connections, path: '/' };
   for (let rep = 0; rep < bench.settings.reps; rep++) {
-    for (const scenario of SCENARIOS) {
+    const round = alternate && rep % 2 === 1 ? [...selected].reverse() : selected;
+    for (const scenario of round) {
       const { warmup, measure } = await scenario.prepare(bench, rep);
       const warmupResult = await bench.generator.run({ ...base, ...warmup }, expectedMs(warmup));
       // The warm-up's background work (its usage batch, KV fills) lands before the reset, so the
@@ -512,7 +568,7 @@ export async function runScenarios(bench, log) {
     }
   }
   return Object.fromEntries(
-    SCENARIOS.map((s) => {
+    selected.map((s) => {
       const results = reps[s.id] ?? [];
       const summary = { label: s.label, expect: s.expect, reps: results, median: summarise(results), problems: problems[s.id] ?? [] };
       return [s.id, s.warmupAlso ? { ...summary, warmupAlso: s.warmupAlso } : summary];
