@@ -15,8 +15,9 @@ import { BUILD } from './lib/paths.mjs';
 import { comparedWith, paired, pairedCpu, pairedRatio } from './lib/report.mjs';
 import { median, runScenarios, SCENARIOS, seedBench } from './lib/scenarios.mjs';
 
-const USAGE = `usage: npm run bench:focus -- <scenario>... [--pairs K] [--n N] [--duration S]
-scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`;
+const USAGE = `usage: npm run bench:focus -- <scenario>... [--pairs K] [--n N] [--duration S] [--rate R]
+scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
+--rate R: offer R requests/s rather than as many as are answered (CPU per request at one load for both sides of a pair)`;
 
 /** @param {string} message */
 function usageError(message) {
@@ -24,11 +25,17 @@ function usageError(message) {
   process.exit(2);
 }
 
-/** @type {{ values: { pairs?: string, n?: string, duration?: string, help?: boolean }, positionals: string[] }} */
+/** @type {{ values: { pairs?: string, n?: string, duration?: string, rate?: string, help?: boolean }, positionals: string[] }} */
 let parsed;
 try {
   parsed = parseArgs({
-    options: { pairs: { type: 'string' }, n: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      pairs: { type: 'string' },
+      n: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      help: { type: 'boolean' },
+    },
     allowPositionals: true,
   });
 } catch (err) {
@@ -52,6 +59,7 @@ if (unknownIds.length > 0) usageError(`unknown scenario: ${unknownIds.join(', ')
 const pairs = positive(parsed.values.pairs, 9, 'pairs');
 const n = positive(parsed.values.n, 100, 'n');
 const duration = positive(parsed.values.duration, 5, 'duration');
+const rate = parsed.values.rate === undefined ? undefined : positive(parsed.values.rate, 0, 'rate');
 
 // What every wanted scenario is compared with runs too, in the same rounds.
 const only = [...new Set(wanted.flatMap((id) => [id, ...comparedWith(id)]))];
@@ -66,6 +74,7 @@ const settings = {
   coldWarmup: 200,
   memorySeconds: 0,
   heapEvery: 1,
+  ...(rate ? { rate } : {}),
 };
 
 /** @type {{ mf?: import('miniflare').Miniflare, generator?: LoadGenerator }} */

@@ -11,6 +11,8 @@ import { importKeyFormat } from './lib/build.mjs';
  * @property {string} url the server, http://127.0.0.1:PORT
  * @property {number} connections
  * @property {number} [duration] seconds, unless perRequest is given
+ * @property {number} [rate] requests per second over all connections (autocannon's overallRate);
+ *   absent: as fast as the server answers
  * @property {string} path
  * @property {Record<string, string>} [headers]
  * @property {Array<{ path: string, headers: Record<string, string> }>} [perRequest] one entry per
@@ -84,6 +86,7 @@ async function runLoad(spec) {
     timeout: 10,
     ...(spec.perRequest ? { amount: spec.perRequest.length } : { duration: spec.duration }),
     headers: spec.headers ?? {},
+    ...(spec.rate ? { overallRate: spec.rate } : {}),
     ...(setupRequest ? { requests: [{ setupRequest }] } : {}),
   });
   instance.on('response', (_client, _status, _bytes, /** @type {number} */ responseTime) => {

@@ -23,6 +23,7 @@ import { applySchema, countKeys, generateKeys, insertKeys } from './seed.mjs';
  * @property {number} coldWarmup requests (distinct keys) of each cold warm-up
  * @property {number} memorySeconds length of the memory flood
  * @property {number} heapEvery seconds between heap samples
+ * @property {number} [rate] offered load of every run, requests per second (absent: as fast as answered)
  */
 
 /** @typedef {{ reads: number, writes: number }} Counts */
@@ -522,7 +523,8 @@ export async function runScenarios(bench, log, { only, alternate = false } = {})
   const reps = Object.fromEntries(selected.map((s) => [s.id, []]));
   /** @type {Record<string, string[]>} */
   const problems = Object.fromEntries(selected.map((s) => [s.id, []]));
-  const base = { url: bench.url.origin, connections: bench.settings.connections, path: '/' };
+  const { rate } = bench.settings;
+  const base = { url: bench.url.origin, connections: bench.settings.connections, path: '/', ...(rate ? { rate } : {}) };
   for (let rep = 0; rep < bench.settings.reps; rep++) {
     const round = alternate && rep % 2 === 1 ? [...selected].reverse() : selected;
     for (const scenario of round) {
