@@ -6,6 +6,7 @@ import { median, OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } fro
 /** @typedef {import('./scenarios.mjs').Settings} Settings */
 /** @typedef {import('./scenarios.mjs').ScenarioResult} ScenarioResult */
 /** @typedef {import('./memory.mjs').MemoryResult} MemoryResult */
+/** @typedef {MemoryResult | { error: string }} MemoryOutcome the memory check's result, or why it could not be measured */
 /** @typedef {import('./miniflare.mjs').Variant} Variant */
 
 /**
@@ -32,7 +33,7 @@ import { median, OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } fro
  * @property {Record<string, string>} keygateVars Keygate's string bindings (the JWT secret left out)
  * @property {Record<string, Variant>} keygateVariants the configurations some scenarios run with instead
  * @property {Run[]} runs
- * @property {MemoryResult} memory
+ * @property {MemoryOutcome} memory
  * @property {TargetRow[]} targets
  */
 
@@ -120,7 +121,7 @@ export function comparedWith(id) {
  * The issues' targets, judged. Ratios are of medians, against the no-op of the same instance;
  * budgets on against off are medians of paired runs (each on run with the off run of its round).
  * @param {Run[]} runs
- * @param {MemoryResult} memory
+ * @param {MemoryOutcome} memory
  * @param {Record<string, string>} vars Keygate's vars in the bench (ISOLATE_CACHE_TTL_SECONDS)
  * @returns {TargetRow[]}
  */
@@ -308,6 +309,16 @@ export function evaluateTargets(runs, memory, vars) {
       });
     }
   }
+  if ('error' in memory) {
+    rows.push({
+      target: `memory: heap flat over a flood of distinct random keys (second half grows ≤ ${fmtPct(FLAT_GROWTH)})`,
+      measured: `not measured: ${memory.error}`,
+      met: false,
+      verdict: 'not measured',
+      cost: '',
+    });
+    return rows;
+  }
   rows.push({
     target: `memory: heap flat over a ${memory.seconds} s flood of distinct random keys (second half grows ≤ ${fmtPct(FLAT_GROWTH)})`,
     measured: `${memory.secondHalfGrowth >= 0 ? '+' : ''}${(memory.secondHalfGrowth * 100).toFixed(1)} %`,
@@ -317,6 +328,28 @@ export function evaluateTargets(runs, memory, vars) {
     cost: '',
   });
   return rows;
+}
+
+/** The memory check's paragraph and table, or why it was not measured. @param {MemoryOutcome} m */
+function memorySection(m) {
+  if ('error' in m) return `Not measured: ${m.error}.`;
+  const first = m.samples[0];
+  const last = m.samples[m.samples.length - 1];
+  const max = m.samples.reduce((a, b) => (b.usedBytes > a.usedBytes ? b : a), m.samples[0] ?? { atSeconds: 0, usedBytes: 0 });
+  const memoryStatuses = Object.entries(m.load.statuses)
+    .map(([code, n]) => `${fmtInt(n)} × ${code}`)
+    .join(', ');
+  return `${fmtInt(m.load.requests)} requests in ${m.seconds} s (${fmtInt(m.load.rps)} req/s; ${memoryStatuses}${
+    m.load.errors ? `, ${m.load.errors} errors` : ''
+  }). Heap used after GC:
+first ${fmtMiB(first?.usedBytes ?? 0)}, max ${fmtMiB(max?.usedBytes ?? 0)} (at ${(max?.atSeconds ?? 0).toFixed(0)} s), last ${fmtMiB(last?.usedBytes ?? 0)};
+growth over the second half of the flood ${(m.secondHalfGrowth * 100).toFixed(1)} %.${
+    m.missedSamples ? ` ${m.missedSamples} sample(s) under the flood timed out (a full GC not answered within 15 s) and are left out.` : ''
+  }
+
+| s | ${m.samples.map((x) => x.atSeconds.toFixed(0)).join(' | ')} |
+|---|${m.samples.map(() => '---:').join('|')}|
+| MiB | ${m.samples.map((x) => (x.usedBytes / 1024 / 1024).toFixed(2)).join(' | ')} |`;
 }
 
 /** @param {ScenarioResult} scenario */
@@ -592,13 +625,6 @@ export function renderMarkdown(r) {
       : `api_keys holds ${fmtInt(run.rows)} rows: the ${fmtInt(run.n)} keys and the key over its budget; the cold scenario and its baseline use seeded project keys no other scenario touches (separate halves).`;
     return `### N = ${fmtInt(run.n)}\n\n${rows}\n\n${scenarioTable(run)}`;
   });
-  const m = r.memory;
-  const first = m.samples[0];
-  const last = m.samples[m.samples.length - 1];
-  const max = m.samples.reduce((a, b) => (b.usedBytes > a.usedBytes ? b : a), m.samples[0] ?? { atSeconds: 0, usedBytes: 0 });
-  const memoryStatuses = Object.entries(m.load.statuses)
-    .map(([code, n]) => `${fmtInt(n)} × ${code}`)
-    .join(', ');
   const missed = r.targets.filter((t) => !t.met).length;
 
   return `# Keygate load benchmark
@@ -701,10 +727,11 @@ ${Object.entries(r.versions)
   answers at once and once through Keygate to the same stand-in, nine times alternating; the median
   difference is Keygate's own CPU per request without the HTTP server, the hop between Workers and
   the load generator (whose noise on two shared cores moves the difference under load by tens of µs).
-- **Memory**: a separate instance with workerd's inspector on; ${m.seconds} s of ${s.connections} connections
+- **Memory**: a separate instance with workerd's inspector on; ${s.memorySeconds} s of ${s.connections} connections
   sending a different random well-formed unknown project key on every request; the keygate isolate's
   heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)
-  sampled every ${s.heapEvery} s.
+  sampled every ${s.heapEvery} s (a sample under the flood that times out is left out and said so;
+  the check is reported as not measured if it fails on two fresh instances).
 
 ## Results (medians of ${s.reps})
 
@@ -747,15 +774,7 @@ ${budgetTable(r.runs)}
 
 ### Memory
 
-${fmtInt(m.load.requests)} requests in ${m.seconds} s (${fmtInt(m.load.rps)} req/s; ${memoryStatuses}${
-    m.load.errors ? `, ${m.load.errors} errors` : ''
-  }). Heap used after GC:
-first ${fmtMiB(first?.usedBytes ?? 0)}, max ${fmtMiB(max?.usedBytes ?? 0)} (at ${(max?.atSeconds ?? 0).toFixed(0)} s), last ${fmtMiB(last?.usedBytes ?? 0)};
-growth over the second half of the flood ${(m.secondHalfGrowth * 100).toFixed(1)} %.
-
-| s | ${m.samples.map((x) => x.atSeconds.toFixed(0)).join(' | ')} |
-|---|${m.samples.map(() => '---:').join('|')}|
-| MiB | ${m.samples.map((x) => (x.usedBytes / 1024 / 1024).toFixed(2)).join(' | ')} |
+${memorySection(r.memory)}
 
 ## Targets (issues 4 and 11)
 
