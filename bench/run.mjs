@@ -16,7 +16,7 @@ import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
 import { evaluateTargets, modelSectionOf, renderMarkdown, withModelSection } from './lib/report.mjs';
-import { hotRequests, runScenarios, seedBench } from './lib/scenarios.mjs';
+import { hotRequests, refusalRequests, runScenarios, seedBench } from './lib/scenarios.mjs';
 import { applySchema } from './lib/seed.mjs';
 
 /** @typedef {import('./lib/scenarios.mjs').Settings} Settings */
@@ -109,7 +109,7 @@ async function main() {
     const scenarios = await runScenarios(bench, log);
     const sha256Us = await hashCostUs(url);
     log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);
-    const loopCpu = await loopCostUs(url, hotRequests(bench, 'budgets-on'));
+    const loopCpu = await loopCostUs(url, { ...hotRequests(bench, 'budgets-on'), ...refusalRequests(bench) });
     for (const [id, cost] of Object.entries(loopCpu ?? {})) {
       log(
         `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})`,

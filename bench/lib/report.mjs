@@ -501,13 +501,28 @@ export function pairedRatio(ratios) {
 /** The median CPU difference, in µs. @param {number[]} cpuUs */
 export const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
 
-/** The in-isolate loop's figures over every N: "48 µs (hot organization key), 52 µs (…)". @param {Run[]} runs */
-function loopOwn(runs) {
+/**
+ * The in-isolate loop's figures over every N: "48 µs / 46 µs (hot organization key, by N), …".
+ * @param {Run[]} runs
+ * @param {string[]} ids the loop's requests to show
+ */
+function loopOwn(runs, ids) {
   const byId = new Map();
-  for (const run of runs) for (const [id, cost] of Object.entries(run.loopCpu ?? {})) byId.set(id, [...(byId.get(id) ?? []), cost.ownUs]);
+  for (const run of runs) {
+    for (const [id, cost] of Object.entries(run.loopCpu ?? {})) if (ids.includes(id)) byId.set(id, [...(byId.get(id) ?? []), cost.ownUs]);
+  }
   if (byId.size === 0) return 'not measured';
   const label = (/** @type {string} */ id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
-  return [...byId].map(([id, values]) => `${values.map((us) => `${us.toFixed(0)} µs`).join(' / ')} (${label(id)}, by N)`).join(', ');
+  return ids
+    .filter((id) => byId.has(id))
+    .map(
+      (id) =>
+        `${byId
+          .get(id)
+          .map((/** @type {number} */ us) => `${us.toFixed(0)} µs`)
+          .join(' / ')} (${label(id)}, by N)`,
+    )
+    .join(', ');
 }
 
 /**
@@ -529,7 +544,7 @@ function whyMissed(runs) {
       `the no-op's req/s (the no-op makes no hop). The hot keys reach ${pairedRatio(hot.ratios)} of the hop; ` +
       `Keygate's own work (the direct path, format check, SHA-256, the isolate tier, the budgets and usage counting, the forwarded ` +
       `request and its headers, the response copy with the added headers) costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request ` +
-      `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs)}.`,
+      `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.`,
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
       `${pairedRatio(invalid.ratios)} of the no-op (${pairedCpu(invalid.cpuUs)} more CPU), an unknown well-formed key ` +
       `${pairedRatio(unknown.ratios)} (${pairedCpu(unknown.cpuUs)} more): it is also hashed, which costs ${hash} ` +
@@ -583,7 +598,8 @@ function budgetReasons(runs) {
     lines.push(
       `- **Over its budget (≥ 1× no-op)**: a spent budget is answered from the isolate's lease (no counter call) at ` +
         `${pairedRatio(over.ratios)} of the no-op (${pairedCpu(over.cpuUs)} more CPU): the key is still verified (format, SHA-256, ` +
-        `isolate tier) and the 429 carries its headers and a JSON body, and is counted for usage.`,
+        `isolate tier) and the 429 carries its headers and a JSON body, and is counted for usage. Keygate's own CPU in the ` +
+        `isolate (POST /__bench/loop): ${loopOwn(runs, ['overBudget', 'invalid', 'noop'])}.`,
     );
   }
   const flood = paired(runs, ['forgedFlood'], 'noop');
@@ -727,6 +743,8 @@ ${Object.entries(r.versions)
   answers at once and once through Keygate to the same stand-in, nine times alternating; the median
   difference is Keygate's own CPU per request without the HTTP server, the hop between Workers and
   the load generator (whose noise on two shared cores moves the difference under load by tens of µs).
+  The refusals (the key over its budget, the invalid key) and the no-op are looped the same way, so
+  that their in-isolate costs can be compared with each other.
 - **Memory**: a separate instance with workerd's inspector on; ${s.memorySeconds} s of ${s.connections} connections
   sending a different random well-formed unknown project key on every request; the keygate isolate's
   heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)

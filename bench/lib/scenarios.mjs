@@ -180,6 +180,17 @@ export const hotRequests = (bench, config) => ({
   hotProject: { path: contentPath(bench.hotProjectKey), headers: { 'x-api-key': bench.hotProjectKey.secret, [CONFIG_HEADER]: config } },
 });
 
+/**
+ * The refusals' requests for the in-isolate loop, with the no-op they are compared with: the key
+ * over its budget (spent by its scenario), the invalid key, and GET /health.
+ * @param {Bench} bench
+ */
+export const refusalRequests = (bench) => ({
+  noop: { path: '/health', headers: {} },
+  overBudget: { path: contentPath(bench.overBudgetKey), headers: { 'x-api-key': bench.overBudgetKey.secret } },
+  invalid: { path: contentPath(bench.hotProjectKey), headers: { 'x-api-key': withBadChecksum(bench.hotProjectKey.secret) } },
+});
+
 /** A flood of the hot organization key. @param {Bench} bench @param {'budgets-on' | 'budgets-off'} config */
 const hotOrgFlood = (bench, config) => flood(bench, hotRequests(bench, config).hotOrg);
 
