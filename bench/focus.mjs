@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
-import { LoadGenerator, stopOnSignals } from './lib/generator.mjs';
+import { buildBench } from './lib/build.mjs';
+import { LoadGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BUILD } from './lib/paths.mjs';
 import { comparedWith, paired, pairedCpu, pairedRatio } from './lib/report.mjs';
@@ -85,9 +85,7 @@ const log = (line) => console.log(line);
 
 async function main() {
   log(`Keygate bench focus: ${only.join(', ')}; ${pairs} rounds of ${duration} s, N = ${n.toLocaleString('en-US')}`);
-  const scriptPath = await buildWorker();
-  const formatModule = await buildKeyFormat();
-  const format = await importKeyFormat(formatModule);
+  const { scriptPath, formatModule, format } = await buildBench();
   const jwtSecret = randomBytes(32).toString('hex');
   const config = keygateConfig(jwtSecret);
   const generator = new LoadGenerator();
@@ -124,11 +122,4 @@ async function main() {
   generator.stop();
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+await runToEnd(main, shutdown);

@@ -15,8 +15,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
-import { ChildGenerator, stopOnSignals } from './lib/generator.mjs';
+import { buildBench } from './lib/build.mjs';
+import { ChildGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
 import { DEFAULT_LATENCIES, DISTRIBUTION_NAMES, lognormal, workerDistributions } from './lib/latency.mjs';
 import { BUDGET_OUT_OF_REACH, keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
@@ -469,9 +469,7 @@ async function main() {
   const source = measuredSource();
   const loadBefore = os.loadavg()[0] ?? 0;
   log(`Keygate latency model${quick ? ' (quick)' : ''}: building bench/worker.ts and the key format`);
-  const scriptPath = await buildWorker();
-  const formatModule = await buildKeyFormat();
-  const format = await importKeyFormat(formatModule);
+  const { scriptPath, formatModule, format } = await buildBench();
   const config = keygateConfig(randomBytes(32).toString('hex'));
   const warmKeys = options.warmKeys ?? options.keys;
   const tierEntries = Math.max(warmKeys, Number(config.vars.ISOLATE_CACHE_MAX_ENTRIES ?? 10_000));
@@ -777,11 +775,4 @@ ${m.targets.map((/** @type {TargetRow} */ t) => `| ${t.target} | ${t.measured} |
 ${MODEL_END}`;
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+await runToEnd(main, shutdown);

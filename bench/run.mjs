@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { buildKeyFormat, buildWorker, importKeyFormat } from './lib/build.mjs';
+import { buildBench } from './lib/build.mjs';
 import { hashCostUs, loopCostUs } from './lib/cpu.mjs';
-import { LoadGenerator, stopOnSignals } from './lib/generator.mjs';
+import { LoadGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
@@ -91,9 +91,7 @@ async function main() {
     );
   }
   log(`Keygate bench${quick ? ' (quick)' : ''}: building bench/worker.ts and the key format`);
-  const scriptPath = await buildWorker();
-  const formatModule = await buildKeyFormat();
-  const format = await importKeyFormat(formatModule);
+  const { scriptPath, formatModule, format } = await buildBench();
   const jwtSecret = randomBytes(32).toString('hex');
   const config = keygateConfig(jwtSecret);
   const generator = new LoadGenerator();
@@ -158,14 +156,7 @@ async function main() {
   log(`Wrote ${join(outDir, 'RESULTS.md')} and results.json in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await shutdown();
-}
+await runToEnd(main, shutdown);
 
 /**
  * The heap check on a fresh Miniflare. Its inspector calls can time out on a loaded machine (a

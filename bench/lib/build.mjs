@@ -66,3 +66,14 @@ export async function buildKeyFormat() {
 export async function importKeyFormat(path) {
   return /** @type {KeyFormat} */ (await import(path));
 }
+
+/**
+ * Everything a bench builds before it starts: the bench Worker's bundle and the key format (its
+ * bundle, for the load generator's forged keys, and the module itself, for seeding).
+ * @returns {Promise<{ scriptPath: string, formatModule: string, format: KeyFormat }>}
+ */
+export async function buildBench() {
+  const scriptPath = await buildWorker();
+  const formatModule = await buildKeyFormat();
+  return { scriptPath, formatModule, format: await importKeyFormat(formatModule) };
+}

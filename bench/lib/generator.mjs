@@ -93,3 +93,20 @@ export function stopOnSignals(live) {
   }
   return shutdown;
 }
+
+/**
+ * Runs a bench's `main` to its end: an error is printed and sets exit code 1, and `shutdown`
+ * (from stopOnSignals) runs either way.
+ * @param {() => Promise<void>} main
+ * @param {() => Promise<void>} shutdown
+ */
+export async function runToEnd(main, shutdown) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exitCode = 1;
+  } finally {
+    await shutdown();
+  }
+}
