@@ -88,21 +88,51 @@ export function rateLimited(until: number, budget: Budget): ApiError {
   return refusal;
 }
 
-/** Renders an error in the shape of the surface the request belongs to. */
-export function renderError(c: Context, err: ApiError, requestId?: string): Response {
-  const status = err.status as ContentfulStatusCode;
-  if (err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE') c.header('Retry-After', String(retryAfterOf(err)));
-  if (surfaceOf(c.req.path) === 'project') {
+/** What an error's answer consists of besides its status: the JSON body, and Retry-After when it has one. */
+export type ErrorAnswer = { body: string; retryAfter: string | undefined };
+
+// The answers of errors without a request id in their body (every 4xx), rendered once per error
+// and surface: the shared refusals (401s, 429s by retryAfter) then cost no JSON per request.
+// Module state, bounded by the errors alive (the refusal caches are bounded themselves).
+const rendered = { org: new WeakMap<ApiError, ErrorAnswer>(), project: new WeakMap<ApiError, ErrorAnswer>() };
+
+/**
+ * The body and Retry-After of `err` in the shape of `surface`: what renderError sends through the
+ * router and the direct path sends as one Response (src/routes/fast-path.ts).
+ */
+export function errorAnswer(err: ApiError, surface: Surface, requestId?: string): ErrorAnswer {
+  if (requestId !== undefined) return renderAnswer(err, surface, requestId);
+  let answer = rendered[surface].get(err);
+  if (!answer) {
+    answer = renderAnswer(err, surface, undefined);
+    rendered[surface].set(err, answer);
+  }
+  return answer;
+}
+
+function renderAnswer(err: ApiError, surface: Surface, requestId: string | undefined): ErrorAnswer {
+  const retryAfter = err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE' ? String(retryAfterOf(err)) : undefined;
+  if (surface === 'project') {
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     if (requestId) body.requestId = requestId;
-    return c.json({ error: body }, status);
+    return { body: JSON.stringify({ error: body }), retryAfter };
   }
   const body: Record<string, unknown> = { error: err.message };
   // The organization surface's 429 is exactly {"error": "rate limit exceeded"} (its seed's shape).
   if (err.details !== undefined && err.code !== 'RATE_LIMITED') body.details = err.details;
   if (requestId) body.requestId = requestId;
-  return c.json(body, status);
+  return { body: JSON.stringify(body), retryAfter };
+}
+
+/** The content type of every error answer. */
+export const JSON_CONTENT_TYPE = 'application/json';
+
+/** Renders an error in the shape of the surface the request belongs to. */
+export function renderError(c: Context, err: ApiError, requestId?: string): Response {
+  const { body, retryAfter } = errorAnswer(err, surfaceOf(c.req.path), requestId);
+  if (retryAfter !== undefined) c.header('Retry-After', retryAfter);
+  return c.body(body, err.status as ContentfulStatusCode, { 'Content-Type': JSON_CONTENT_TYPE });
 }
 
 /** Seconds a client should wait: the error's own retryAfter when it has one, else 1. */

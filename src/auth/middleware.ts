@@ -7,6 +7,7 @@ import { holdsScope, type OrgKeyScope } from '../keys/scopes';
 import type { VerifiedKey } from '../keys/types';
 import { verifyKeyPair, verifyProjectKey } from '../keys/verify';
 import { keyServiceDeps } from '../middleware/context';
+import { addResponseHeader } from '../middleware/response-headers';
 import { ACCESS_JWT_HEADER, CLIENT_ID_HEADER, PROJECT_KEY_HEADER, SECRET_HEADER } from './headers';
 import { verifyAdminJwt } from './jwt';
 import type { KeyPrincipal, UserPrincipal } from './principal';
@@ -61,7 +62,7 @@ export async function authenticateKeyPair(c: AuthContext): Promise<KeyPrincipal>
     await recordAuthFailure(c);
     if (result.known) countUsage(c, usageSubject(result.known), 'refused');
     // The body stays the same for every refusal; a caller that sent nothing learns what to send.
-    if (result.reason === 'missing') c.header('WWW-Authenticate', KEY_PAIR_CHALLENGE);
+    if (result.reason === 'missing') addResponseHeader(c, 'WWW-Authenticate', KEY_PAIR_CHALLENGE);
     throw REFUSED_KEY_PAIR;
   }
   const principal = setKeyPrincipal(c, result.key);

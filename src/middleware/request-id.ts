@@ -5,11 +5,19 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { writeAddedHeaders } from './response-headers';
 
-/** Gives the request its id: in the context and in X-Request-Id of Keygate's own answers. */
-export function startRequest(c: Context<AppEnv>): void {
+/** The header of the request id on Keygate's own answers. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** Gives the request its id, in the context (for the logs and 5xx bodies), and returns it. */
+export function newRequestId(c: Context<AppEnv>): string {
   const id = crypto.randomUUID();
   c.set('requestId', id);
-  c.header('X-Request-Id', id);
+  return id;
+}
+
+/** Gives the request its id: in the context and in X-Request-Id of Keygate's own answers. */
+export function startRequest(c: Context<AppEnv>): void {
+  c.header(REQUEST_ID_HEADER, newRequestId(c));
 }
 
 export function requestId(): MiddlewareHandler<AppEnv> {

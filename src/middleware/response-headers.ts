@@ -13,12 +13,17 @@ export function addResponseHeader(c: Context<AppEnv>, name: string, value: strin
   else c.set('addedHeaders', [[name, value]]);
 }
 
+/** The added headers not written yet, which count as written from now on (the caller writes them). */
+export function takeAddedHeaders(c: Context<AppEnv>): ReadonlyArray<[string, string]> | undefined {
+  const added = c.get('addedHeaders');
+  if (added) c.set('addedHeaders', undefined);
+  return added;
+}
+
 /** `res` with the added headers (one copy), or `res` itself when there are none. They count as written. */
 export function withAddedHeaders(c: Context<AppEnv>, res: Response): Response {
-  const added = c.get('addedHeaders');
-  if (!added) return res;
-  c.set('addedHeaders', undefined);
-  return copyWith(res, added);
+  const added = takeAddedHeaders(c);
+  return added ? copyWith(res, added) : res;
 }
 
 /** A copy of `res` (whose headers may be immutable) with `added` set. */
@@ -33,9 +38,8 @@ function copyWith(res: Response, added: ReadonlyArray<[string, string]>): Respon
  * responses have mutable headers; any other is copied once.
  */
 export function writeAddedHeaders(c: Context<AppEnv>): void {
-  const added = c.get('addedHeaders');
+  const added = takeAddedHeaders(c);
   if (!added) return;
-  c.set('addedHeaders', undefined);
   try {
     for (const [name, value] of added) c.res.headers.set(name, value);
   } catch {
