@@ -2,7 +2,8 @@
 // counters, so the bench reports storage operations per request instead of guessing them, and
 // its BUDGETS namespace wrapped to count budget-counter calls. GET /__bench/counts answers the
 // counts (and the usage counts not yet written); POST /__bench/counts/reset zeroes them;
-// /__bench/forward and /__bench/cold-floor are baselines without Keygate, and /__bench/sha256
+// /__bench/forward and /__bench/cold-floor are baselines without Keygate, /__bench/replay/...
+// answers what Keygate answered a request once, without Keygate's work, and /__bench/sha256
 // times Keygate's key hash alone (below).
 // A request with x-bench-config: NAME runs Keygate with one of the configuration variants of
 // BENCH_VARIANTS (bench/lib/miniflare.mjs): some vars replaced, some bindings taken from others,
@@ -699,6 +700,36 @@ const BASELINES: Record<string, (request: Request, env: Env, ctx: ExecutionConte
   '/__bench/cold-floor': coldFloor,
 };
 
+/** The prefix of the replay baseline: the rest of the path is a path of Keygate's. */
+const REPLAY_PREFIX = '/__bench/replay';
+
+/** An answer of Keygate's, recorded by the replay baseline: its status, headers and body. */
+type Recorded = { status: number; headers: Record<string, string>; body: string };
+
+// What the replay baseline answers, by Keygate path and x-api-key. Module state: a few entries,
+// one per replayed scenario, for the isolate's life.
+const recorded = new Map<string, Recorded>();
+
+/**
+ * GET /__bench/replay/<path>: the answer Keygate gives GET <path> with this request's headers,
+ * asked of Keygate once (the first request) and then replayed as it was, with a new
+ * X-Request-Id as Keygate would give, at the cost of building the same Response and nothing
+ * else. The floor of a refusal (the 429 of a spent budget, the 401 of a bad key): what its
+ * status, headers and body cost the runtime and the load generator, with no Keygate work.
+ */
+async function replay(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
+  const target = path.slice(REPLAY_PREFIX.length);
+  const id = `${target}\n${request.headers.get('x-api-key') ?? ''}`;
+  let answer = recorded.get(id);
+  if (!answer) {
+    const res = await keygate.fetch(new Request(new URL(target, request.url), { headers: request.headers }), env, ctx);
+    answer = { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    recorded.set(id, answer);
+  }
+  const headers = answer.headers['x-request-id'] ? { ...answer.headers, 'x-request-id': crypto.randomUUID() } : answer.headers;
+  return new Response(answer.body, { status: answer.status, headers });
+}
+
 /** Largest n of /__bench/sha256: about a second of CPU. */
 const MAX_HASHES = 200_000;
 
@@ -777,6 +808,7 @@ export default {
     if (baseline) return baseline(request, benchEnv(env), ctx);
     if (path === '/__bench/sha256') return hashLoop(request);
     if (path === '/__bench/loop') return requestLoop(request, env, ctx);
+    if (path.startsWith(`${REPLAY_PREFIX}/`)) return replay(request, benchEnv(env), ctx, path);
     if (path.startsWith('/__bench/')) return benchRoute(request);
     const variant = request.headers.get(VARIANT_HEADER);
     const wrapped = variantEnv(env, variant);

@@ -103,8 +103,18 @@ const COMPARISONS = [
 ];
 
 /**
+ * Each refusal and its answer replayed without Keygate (bench/worker.ts): the refusals are judged
+ * against the no-op, whose answer is smaller, and the replay shows what their answer alone costs.
+ */
+const REPLAYS = [
+  { id: 'overBudget', replay: 'overBudgetReplay' },
+  { id: 'invalid', replay: 'invalidReplay' },
+];
+
+/**
  * What a scenario is judged against: its baseline without Keygate (COMPARISONS), the same key
- * with budgets off (BUDGET_PAIRS), and the no-op otherwise (the no-op itself: nothing).
+ * with budgets off (BUDGET_PAIRS), and the no-op otherwise (the no-op itself: nothing); and the
+ * replay of its answer, for a refusal that has one (REPLAYS).
  * @param {string} id
  * @returns {string[]}
  */
@@ -114,7 +124,26 @@ export function comparedWith(id) {
     ...COMPARISONS.filter((c) => c.id === id).map((c) => c.baseline),
     ...BUDGET_PAIRS.filter((p) => p.on === id).map((p) => p.off),
   ];
-  return against.length > 0 ? against : ['noop'];
+  const replays = REPLAYS.filter((r) => r.id === id).map((r) => r.replay);
+  return [...(against.length > 0 ? against : ['noop']), ...replays];
+}
+
+/**
+ * A refusal's answer against the no-op and Keygate's refusal against its answer, in words.
+ * @param {Run[]} runs
+ * @param {string} id
+ */
+function replayText(runs, id) {
+  const replay = REPLAYS.find((r) => r.id === id)?.replay;
+  if (!replay) return '';
+  const answer = paired(runs, [replay], 'noop');
+  const keygate = paired(runs, [id], replay);
+  if (!answer.ratios.length || !keygate.ratios.length) return '';
+  return (
+    ` The same answer replayed without Keygate (\`/__bench/replay\`: its status, headers and body, a new request id) ` +
+    `reaches ${pairedRatio(answer.ratios)} of the no-op (${pairedCpu(answer.cpuUs)} more CPU); Keygate reaches ` +
+    `${pairedRatio(keygate.ratios)} of that replay (${pairedCpu(keygate.cpuUs)} more CPU: Keygate's own work).`
+  );
 }
 
 /**
@@ -403,7 +432,8 @@ function costTable(runs) {
 
 /**
  * Keygate's own share: each scenario against the same request without Keygate (the origin hop
- * for the hot keys, the storage calls and the hop for the cold keys, the no-op for refusals).
+ * for the hot keys, the storage calls and the hop for the cold keys, the no-op for refusals and,
+ * for the 429 and the 401, their answer replayed).
  * @param {Run[]} runs
  */
 function ownCostTable(runs) {
@@ -413,7 +443,7 @@ function ownCostTable(runs) {
   ];
   /** @param {number[]} values @param {(n: number) => string} fmt */
   const med = (values, fmt) => (values.length === 0 ? 'n/a' : fmt(median(values)));
-  for (const { id, baseline } of COMPARISONS) {
+  for (const { id, baseline } of [...COMPARISONS, ...REPLAYS.map((r) => ({ id: r.id, baseline: r.replay }))]) {
     for (const run of runs) {
       const s = run.scenarios[id];
       const b = run.scenarios[baseline];
@@ -548,7 +578,7 @@ function whyMissed(runs) {
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
       `${pairedRatio(invalid.ratios)} of the no-op (${pairedCpu(invalid.cpuUs)} more CPU), an unknown well-formed key ` +
       `${pairedRatio(unknown.ratios)} (${pairedCpu(unknown.cpuUs)} more): it is also hashed, which costs ${hash} ` +
-      `(measured in the same instances), and looked up in the isolate tier.`,
+      `(measured in the same instances), and looked up in the isolate tier.${replayText(runs, 'invalid')}`,
     `- **Cold keys (≥ 0.35× no-op)**: the storage calls and the hop alone, with no Keygate, reach ` +
       `${pairedRatio(floor.ratios)} of the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
       `Worker and the load generator, where production would wait on the network instead. Keygate reaches ` +
@@ -599,7 +629,7 @@ function budgetReasons(runs) {
       `- **Over its budget (≥ 1× no-op)**: a spent budget is answered from the isolate's lease (no counter call) at ` +
         `${pairedRatio(over.ratios)} of the no-op (${pairedCpu(over.cpuUs)} more CPU): the key is still verified (format, SHA-256, ` +
         `isolate tier) and the 429 carries its headers and a JSON body, and is counted for usage. Keygate's own CPU in the ` +
-        `isolate (POST /__bench/loop): ${loopOwn(runs, ['overBudget', 'invalid', 'noop'])}.`,
+        `isolate (POST /__bench/loop): ${loopOwn(runs, ['overBudget', 'invalid', 'noop'])}.${replayText(runs, 'overBudget')}`,
     );
   }
   const flood = paired(runs, ['forgedFlood'], 'noop');
@@ -773,7 +803,8 @@ and the load generator. The baselines measure those parts alone, in the same run
 \`/__bench/forward\` is the origin hop with no Keygate; \`/__bench/cold-floor\` hashes the key and
 makes Keygate's own storage calls for a cold key (KV get, the D1 SELECT by hash that finds the
 row, KV put after the answer) and the hop, with nothing else of Keygate, for seeded keys of its
-own that nothing sent before. What is left between a scenario and its
+own that nothing sent before; \`/__bench/replay/…\` answers as Keygate answered a refusal once (same
+status, headers and body), for the 429 of a spent budget and the 401 of a bad key. What is left between a scenario and its
 baseline is Keygate's own work: routing, the format check, the isolate tier, building the
 forwarded request, lastUsed. Each figure is the median over the ${r.settings.reps} runs of the
 scenario, each paired with the baseline's run of the same round (seconds apart).

@@ -149,6 +149,15 @@ function flood(/** @type {Bench} */ bench, /** @type {Partial<LoadSpec>} */ requ
 const keyFlood = (bench, route, apiKey) => flood(bench, { path: contentPath(route), headers: { 'x-api-key': apiKey } });
 
 /**
+ * The same flood to the replay baseline (bench/worker.ts), which answers it as Keygate answered it once.
+ * @param {Bench} bench
+ * @param {ProjectKey} route
+ * @param {string} apiKey
+ */
+const replayFlood = (bench, route, apiKey) =>
+  flood(bench, { path: `/__bench/replay${contentPath(route)}`, headers: { 'x-api-key': apiKey } });
+
+/**
  * One request per key, each key sent once: the run's share of a pool of keys never sent before.
  * @param {Bench} bench
  * @param {ProjectKey[]} pool
@@ -248,10 +257,30 @@ export const SCENARIOS = [
     },
   },
   {
+    // A baseline, not a target: the 429 above replayed as Keygate answered it (status, headers,
+    // body), without Keygate's work: what the answer itself costs.
+    id: 'overBudgetReplay',
+    label: "baseline: the key over its budget's 429 replayed, no Keygate",
+    expect: 429,
+    baseline: true,
+    prepare: async (bench) => {
+      await spendBudget(bench, bench.overBudgetKey);
+      return replayFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
+    },
+  },
+  {
     id: 'invalid',
     label: 'invalid key (bad checksum)',
     expect: 401,
     prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
+  },
+  {
+    // A baseline, not a target: the invalid key's 401 replayed, as the 429 above.
+    id: 'invalidReplay',
+    label: "baseline: the invalid key's 401 replayed, no Keygate",
+    expect: 401,
+    baseline: true,
+    prepare: async (bench) => replayFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
   },
   {
     id: 'unknown',
