@@ -206,13 +206,102 @@ const hotOrgFlood = (bench, config) => flood(bench, hotRequests(bench, config).h
 /** A flood of the hot project key. @param {Bench} bench @param {'budgets-on' | 'budgets-off'} config */
 const hotProjectFlood = (bench, config) => flood(bench, hotRequests(bench, config).hotProject);
 
-/** @type {Scenario[]} */
+/**
+ * The scenarios, in the order each round runs them: each soon after what it is compared with
+ * (comparedWith, report.mjs), since a shared machine's speed drifts over minutes. The refusals,
+ * judged against the no-op, follow it (one to seven runs later), each refusal's replay follows it,
+ * the hot keys follow the origin hop alone, each with budgets on is followed by the same with
+ * budgets off, and the cold keys by their floor.
+ * @type {Scenario[]}
+ */
 export const SCENARIOS = [
   {
     id: 'noop',
     label: 'no-op (GET /health)',
     expect: '2xx',
     prepare: async (bench) => flood(bench, { path: '/health' }),
+  },
+  {
+    id: 'invalid',
+    label: 'invalid key (bad checksum)',
+    expect: 401,
+    prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
+  },
+  {
+    // A baseline, not a target: the invalid key's 401 above replayed as Keygate answered it
+    // (status, headers, body), without Keygate's work: what the answer itself costs.
+    id: 'invalidReplay',
+    label: "baseline: the invalid key's 401 replayed, no Keygate",
+    expect: 401,
+    baseline: true,
+    prepare: async (bench) => replayFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
+  },
+  {
+    id: 'unknown',
+    label: 'unknown well-formed key',
+    expect: 401,
+    prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, bench.format.generateKey('project')),
+  },
+  {
+    id: 'overBudget',
+    label: 'key over its own budget (429)',
+    expect: 429,
+    prepare: async (bench) => {
+      await spendBudget(bench, bench.overBudgetKey);
+      return keyFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
+    },
+  },
+  {
+    // A baseline, not a target: the 429 above replayed, as the invalid key's 401.
+    id: 'overBudgetReplay',
+    label: "baseline: the key over its budget's 429 replayed, no Keygate",
+    expect: 429,
+    baseline: true,
+    prepare: async (bench) => {
+      await spendBudget(bench, bench.overBudgetKey);
+      return replayFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
+    },
+  },
+  {
+    id: 'revoked',
+    label: 'just-revoked key',
+    expect: 401,
+    prepare: async (bench, rep) => {
+      const key = bench.revocableKeys[rep];
+      if (!key) throw new Error(`no revocable key for run ${rep + 1}`);
+      await revoke(bench, key);
+      return keyFlood(bench, key, key.secret);
+    },
+  },
+  {
+    // Forged keys (well-formed, checksum valid, unknown), a new one every request, from one IP,
+    // with the refused-credential throttle as wrangler.toml sets it: the warm-up passes its
+    // threshold (401 until then), the measured run is answered 429 from memory.
+    id: 'forgedFlood',
+    label: 'forged keys from one IP, throttle on',
+    expect: 429,
+    warmupAlso: [401],
+    prepare: async (bench, rep) => {
+      const request = {
+        path: contentPath(bench.hotProjectKey),
+        headers: { [CONFIG_HEADER]: 'throttle-on', 'cf-connecting-ip': floodIp(rep) },
+        randomKeys: { formatModule: bench.formatModule, header: 'x-api-key' },
+      };
+      // A throttle that engaged already would make the warm-up no test of the threshold.
+      const first = await forged(bench, floodIp(rep));
+      if (first !== 401) throw new Error(`the flood's IP was answered ${first} before its flood`);
+      return flood(bench, request);
+    },
+    check: async (bench, rep) => {
+      // The throttle is per client IP, by the CF-Connecting-IP the client sent: another IP is
+      // still answered 401, the flooding one 429.
+      const problems = [];
+      const bystander = await forged(bench, bystanderIp(rep));
+      if (bystander !== 401) problems.push(`run ${rep + 1}: a forged key from another IP was answered ${bystander}, not 401`);
+      const flooder = await forged(bench, floodIp(rep));
+      if (flooder !== 429) problems.push(`run ${rep + 1}: the flooding IP was answered ${flooder} after its flood, not 429`);
+      return problems;
+    },
   },
   {
     // A baseline, not a target: the origin hop the hot scenarios make, without Keygate.
@@ -248,77 +337,6 @@ export const SCENARIOS = [
     prepare: async (bench) => hotProjectFlood(bench, 'budgets-off'),
   },
   {
-    id: 'overBudget',
-    label: 'key over its own budget (429)',
-    expect: 429,
-    prepare: async (bench) => {
-      await spendBudget(bench, bench.overBudgetKey);
-      return keyFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
-    },
-  },
-  {
-    // A baseline, not a target: the 429 above replayed as Keygate answered it (status, headers,
-    // body), without Keygate's work: what the answer itself costs.
-    id: 'overBudgetReplay',
-    label: "baseline: the key over its budget's 429 replayed, no Keygate",
-    expect: 429,
-    baseline: true,
-    prepare: async (bench) => {
-      await spendBudget(bench, bench.overBudgetKey);
-      return replayFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
-    },
-  },
-  {
-    id: 'invalid',
-    label: 'invalid key (bad checksum)',
-    expect: 401,
-    prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
-  },
-  {
-    // A baseline, not a target: the invalid key's 401 replayed, as the 429 above.
-    id: 'invalidReplay',
-    label: "baseline: the invalid key's 401 replayed, no Keygate",
-    expect: 401,
-    baseline: true,
-    prepare: async (bench) => replayFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
-  },
-  {
-    id: 'unknown',
-    label: 'unknown well-formed key',
-    expect: 401,
-    prepare: async (bench) => keyFlood(bench, bench.hotProjectKey, bench.format.generateKey('project')),
-  },
-  {
-    // Forged keys (well-formed, checksum valid, unknown), a new one every request, from one IP,
-    // with the refused-credential throttle as wrangler.toml sets it: the warm-up passes its
-    // threshold (401 until then), the measured run is answered 429 from memory.
-    id: 'forgedFlood',
-    label: 'forged keys from one IP, throttle on',
-    expect: 429,
-    warmupAlso: [401],
-    prepare: async (bench, rep) => {
-      const request = {
-        path: contentPath(bench.hotProjectKey),
-        headers: { [CONFIG_HEADER]: 'throttle-on', 'cf-connecting-ip': floodIp(rep) },
-        randomKeys: { formatModule: bench.formatModule, header: 'x-api-key' },
-      };
-      // A throttle that engaged already would make the warm-up no test of the threshold.
-      const first = await forged(bench, floodIp(rep));
-      if (first !== 401) throw new Error(`the flood's IP was answered ${first} before its flood`);
-      return flood(bench, request);
-    },
-    check: async (bench, rep) => {
-      // The throttle is per client IP, by the CF-Connecting-IP the client sent: another IP is
-      // still answered 401, the flooding one 429.
-      const problems = [];
-      const bystander = await forged(bench, bystanderIp(rep));
-      if (bystander !== 401) problems.push(`run ${rep + 1}: a forged key from another IP was answered ${bystander}, not 401`);
-      const flooder = await forged(bench, floodIp(rep));
-      if (flooder !== 429) problems.push(`run ${rep + 1}: the flooding IP was answered ${flooder} after its flood, not 429`);
-      return problems;
-    },
-  },
-  {
     id: 'cold',
     label: 'cold keys (a new key every request)',
     expect: '2xx',
@@ -332,17 +350,6 @@ export const SCENARIOS = [
     expect: '2xx',
     baseline: true,
     prepare: async (bench, rep) => neverSent(bench, bench.floorKeys, rep, () => '/__bench/cold-floor'),
-  },
-  {
-    id: 'revoked',
-    label: 'just-revoked key',
-    expect: 401,
-    prepare: async (bench, rep) => {
-      const key = bench.revocableKeys[rep];
-      if (!key) throw new Error(`no revocable key for run ${rep + 1}`);
-      await revoke(bench, key);
-      return keyFlood(bench, key, key.secret);
-    },
   },
 ];
 
