@@ -141,8 +141,8 @@ function replayText(runs, id) {
   if (!answer.ratios.length || !keygate.ratios.length) return '';
   return (
     ` The same answer replayed without Keygate (\`/__bench/replay\`: its status, headers and body, a new request id) ` +
-    `reaches ${pairedRatio(answer.ratios)} of the no-op (${pairedCpu(answer.cpuUs)} more CPU); Keygate reaches ` +
-    `${pairedRatio(keygate.ratios)} of that replay (${pairedCpu(keygate.cpuUs)} more CPU: Keygate's own work).`
+    `reaches ${pairedRatio(answer.ratios)} of the no-op (${cpuMore(answer.cpuUs)}); Keygate reaches ` +
+    `${pairedRatio(keygate.ratios)} of that replay (${cpuMore(keygate.cpuUs)}: Keygate's own work).`
   );
 }
 
@@ -532,6 +532,10 @@ export function pairedRatio(ratios) {
 /** The median CPU difference, in µs. @param {number[]} cpuUs */
 export const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
 
+/** The median CPU difference in words: "N µs more CPU", or less when the scenario cost less. @param {number[]} cpuUs */
+const cpuMore = (cpuUs) =>
+  cpuUs.length === 0 ? 'CPU n/a' : `${fmtInt(Math.abs(median(cpuUs)))} µs ${median(cpuUs) < 0 ? 'less' : 'more'} CPU`;
+
 /**
  * The in-isolate loop's figures over every N: "48 µs / 46 µs (hot organization key, by N), …".
  * @param {Run[]} runs
@@ -577,13 +581,13 @@ function whyMissed(runs) {
       `request and its headers, the response copy with the added headers) costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request ` +
       `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.`,
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
-      `${pairedRatio(invalid.ratios)} of the no-op (${pairedCpu(invalid.cpuUs)} more CPU), an unknown well-formed key ` +
-      `${pairedRatio(unknown.ratios)} (${pairedCpu(unknown.cpuUs)} more): it is also hashed, which costs ${hash} ` +
+      `${pairedRatio(invalid.ratios)} of the no-op (${cpuMore(invalid.cpuUs)}), an unknown well-formed key ` +
+      `${pairedRatio(unknown.ratios)} (${cpuMore(unknown.cpuUs)}): it is also hashed, which costs ${hash} ` +
       `(measured in the same instances), and looked up in the isolate tier.${replayText(runs, 'invalid')}`,
     `- **Cold keys (≥ 0.35× no-op)**: the storage calls and the hop alone, with no Keygate, reach ` +
       `${pairedRatio(floor.ratios)} of the no-op: Miniflare's KV and D1 simulators run on the same cores as the ` +
       `Worker and the load generator, where production would wait on the network instead. Keygate reaches ` +
-      `${pairedRatio(cold.ratios)} of that floor (${pairedCpu(cold.cpuUs)} more CPU: a hot key's work plus the ` +
+      `${pairedRatio(cold.ratios)} of that floor (${cpuMore(cold.cpuUs)}: a hot key's work plus the ` +
       `batched lastUsed writes).`,
     ...budgetReasons(runs),
     `- **100,000 vs 100 keys**: the hot keys touch no storage at either N, so the key count cannot change their cost; ` +
@@ -628,7 +632,7 @@ function budgetReasons(runs) {
   if (over.ratios.length) {
     lines.push(
       `- **Over its budget (≥ 1× no-op)**: a spent budget is answered from the isolate's lease (no counter call) at ` +
-        `${pairedRatio(over.ratios)} of the no-op (${pairedCpu(over.cpuUs)} more CPU): the key is still verified (format, SHA-256, ` +
+        `${pairedRatio(over.ratios)} of the no-op (${cpuMore(over.cpuUs)}): the key is still verified (format, SHA-256, ` +
         `isolate tier) and the 429 carries its headers and a JSON body, and is counted for usage. Keygate's own CPU in the ` +
         `isolate (POST /__bench/loop): ${loopOwn(runs, ['overBudget', 'invalid', 'noop'])}.${replayText(runs, 'overBudget')}`,
     );
@@ -636,7 +640,7 @@ function budgetReasons(runs) {
   const flood = paired(runs, ['forgedFlood'], 'noop');
   if (flood.ratios.length) {
     lines.push(
-      `- **Forged-key flood, throttled**: ${pairedRatio(flood.ratios)} of the no-op (${pairedCpu(flood.cpuUs)} more CPU): ` +
+      `- **Forged-key flood, throttled**: ${pairedRatio(flood.ratios)} of the no-op (${cpuMore(flood.cpuUs)}): ` +
         `each forged key is checked and hashed, and looked up in the isolate tier only.`,
     );
   }
