@@ -88,8 +88,11 @@ export function rateLimited(until: number, budget: Budget): ApiError {
   return refusal;
 }
 
-/** What an error's answer consists of besides its status: the JSON body, and Retry-After when it has one. */
-export type ErrorAnswer = { body: string; retryAfter: string | undefined };
+/** What an error's answer consists of besides its status: the JSON body and its headers (Retry-After when it has one). */
+export type ErrorAnswer = { body: string; headers: Readonly<Record<string, string>> };
+
+/** The headers of an error answer without Retry-After (every error answer is JSON). */
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'Content-Type': 'application/json' };
 
 // The answers of errors without a request id in their body (every 4xx), rendered once per error
 // and surface: the shared refusals (401s, 429s by retryAfter) then cost no JSON per request.
@@ -97,8 +100,8 @@ export type ErrorAnswer = { body: string; retryAfter: string | undefined };
 const rendered = { org: new WeakMap<ApiError, ErrorAnswer>(), project: new WeakMap<ApiError, ErrorAnswer>() };
 
 /**
- * The body and Retry-After of `err` in the shape of `surface`: what renderError sends through the
- * router and the direct path sends as one Response (src/routes/fast-path.ts).
+ * The body and headers of `err` in the shape of `surface`: what renderError sends through the
+ * router and the direct path sends as one Response (src/routes/fast-path.ts). Shared: not to be changed.
  */
 export function errorAnswer(err: ApiError, surface: Surface, requestId?: string): ErrorAnswer {
   if (requestId !== undefined) return renderAnswer(err, surface, requestId);
@@ -111,28 +114,27 @@ export function errorAnswer(err: ApiError, surface: Surface, requestId?: string)
 }
 
 function renderAnswer(err: ApiError, surface: Surface, requestId: string | undefined): ErrorAnswer {
-  const retryAfter = err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE' ? String(retryAfterOf(err)) : undefined;
+  const headers =
+    err.code === 'RATE_LIMITED' || err.code === 'SERVICE_UNAVAILABLE'
+      ? { ...JSON_HEADERS, 'Retry-After': String(retryAfterOf(err)) }
+      : JSON_HEADERS;
   if (surface === 'project') {
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     if (requestId) body.requestId = requestId;
-    return { body: JSON.stringify({ error: body }), retryAfter };
+    return { body: JSON.stringify({ error: body }), headers };
   }
   const body: Record<string, unknown> = { error: err.message };
   // The organization surface's 429 is exactly {"error": "rate limit exceeded"} (its seed's shape).
   if (err.details !== undefined && err.code !== 'RATE_LIMITED') body.details = err.details;
   if (requestId) body.requestId = requestId;
-  return { body: JSON.stringify(body), retryAfter };
+  return { body: JSON.stringify(body), headers };
 }
-
-/** The content type of every error answer. */
-export const JSON_CONTENT_TYPE = 'application/json';
 
 /** Renders an error in the shape of the surface the request belongs to. */
 export function renderError(c: Context, err: ApiError, requestId?: string): Response {
-  const { body, retryAfter } = errorAnswer(err, surfaceOf(c.req.path), requestId);
-  if (retryAfter !== undefined) c.header('Retry-After', retryAfter);
-  return c.body(body, err.status as ContentfulStatusCode, { 'Content-Type': JSON_CONTENT_TYPE });
+  const { body, headers } = errorAnswer(err, surfaceOf(c.req.path), requestId);
+  return c.body(body, err.status as ContentfulStatusCode, headers);
 }
 
 /** Seconds a client should wait: the error's own retryAfter when it has one, else 1. */

@@ -11,7 +11,7 @@ describe('errorAnswer', () => {
       expect(JSON.parse(errorAnswer(err, 'org').body)).toEqual({ error: 'nope' });
       expect(JSON.parse(errorAnswer(err, 'project').body)).toEqual({ error: { code: 'UNAUTHORIZED', message: 'nope' } });
     }
-    expect(errorAnswer(err, 'org').retryAfter).toBeUndefined();
+    expect(errorAnswer(err, 'org').headers['Retry-After']).toBeUndefined();
   });
 
   it.each([
@@ -24,7 +24,7 @@ describe('errorAnswer', () => {
     const err = rateLimited(Date.now() + 29_500, { requests: 5, windowSeconds: 60 });
     const answer = errorAnswer(err, surface);
     expect(JSON.parse(answer.body)).toEqual(body);
-    expect(answer.retryAfter).toBe('30');
+    expect(answer.headers['Retry-After']).toBe('30');
     // The shared refusal is rendered once: the same answer comes back.
     expect(errorAnswer(err, surface)).toBe(answer);
   });

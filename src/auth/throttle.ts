@@ -1,9 +1,10 @@
 // Refused credentials cost nothing after a point: per client IP (CF-Connecting-IP), failed key
 // verifications are counted by the AUTH_FAILURES Rate Limiting binding, before the refusal is
 // answered; once it says the IP is past AUTH_FAILURE_LIMIT, this isolate answers that IP's
-// requests 429 for the rest of the window unless their key is one it verified recently (isolate tier only: no KV or D1 read). The binding
-// counts per Cloudflare location and converges eventually: an approximate guard that makes a
-// flood of forged keys stop costing storage, not an exact budget.
+// requests 429 for the rest of the window unless their key is one it verified recently
+// (isolate tier only: no KV or D1 read). The binding counts per Cloudflare location and
+// converges eventually: an approximate guard that makes a flood of forged keys stop costing
+// storage, not an exact budget.
 import type { Context } from 'hono';
 import { isolateTierOf } from '../cache/isolate';
 import type { AppEnv } from '../env';

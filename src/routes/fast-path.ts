@@ -9,7 +9,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Context } from 'hono';
 import type { AppEnv } from '../env';
-import { ApiError, errorAnswer, handleError, JSON_CONTENT_TYPE, surfaceOf } from '../errors';
+import { ApiError, errorAnswer, handleError, surfaceOf } from '../errors';
 import { rawPath } from '../gateway/forward';
 import { pathProblem } from '../gateway/path';
 import { loadConfig } from '../middleware/context';
@@ -87,10 +87,9 @@ async function serveDirect(route: Route, c: Context<AppEnv>): Promise<Response> 
  * (test/routes/fast-path.test.ts, test/fuzz) hold the two paths' answers equal.
  */
 function refusal(c: Context<AppEnv>, err: ApiError): Response {
-  const { body, retryAfter } = errorAnswer(err, surfaceOf(c.req.path));
-  const headers: Record<string, string> = { 'Content-Type': JSON_CONTENT_TYPE, [REQUEST_ID_HEADER]: newRequestId(c) };
-  if (retryAfter !== undefined) headers['Retry-After'] = retryAfter;
+  const answer = errorAnswer(err, surfaceOf(c.req.path));
+  const headers: Record<string, string> = { ...answer.headers, [REQUEST_ID_HEADER]: newRequestId(c) };
   const added = takeAddedHeaders(c);
   if (added) for (const [name, value] of added) headers[name] = value;
-  return new Response(body, { status: err.status, headers });
+  return new Response(answer.body, { status: err.status, headers });
 }
