@@ -107,8 +107,8 @@ const COMPARISONS = [
  * against the no-op, whose answer is smaller, and the replay shows what their answer alone costs.
  */
 const REPLAYS = [
-  { id: 'overBudget', replay: 'overBudgetReplay' },
-  { id: 'invalid', replay: 'invalidReplay' },
+  { id: 'overBudget', baseline: 'overBudgetReplay' },
+  { id: 'invalid', baseline: 'invalidReplay' },
 ];
 
 /**
@@ -124,7 +124,7 @@ export function comparedWith(id) {
     ...COMPARISONS.filter((c) => c.id === id).map((c) => c.baseline),
     ...BUDGET_PAIRS.filter((p) => p.on === id).map((p) => p.off),
   ];
-  const replays = REPLAYS.filter((r) => r.id === id).map((r) => r.replay);
+  const replays = REPLAYS.filter((r) => r.id === id).map((r) => r.baseline);
   return [...(against.length > 0 ? against : ['noop']), ...replays];
 }
 
@@ -134,7 +134,7 @@ export function comparedWith(id) {
  * @param {string} id
  */
 function replayText(runs, id) {
-  const replay = REPLAYS.find((r) => r.id === id)?.replay;
+  const replay = REPLAYS.find((r) => r.id === id)?.baseline;
   if (!replay) return '';
   const answer = paired(runs, [replay], 'noop');
   const keygate = paired(runs, [id], replay);
@@ -443,7 +443,7 @@ function ownCostTable(runs) {
   ];
   /** @param {number[]} values @param {(n: number) => string} fmt */
   const med = (values, fmt) => (values.length === 0 ? 'n/a' : fmt(median(values)));
-  for (const { id, baseline } of [...COMPARISONS, ...REPLAYS.map((r) => ({ id: r.id, baseline: r.replay }))]) {
+  for (const { id, baseline } of [...COMPARISONS, ...REPLAYS]) {
     for (const run of runs) {
       const s = run.scenarios[id];
       const b = run.scenarios[baseline];
@@ -492,8 +492,7 @@ function budgetTable(runs) {
 /**
  * A scenario against its baseline, run by run: each rep is paired with the baseline's rep of the
  * same round (measured seconds to about two minutes apart, SCENARIOS' order), over every N.
- * Pairing cancels most of the drift of
- * a shared machine, which moves the per-N medians by ±20 %.
+ * Pairing cancels most of the drift of a shared machine, which moves the per-N medians by ±20 %.
  * @param {Run[]} runs
  * @param {string[]} ids scenarios
  * @param {string} baseline
