@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildBench } from './lib/build.mjs';
 import { hashCostUs, loopCostUs } from './lib/cpu.mjs';
 import { LoadGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
+import { HeapProbe } from './lib/heap.mjs';
 import { measureHeap } from './lib/memory.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BENCH, BUILD, ROOT } from './lib/paths.mjs';
@@ -28,6 +29,9 @@ const FULL = { reps: 3, connections: 32, duration: 10, warmup: 2, coldRequests: 
 const QUICK = { reps: 1, connections: 32, duration: 2, warmup: 1, coldRequests: 600, coldWarmup: 200, memorySeconds: 10, heapEvery: 2 };
 
 const KEY_COUNTS = [100, 100_000];
+
+/** The in-isolate loop's requests also looped through the replay baseline: the hot keys' forwards, the refusals' answers. */
+const LOOP_REPLAYED = ['hotOrg', 'hotProject', 'overBudget', 'invalid'];
 
 const USAGE = 'usage: npm run bench [-- --quick]';
 const args = process.argv.slice(2);
@@ -100,17 +104,19 @@ async function main() {
   /** @type {Run[]} */
   const runs = [];
   for (const n of KEY_COUNTS) {
-    const { mf, url } = await startMiniflare({ scriptPath, config });
+    // With the inspector, so that the in-isolate loop can run a full GC around each loop.
+    const { mf, url } = await startMiniflare({ scriptPath, config, inspector: true });
     live.mf = mf;
     const { bench, rows, coldPool } = await seedBench(mf, n, { url, generator, settings, format, formatModule, jwtSecret, config }, log);
     log(`N = ${n.toLocaleString('en-US')}: ${rows.toLocaleString('en-US')} rows in api_keys; running the scenarios at ${url.origin}`);
     const scenarios = await runScenarios(bench, log);
     const sha256Us = await hashCostUs(url);
     log(`  SHA-256 of a key (sha256Hex): ${sha256Us === null ? 'n/a' : `${sha256Us.toFixed(1)} µs CPU`}`);
-    const loopCpu = await loopCostUs(url, { ...hotRequests(bench, 'budgets-on'), ...refusalRequests(bench) });
+    const loopCpu = await loopCosts(mf, url, bench);
     for (const [id, cost] of Object.entries(loopCpu ?? {})) {
+      const replayed = cost.replayUs === undefined ? '' : `; replayed without Keygate ${cost.replayUs.toFixed(1)} µs`;
       log(
-        `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})`,
+        `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})${replayed}`,
       );
     }
     runs.push({ n, rows, coldPool, scenarios, sha256Us, loopCpu });
@@ -157,6 +163,30 @@ async function main() {
 }
 
 await runToEnd(main, shutdown);
+
+/**
+ * The in-isolate loop's costs (bench/lib/cpu.mjs) of the hot keys and the refusals, each loop
+ * between two full GCs run through workerd's inspector.
+ * @param {import('miniflare').Miniflare} mf
+ * @param {URL} url
+ * @param {import('./lib/scenarios.mjs').Bench} bench
+ */
+async function loopCosts(mf, url, bench) {
+  const nudge = async () => (await fetch(new URL('/health', url))).arrayBuffer();
+  const probe = await HeapProbe.connect(await mf.getInspectorURL(), 'keygate', nudge);
+  try {
+    return await loopCostUs(
+      url,
+      { ...hotRequests(bench, 'budgets-on'), ...refusalRequests(bench) },
+      {
+        replayed: LOOP_REPLAYED,
+        collect: () => probe.collect(),
+      },
+    );
+  } finally {
+    probe.close();
+  }
+}
 
 /**
  * The heap check on a fresh Miniflare. Its inspector calls can time out on a loaded machine (a

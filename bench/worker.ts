@@ -392,12 +392,17 @@ const MODEL_ID_HEADER = 'x-bench-id';
 /** When each model request (by id) called the origin, and when the origin answered. */
 const originCalls = new Map<string, { calledAt: number; returnedAt?: number }>();
 
-/** The ORIGIN service binding, noting when a model request's forward left and came back. */
+/**
+ * The ORIGIN service binding, noting when a model request's forward left and came back, and what
+ * a request being recorded for the replay baseline (REPLAY_ID_HEADER) was forwarded as.
+ */
 function timedOrigin(origin: Fetcher): Fetcher {
   return new Proxy(origin, {
     get(target, prop) {
       if (prop !== 'fetch') return own(target, prop);
       return async (input: RequestInfo | URL, init?: RequestInit) => {
+        const replayId = input instanceof Request ? input.headers.get(REPLAY_ID_HEADER) : null;
+        if (replayId !== null) return recordForward(target, input as Request, replayId);
         const id = input instanceof Request ? input.headers.get(MODEL_ID_HEADER) : null;
         if (id === null) return target.fetch(input, init);
         const call: { calledAt: number; returnedAt?: number } = { calledAt: Date.now() };
@@ -703,28 +708,76 @@ const BASELINES: Record<string, (request: Request, env: Env, ctx: ExecutionConte
 /** The prefix of the replay baseline: the rest of the path is a path of Keygate's. */
 const REPLAY_PREFIX = '/__bench/replay';
 
-/** An answer of Keygate's, recorded by the replay baseline: its status, headers and body. */
-type Recorded = { status: number; headers: Record<string, string>; body: string };
-
-// What the replay baseline answers, by Keygate path and x-api-key. Module state: a few entries,
-// one per replayed scenario, for the isolate's life.
-const recorded = new Map<string, Recorded>();
+/** The header that marks the request the replay baseline records, with an id unique to it. */
+const REPLAY_ID_HEADER = 'x-bench-replay-id';
 
 /**
- * GET /__bench/replay/<path>: the answer Keygate gives GET <path> with this request's headers,
- * asked of Keygate once (the first request) and then replayed as it was, with a new
- * X-Request-Id as Keygate would give, at the cost of building the same Response and nothing
- * else. The floor of a refusal (the 429 of a spent budget, the 401 of a bad key): what its
- * status, headers and body cost the runtime and the load generator, with no Keygate work.
+ * An answer of Keygate's, recorded by the replay baseline: its status, headers and body; or, for
+ * a request Keygate forwarded, the request the origin received (URL and headers) and the headers
+ * Keygate's answer has that the origin's has not (or has with another value).
+ */
+type Recorded =
+  | { forwarded: false; status: number; headers: Record<string, string>; body: string }
+  | { forwarded: true; url: string; headers: Record<string, string>; added: Record<string, string> };
+
+/** A request as Keygate forwarded it, and the headers of the origin's answer (by replay id). */
+type Forward = { url: string; headers: Record<string, string>; originHeaders: Record<string, string> };
+
+// What the replay baseline answers, by Keygate path and credentials; and the forwards of the
+// requests it is recording, by replay id. Module state: a few entries, one per replayed
+// scenario, for the isolate's life.
+const recorded = new Map<string, Recorded>();
+const forwards = new Map<string, Forward>();
+
+/** Sends a request being recorded on to the origin, noting what it was forwarded as. */
+async function recordForward(origin: Fetcher, sent: Request, replayId: string): Promise<Response> {
+  const headers = Object.fromEntries(sent.headers);
+  delete headers[REPLAY_ID_HEADER];
+  const response = await origin.fetch(sent);
+  remember(forwards, replayId, { url: sent.url, headers, originHeaders: Object.fromEntries(response.headers) });
+  return response;
+}
+
+/** The request headers that tell replayed answers apart: the credentials and the variant. */
+const REPLAY_KEY_HEADERS = ['x-api-key', 'x-metal-client-id', 'x-metal-api-key', 'x-bench-config'];
+
+/** Asks Keygate once, as `request` would, and records its answer (or its forward). */
+async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, target: string): Promise<Recorded> {
+  const replayId = crypto.randomUUID();
+  const asked = new Request(new URL(target, request.url), { headers: request.headers });
+  asked.headers.set(REPLAY_ID_HEADER, replayId);
+  const res = await keygate.fetch(asked, env, ctx);
+  const forward = forwards.get(replayId);
+  forwards.delete(replayId);
+  if (!forward) return { forwarded: false, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+  await res.arrayBuffer();
+  const added = Object.fromEntries([...res.headers].filter(([name, value]) => forward.originHeaders[name] !== value));
+  return { forwarded: true, url: forward.url, headers: forward.headers, added };
+}
+
+/**
+ * GET /__bench/replay/<path>: what Keygate does for GET <path> with this request's headers,
+ * asked of Keygate once (the first request) and then done again with no Keygate code. A refusal
+ * (the 429 of a spent budget, the 401 of a bad key) is answered with the same status, headers and
+ * body and a new X-Request-Id, as Keygate would give: what that answer costs the runtime and the
+ * load generator. A forwarded request (a hot key's) is sent to the origin as Keygate sent it
+ * (same URL and headers: identity, client address, no credentials), and the origin's answer
+ * copied with the headers Keygate added (rate limits, CORS) as Keygate copies it: what the
+ * forward the contract prescribes costs, without checking the key, its budgets or its policy.
  */
 async function replay(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
   const target = path.slice(REPLAY_PREFIX.length);
-  const id = `${target}\n${request.headers.get('x-api-key') ?? ''}`;
+  const id = [target, ...REPLAY_KEY_HEADERS.map((name) => request.headers.get(name) ?? '')].join('\n');
   let answer = recorded.get(id);
   if (!answer) {
-    const res = await keygate.fetch(new Request(new URL(target, request.url), { headers: request.headers }), env, ctx);
-    answer = { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    answer = await recordAnswer(request, env, ctx, target);
     recorded.set(id, answer);
+  }
+  if (answer.forwarded) {
+    const res = await env.ORIGIN.fetch(new Request(answer.url, { headers: answer.headers, redirect: 'manual' }));
+    const copy = new Response(res.body, res);
+    for (const [name, value] of Object.entries(answer.added)) copy.headers.set(name, value);
+    return copy;
   }
   const headers = answer.headers['x-request-id'] ? { ...answer.headers, 'x-request-id': crypto.randomUUID() } : answer.headers;
   return new Response(answer.body, { status: answer.status, headers });
@@ -762,26 +815,32 @@ const loopEnvs = new WeakMap<Env, Env>();
 function loopEnv(wrapped: Env): Env {
   let env = loopEnvs.get(wrapped);
   if (!env) {
-    env = { ...wrapped, ORIGIN: instantOrigin };
+    // Wrapped as the bench's ORIGIN is (timedOrigin), so that the replay mode records its forward.
+    env = { ...wrapped, ORIGIN: timedOrigin(instantOrigin) };
     loopEnvs.set(wrapped, env);
   }
   return env;
 }
 
+/** The modes of /__bench/loop. */
+const LOOP_MODES = ['keygate', 'origin', 'replay'];
+
 /**
- * POST /__bench/loop?n=N&mode=keygate|origin with {path, headers}: N requests sent one after the
- * other inside this isolate, through Keygate (`keygate`) or straight to the origin (`origin`),
- * whose stand-in answers at once. The bench divides workerd's CPU time by N, and the difference
- * of the two modes is Keygate's own CPU per request, without the HTTP server, the hop between
- * Workers and the load generator's noise (the x-bench-config variant header is honoured).
+ * POST /__bench/loop?n=N&mode=keygate|origin|replay with {path, headers}: N requests sent one
+ * after the other inside this isolate, through Keygate (`keygate`), straight to the origin
+ * (`origin`), whose stand-in answers at once, or to the replay baseline (`replay`: what Keygate
+ * did for the request, done again without Keygate's code). The bench divides workerd's CPU time
+ * by N, and the difference of two modes is Keygate's own CPU per request, without the HTTP
+ * server, the hop between Workers and the load generator's noise (the x-bench-config variant
+ * header is honoured).
  */
 async function requestLoop(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const params = new URL(request.url).searchParams;
   const n = Number(params.get('n'));
   const mode = params.get('mode');
   const spec = (await request.json().catch(() => null)) as { path?: unknown; headers?: unknown } | null;
-  if (request.method !== 'POST' || !Number.isInteger(n) || n < 1 || n > MAX_LOOPS || (mode !== 'keygate' && mode !== 'origin')) {
-    return new Response(`POST with 1 <= n <= ${MAX_LOOPS} and mode keygate or origin`, { status: 400 });
+  if (request.method !== 'POST' || !Number.isInteger(n) || n < 1 || n > MAX_LOOPS || !LOOP_MODES.includes(mode ?? '')) {
+    return new Response(`POST with 1 <= n <= ${MAX_LOOPS} and mode ${LOOP_MODES.join(', ')}`, { status: 400 });
   }
   if (typeof spec?.path !== 'string' || typeof spec.headers !== 'object' || spec.headers === null) {
     return new Response('send {"path": "/v1/...", "headers": {...}}', { status: 400 });
@@ -794,7 +853,12 @@ async function requestLoop(request: Request, env: Env, ctx: ExecutionContext): P
   const statuses: Record<number, number> = {};
   for (let i = 0; i < n; i++) {
     const sent = new Request(`https://keygate.bench${spec.path}`, { headers });
-    const res = mode === 'keygate' ? await keygate.fetch(sent, target, ctx) : await target.ORIGIN.fetch(sent);
+    const res =
+      mode === 'keygate'
+        ? await keygate.fetch(sent, target, ctx)
+        : mode === 'replay'
+          ? await replay(sent, target, ctx, `${REPLAY_PREFIX}${spec.path}`)
+          : await target.ORIGIN.fetch(sent);
     await res.arrayBuffer();
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
   }
@@ -808,11 +872,11 @@ export default {
     if (baseline) return baseline(request, benchEnv(env), ctx);
     if (path === '/__bench/sha256') return hashLoop(request);
     if (path === '/__bench/loop') return requestLoop(request, env, ctx);
-    if (path.startsWith(`${REPLAY_PREFIX}/`)) return replay(request, benchEnv(env), ctx, path);
-    if (path.startsWith('/__bench/')) return benchRoute(request);
+    if (path.startsWith('/__bench/') && !path.startsWith(`${REPLAY_PREFIX}/`)) return benchRoute(request);
     const variant = request.headers.get(VARIANT_HEADER);
     const wrapped = variantEnv(env, variant);
     if (!wrapped) return new Response(`no bench variant ${variant}`, { status: 400 });
+    if (path.startsWith(`${REPLAY_PREFIX}/`)) return replay(request, wrapped, ctx, path);
     if (request.headers.has(MODEL_ID_HEADER))
       return measured(request, variant ?? 'default', wrapped, () => keygate.fetch(request, wrapped, ctx));
     return keygate.fetch(request, wrapped, ctx);

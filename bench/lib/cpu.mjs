@@ -80,45 +80,65 @@ const LOOP_PAIRS = 9;
  * @property {number} ownUs median over the pairs of (Keygate's loop − the origin's loop), µs per request
  * @property {number[]} pairsUs every pair's difference
  * @property {Record<string, number>} statuses what Keygate answered in its last loop
+ * @property {number} [replayUs] for a replayed request, the median of (the replay's loop − the
+ *   origin's loop): what Keygate's answer or forward costs done again without Keygate's code
+ * @property {number[]} [replayPairsUs] every round's replay difference
  */
+
+/** The median of a list of numbers (0 for none). @param {number[]} values */
+const medianOf = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /**
  * Keygate's own CPU per request, without the HTTP server, the hop between Workers or the load
  * generator: each request sent LOOP_REQUESTS times in one request to the bench Worker, once straight
  * to an origin stand-in that answers at once and once through Keygate to the same stand-in,
- * LOOP_PAIRS times alternating. Null where /proc cannot tell.
+ * LOOP_PAIRS times alternating; for the requests named in `replayed`, a third loop in each round
+ * replays what Keygate did (the forward, or the answer) without Keygate's code. With `collect`
+ * (a full GC of the isolate's heap), each loop starts from a collected heap and its CPU includes
+ * a full GC after it: every loop pays for collecting its own garbage, none for another's (without
+ * it, a loop's garbage is collected in whichever loop comes next, and a loop's CPU varied 3× from
+ * one loop to the next). Null where /proc cannot tell.
  * @param {URL} url the bench Worker
  * @param {Record<string, { path: string, headers: Record<string, string> }>} requests
+ * @param {{ replayed?: string[], collect?: () => Promise<void> }} [options] `replayed`: the requests
+ *   also looped through the replay baseline
  * @returns {Promise<Record<string, LoopCost> | null>}
  */
-export async function loopCostUs(url, requests) {
-  /** @param {{ path: string, headers: Record<string, string> }} request @param {'origin' | 'keygate'} mode @param {number} n */
+export async function loopCostUs(url, requests, { replayed = [], collect } = {}) {
+  /** @param {{ path: string, headers: Record<string, string> }} request @param {'origin' | 'keygate' | 'replay'} mode @param {number} n */
   const loop = async (request, mode, n) => {
+    await collect?.();
     const before = workerdCpuSeconds();
     const res = await fetch(new URL(`/__bench/loop?n=${n}&mode=${mode}`, url), { method: 'POST', body: JSON.stringify(request) });
     if (!res.ok) throw new Error(`bench loop answered ${res.status}: ${await res.text()}`);
     const body = /** @type {{ statuses: Record<string, number> }} */ (await res.json());
+    await collect?.();
     const after = workerdCpuSeconds();
     return { us: before === null || after === null ? null : ((after - before) / n) * 1e6, statuses: body.statuses };
   };
   /** @type {Record<string, LoopCost>} */
   const costs = {};
   for (const [name, request] of Object.entries(requests)) {
-    // Warm: the key in the isolate tier, the budgets' leases taken.
+    const replay = replayed.includes(name);
+    // Warm: the key in the isolate tier, the budgets' leases taken, the replay recorded.
     await loop(request, 'keygate', LOOP_REQUESTS / 10);
+    if (replay) await loop(request, 'replay', LOOP_REQUESTS / 10);
     /** @type {number[]} */
     const pairsUs = [];
+    /** @type {number[]} */
+    const replayPairsUs = [];
     /** @type {Record<string, number>} */
     let statuses = {};
     for (let i = 0; i < LOOP_PAIRS; i++) {
       const origin = await loop(request, 'origin', LOOP_REQUESTS);
+      const again = replay ? await loop(request, 'replay', LOOP_REQUESTS) : null;
       const keygate = await loop(request, 'keygate', LOOP_REQUESTS);
-      if (origin.us === null || keygate.us === null) return null;
+      if (origin.us === null || keygate.us === null || again?.us === null) return null;
       pairsUs.push(keygate.us - origin.us);
+      if (again?.us != null) replayPairsUs.push(again.us - origin.us);
       statuses = keygate.statuses;
     }
-    const sorted = [...pairsUs].sort((a, b) => a - b);
-    costs[name] = { ownUs: sorted[Math.floor(sorted.length / 2)] ?? 0, pairsUs, statuses };
+    costs[name] = { ownUs: medianOf(pairsUs), pairsUs, statuses, ...(replay ? { replayUs: medianOf(replayPairsUs), replayPairsUs } : {}) };
   }
   return costs;
 }

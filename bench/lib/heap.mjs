@@ -1,11 +1,14 @@
 // Samples one Worker's JS heap through workerd's DevTools inspector (Chrome DevTools Protocol
-// over a WebSocket): a full GC, then Runtime.getHeapUsage. workerd runs the GC only once the
-// isolate next handles a request, so each sample nudges the Worker with one.
+// over a WebSocket): a full GC, then Runtime.getHeapUsage; or runs the full GC alone, so that a
+// CPU measurement starts from a collected heap. workerd runs the GC only once the isolate next
+// handles a request, so the Worker is nudged with requests until it has.
 import WebSocket from 'ws';
 import { PendingAnswers } from './answers.mjs';
 
 /** Longest wait for any inspector answer. */
 const CALL_TIMEOUT_MS = 15_000;
+/** How often an idle worker is nudged while a full GC waits to run. */
+const NUDGE_EVERY_MS = 10;
 
 export class HeapProbe {
   /** @type {WebSocket} */
@@ -70,13 +73,33 @@ export class HeapProbe {
   }
 
   /**
+   * A full garbage collection of the isolate's heap. workerd runs it once the isolate next handles
+   * a request: the worker is nudged, and nudged again every NUDGE_EVERY_MS until the GC is done
+   * (one nudge is enough under load, not always when the worker is idle).
+   * @returns {Promise<void>}
+   */
+  async collect() {
+    let done = false;
+    const collected = this.#call('HeapProfiler.collectGarbage').then(() => {
+      done = true;
+    });
+    // A failure is thrown by the await below; until then it only stops the nudging.
+    collected.catch(() => {
+      done = true;
+    });
+    while (!done) {
+      await this.#nudge();
+      await Promise.race([collected, new Promise((resolve) => setTimeout(resolve, NUDGE_EVERY_MS))]);
+    }
+    await collected;
+  }
+
+  /**
    * Bytes of heap in use after a full garbage collection: what the isolate really holds on to.
    * @returns {Promise<number>}
    */
   async sample() {
-    const collected = this.#call('HeapProfiler.collectGarbage');
-    await this.#nudge();
-    await collected;
+    await this.collect();
     const usage = /** @type {{ usedSize: number }} */ (await this.#call('Runtime.getHeapUsage'));
     return usage.usedSize;
   }

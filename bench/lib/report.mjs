@@ -103,18 +103,22 @@ const COMPARISONS = [
 ];
 
 /**
- * Each refusal and its answer replayed without Keygate (bench/worker.ts): the refusals are judged
- * against the no-op, whose answer is smaller, and the replay shows what their answer alone costs.
+ * Each scenario and what Keygate did for it replayed without Keygate (bench/worker.ts): the
+ * refusals are judged against the no-op, whose answer is smaller, and their replayed answer shows
+ * what that answer alone costs; the hot keys are judged against the bare origin hop, and their
+ * replayed forward (identity headers in, rate-limit headers out) shows what that forward costs.
  */
 const REPLAYS = [
   { id: 'overBudget', baseline: 'overBudgetReplay' },
   { id: 'invalid', baseline: 'invalidReplay' },
+  { id: 'hotOrg', baseline: 'hotOrgReplay' },
+  { id: 'hotProject', baseline: 'hotProjectReplay' },
 ];
 
 /**
  * What a scenario is judged against: its baseline without Keygate (COMPARISONS), the same key
  * with budgets off (BUDGET_PAIRS), and the no-op otherwise (the no-op itself: nothing); and the
- * replay of its answer, for a refusal that has one (REPLAYS).
+ * replay of what Keygate did, for a scenario that has one (REPLAYS).
  * @param {string} id
  * @returns {string[]}
  */
@@ -128,20 +132,29 @@ export function comparedWith(id) {
   return [...(against.length > 0 ? against : ['noop']), ...replays];
 }
 
+/** How the reasons name the baselines a replay is set against. @type {Record<string, string>} */
+const BASELINE_NAMES = { noop: 'the no-op', forward: 'the bare origin hop' };
+
 /**
- * A refusal's answer against the no-op and Keygate's refusal against its answer, in words.
+ * A scenario's replay against what the scenario is judged against (the no-op, the bare hop), and
+ * Keygate against its replay, in words; `who` names the scenario where a sentence has several.
  * @param {Run[]} runs
  * @param {string} id
+ * @param {string} [who]
  */
-function replayText(runs, id) {
+function replayText(runs, id, who) {
   const replay = REPLAYS.find((r) => r.id === id)?.baseline;
-  if (!replay) return '';
-  const answer = paired(runs, [replay], 'noop');
+  const against = comparedWith(id)[0];
+  if (!replay || !against) return '';
+  const done = paired(runs, [replay], against);
   const keygate = paired(runs, [id], replay);
-  if (!answer.ratios.length || !keygate.ratios.length) return '';
+  if (!done.ratios.length || !keygate.ratios.length) return '';
+  const what =
+    against === 'forward'
+      ? "forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer copied with the headers Keygate added)"
+      : 'answer replayed without Keygate (`/__bench/replay`: its status, headers and body, a new request id)';
   return (
-    ` The same answer replayed without Keygate (\`/__bench/replay\`: its status, headers and body, a new request id) ` +
-    `reaches ${pairedRatio(answer.ratios)} of the no-op (${cpuMore(answer.cpuUs)}); Keygate reaches ` +
+    `${who ? ` For the ${who}, the same` : ' The same'} ${what} reaches ${pairedRatio(done.ratios)} of ${BASELINE_NAMES[against] ?? against} (${cpuMore(done.cpuUs)}); Keygate reaches ` +
     `${pairedRatio(keygate.ratios)} of that replay (${cpuMore(keygate.cpuUs)}: Keygate's own work).`
   );
 }
@@ -169,6 +182,9 @@ export function evaluateTargets(runs, memory, vars) {
       rows.push(atLeast(`${at}: ${scenario.label} ≥ 0.85× no-op req/s`, scenario, rpsRatio(scenario, noop), 0.85));
       rows.push(atMost(`${at}: ${scenario.label} p99 ≤ 1.3× no-op p99`, scenario, p99Ratio(scenario, noop), 1.3, fmtX));
       const hop = paired([run], [id], 'forward');
+      // The same forward replayed without Keygate, against the same hop: what the forward costs alone.
+      const replay = REPLAYS.find((r) => r.id === id)?.baseline;
+      const forward = replay ? paired([run], [replay], 'forward') : { ratios: [], cpuUs: [] };
       if (hop.ratios.length > 0) {
         rows.push({
           ...atLeast(
@@ -177,19 +193,22 @@ export function evaluateTargets(runs, memory, vars) {
             median(hop.ratios),
             HOP_MIN_RPS,
           ),
-          measured: pairedRatio(hop.ratios),
+          measured: `${pairedRatio(hop.ratios)}${forward.ratios.length ? `; its forward replayed without Keygate ${fmtX(median(forward.ratios))}` : ''}`,
         });
       }
       if (hop.cpuUs.length > 0) {
-        rows.push(
-          atMost(
+        rows.push({
+          ...atMost(
             `${at}: ${scenario.label}: Keygate's own CPU ≤ ${OWN_CPU_MAX_US} µs per request under load (workerd CPU minus the origin hop's, paired runs)`,
             scenario,
             median(hop.cpuUs),
             OWN_CPU_MAX_US,
             (us) => `${fmtInt(us)} µs`,
           ),
-        );
+          ...(forward.cpuUs.length
+            ? { measured: `${fmtInt(median(hop.cpuUs))} µs; its forward replayed without Keygate ${fmtInt(median(forward.cpuUs))} µs` }
+            : {}),
+        });
       }
       const loop = run.loopCpu?.[id];
       if (loop) {
@@ -201,7 +220,9 @@ export function evaluateTargets(runs, memory, vars) {
             OWN_CPU_MAX_US,
             (us) => `${us.toFixed(0)} µs`,
           ),
-          measured: `${loop.ownUs.toFixed(0)} µs (${loop.pairsUs.map((us) => us.toFixed(0)).join(', ')}); answered ${JSON.stringify(loop.statuses)}`,
+          measured:
+            `${loop.ownUs.toFixed(0)} µs (${loop.pairsUs.map((us) => us.toFixed(0)).join(', ')}); answered ${JSON.stringify(loop.statuses)}` +
+            (loop.replayUs === undefined ? '' : `; its forward replayed without Keygate ${loop.replayUs.toFixed(0)} µs`),
         });
       }
     }
@@ -536,26 +557,33 @@ const cpuMore = (cpuUs) =>
   cpuUs.length === 0 ? 'CPU n/a' : `${fmtInt(Math.abs(median(cpuUs)))} µs ${median(cpuUs) < 0 ? 'less' : 'more'} CPU`;
 
 /**
- * The in-isolate loop's figures over every N: "48 µs / 46 µs (hot organization key, by N), …".
+ * The in-isolate loop's figures over every N: "48 µs / 46 µs (hot organization key, by N; its
+ * replay without Keygate 30 µs / 29 µs), …".
  * @param {Run[]} runs
  * @param {string[]} ids the loop's requests to show
  */
 function loopOwn(runs, ids) {
+  /** @type {Map<string, { own: number[], replay: number[] }>} */
   const byId = new Map();
   for (const run of runs) {
-    for (const [id, cost] of Object.entries(run.loopCpu ?? {})) if (ids.includes(id)) byId.set(id, [...(byId.get(id) ?? []), cost.ownUs]);
+    for (const [id, cost] of Object.entries(run.loopCpu ?? {})) {
+      if (!ids.includes(id)) continue;
+      const figures = byId.get(id) ?? { own: [], replay: [] };
+      figures.own.push(cost.ownUs);
+      if (cost.replayUs !== undefined) figures.replay.push(cost.replayUs);
+      byId.set(id, figures);
+    }
   }
   if (byId.size === 0) return 'not measured';
   const label = (/** @type {string} */ id) => SCENARIOS.find((s) => s.id === id)?.label ?? id;
+  const list = (/** @type {number[]} */ values) => values.map((us) => `${us.toFixed(0)} µs`).join(' / ');
   return ids
-    .filter((id) => byId.has(id))
-    .map(
-      (id) =>
-        `${byId
-          .get(id)
-          .map((/** @type {number} */ us) => `${us.toFixed(0)} µs`)
-          .join(' / ')} (${label(id)}, by N)`,
-    )
+    .flatMap((id) => {
+      const figures = byId.get(id);
+      if (!figures) return [];
+      const replay = figures.replay.length ? `; its replay without Keygate ${list(figures.replay)}` : '';
+      return [`${list(figures.own)} (${label(id)}, by N${replay})`];
+    })
     .join(', ');
 }
 
@@ -578,7 +606,9 @@ function whyMissed(runs) {
       `the no-op's req/s (the no-op makes no hop). The hot keys reach ${pairedRatio(hot.ratios)} of the hop; ` +
       `Keygate's own work (the direct path, format check, SHA-256, the isolate tier, the budgets and usage counting, the forwarded ` +
       `request and its headers, the response copy with the added headers) costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request ` +
-      `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.`,
+      `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.` +
+      replayText(runs, 'hotOrg', 'organization key') +
+      replayText(runs, 'hotProject', 'project key'),
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
       `${pairedRatio(invalid.ratios)} of the no-op (${cpuMore(invalid.cpuUs)}), an unknown well-formed key ` +
       `${pairedRatio(unknown.ratios)} (${cpuMore(unknown.cpuUs)}): it is also hashed, which costs ${hash} ` +

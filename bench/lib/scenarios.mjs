@@ -149,13 +149,20 @@ function flood(/** @type {Bench} */ bench, /** @type {Partial<LoadSpec>} */ requ
 const keyFlood = (bench, route, apiKey) => flood(bench, { path: contentPath(route), headers: { 'x-api-key': apiKey } });
 
 /**
- * The same flood to the replay baseline (bench/worker.ts), which answers it as Keygate answered it once.
+ * A flood of a request to the replay baseline (bench/worker.ts), which does what Keygate did for
+ * it once (answered it, or forwarded it), without Keygate's work.
+ * @param {Bench} bench
+ * @param {{ path: string, headers?: Record<string, string> }} request
+ */
+const replayFlood = (bench, { path, headers }) => flood(bench, { path: `/__bench/replay${path}`, headers });
+
+/**
+ * The same flood of one x-api-key on the content route of a key's project, replayed.
  * @param {Bench} bench
  * @param {ProjectKey} route
  * @param {string} apiKey
  */
-const replayFlood = (bench, route, apiKey) =>
-  flood(bench, { path: `/__bench/replay${contentPath(route)}`, headers: { 'x-api-key': apiKey } });
+const keyReplayFlood = (bench, route, apiKey) => replayFlood(bench, { path: contentPath(route), headers: { 'x-api-key': apiKey } });
 
 /**
  * One request per key, each key sent once: the run's share of a pool of keys never sent before.
@@ -211,7 +218,7 @@ const hotProjectFlood = (bench, config) => flood(bench, hotRequests(bench, confi
  * (comparedWith, report.mjs), since a shared machine's speed drifts over minutes. The refusals,
  * judged against the no-op, follow it (one to seven runs later), each refusal's replay follows it,
  * the hot keys follow the origin hop alone, each with budgets on is followed by the same with
- * budgets off, and the cold keys by their floor.
+ * budgets off and then by its forward replayed, and the cold keys by their floor.
  * @type {Scenario[]}
  */
 export const SCENARIOS = [
@@ -234,7 +241,7 @@ export const SCENARIOS = [
     label: "baseline: the invalid key's 401 replayed, no Keygate",
     expect: 401,
     baseline: true,
-    prepare: async (bench) => replayFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
+    prepare: async (bench) => keyReplayFlood(bench, bench.hotProjectKey, withBadChecksum(bench.hotProjectKey.secret)),
   },
   {
     id: 'unknown',
@@ -259,7 +266,7 @@ export const SCENARIOS = [
     baseline: true,
     prepare: async (bench) => {
       await spendBudget(bench, bench.overBudgetKey);
-      return replayFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
+      return keyReplayFlood(bench, bench.overBudgetKey, bench.overBudgetKey.secret);
     },
   },
   {
@@ -325,6 +332,16 @@ export const SCENARIOS = [
     prepare: async (bench) => hotOrgFlood(bench, 'budgets-off'),
   },
   {
+    // A baseline, not a target: the hot organization key's forward replayed (bench/worker.ts):
+    // the request Keygate sent the origin and the headers it added to the answer, with no key
+    // check, budgets or policy: what the forward the contract prescribes costs over the bare hop.
+    id: 'hotOrgReplay',
+    label: "baseline: the hot organization key's forward replayed, no Keygate",
+    expect: '2xx',
+    baseline: true,
+    prepare: async (bench) => replayFlood(bench, hotRequests(bench, 'budgets-on').hotOrg),
+  },
+  {
     id: 'hotProject',
     label: 'hot project key (GET …/content)',
     expect: '2xx',
@@ -335,6 +352,14 @@ export const SCENARIOS = [
     label: 'hot project key, budgets off',
     expect: '2xx',
     prepare: async (bench) => hotProjectFlood(bench, 'budgets-off'),
+  },
+  {
+    // A baseline, not a target: the hot project key's forward replayed, as the organization key's.
+    id: 'hotProjectReplay',
+    label: "baseline: the hot project key's forward replayed, no Keygate",
+    expect: '2xx',
+    baseline: true,
+    prepare: async (bench) => replayFlood(bench, hotRequests(bench, 'budgets-on').hotProject),
   },
   {
     id: 'cold',
