@@ -137,7 +137,8 @@ const BASELINE_NAMES = { noop: 'the no-op', forward: 'the bare origin hop' };
 
 /**
  * A scenario's replay against what the scenario is judged against (the no-op, the bare hop), and
- * Keygate against its replay, in words; `who` names the scenario where a sentence has several.
+ * Keygate against its replay, in words; `who` names the scenario where the replay was described
+ * before ("For the organization key, it reaches …").
  * @param {Run[]} runs
  * @param {string} id
  * @param {string} [who]
@@ -149,14 +150,13 @@ function replayText(runs, id, who) {
   const done = paired(runs, [replay], against);
   const keygate = paired(runs, [id], replay);
   if (!done.ratios.length || !keygate.ratios.length) return '';
+  const ratios = `${pairedRatio(done.ratios)} of ${BASELINE_NAMES[against] ?? against} (${cpuMore(done.cpuUs)}); Keygate reaches ${pairedRatio(keygate.ratios)} of that replay (${cpuMore(keygate.cpuUs)}: Keygate's own work).`;
+  if (who) return ` For the ${who}, it reaches ${ratios}`;
   const what =
     against === 'forward'
       ? "forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer copied with the headers Keygate added)"
       : 'answer replayed without Keygate (`/__bench/replay`: its status, headers and body, a new request id)';
-  return (
-    `${who ? ` For the ${who}, the same` : ' The same'} ${what} reaches ${pairedRatio(done.ratios)} of ${BASELINE_NAMES[against] ?? against} (${cpuMore(done.cpuUs)}); Keygate reaches ` +
-    `${pairedRatio(keygate.ratios)} of that replay (${cpuMore(keygate.cpuUs)}: Keygate's own work).`
-  );
+  return ` The same ${what} reaches ${ratios}`;
 }
 
 /**
@@ -607,6 +607,8 @@ function whyMissed(runs) {
       `Keygate's own work (the direct path, format check, SHA-256, the isolate tier, the budgets and usage counting, the forwarded ` +
       `request and its headers, the response copy with the added headers) costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request ` +
       `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.` +
+      " The same forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer " +
+      'copied with the headers Keygate added) is the forward the contract prescribes, with no key check, budgets or policy.' +
       replayText(runs, 'hotOrg', 'organization key') +
       replayText(runs, 'hotProject', 'project key'),
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
@@ -804,11 +806,14 @@ ${Object.entries(r.versions)
   (\`POST /__bench/sha256\`, Keygate's \`sha256Hex\`), three times; the median CPU per hash is used below.
 - **Keygate's own CPU in the isolate**: then each hot key's request is sent 10,000 times in one
   request to the bench Worker (\`POST /__bench/loop\`), once straight to an origin stand-in that
-  answers at once and once through Keygate to the same stand-in, nine times alternating; the median
-  difference is Keygate's own CPU per request without the HTTP server, the hop between Workers and
-  the load generator (whose noise on two shared cores moves the difference under load by tens of µs).
-  The refusals (the key over its budget, the invalid key) and the no-op are looped the same way, so
-  that their in-isolate costs can be compared with each other.
+  answers at once, once to the replay baseline (below: what Keygate did, without Keygate's code)
+  and once through Keygate to the same stand-in, nine times alternating; the median difference is
+  Keygate's own CPU per request without the HTTP server, the hop between Workers and the load
+  generator (whose noise on two shared cores moves the difference under load by tens of µs). Each
+  loop starts from a collected heap and its CPU includes a full GC after it
+  (\`HeapProfiler.collectGarbage\` through workerd's inspector), so that it pays for collecting its
+  own garbage and none of another loop's. The refusals (the key over its budget, the invalid key)
+  and the no-op are looped the same way, so that their in-isolate costs can be compared with each other.
 - **Memory**: a separate instance with workerd's inspector on; ${s.memorySeconds} s of ${s.connections} connections
   sending a different random well-formed unknown project key on every request; the keygate isolate's
   heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)
@@ -837,11 +842,14 @@ and the load generator. The baselines measure those parts alone, in the same run
 \`/__bench/forward\` is the origin hop with no Keygate; \`/__bench/cold-floor\` hashes the key and
 makes Keygate's own storage calls for a cold key (KV get, the D1 SELECT by hash that finds the
 row, KV put after the answer) and the hop, with nothing else of Keygate, for seeded keys of its
-own that nothing sent before; \`/__bench/replay/…\` answers as Keygate answered a refusal once (same
-status, headers and body), for the 429 of a spent budget and the 401 of a bad key. What is left between a scenario and its
+own that nothing sent before; \`/__bench/replay/…\` does what Keygate did for a request once: for
+the 429 of a spent budget and the 401 of a bad key it answers the same status, headers and body;
+for a hot key it sends the origin the request Keygate sent (identity and client-address headers,
+no credentials) and copies the origin's answer with the headers Keygate added (rate limits, CORS),
+with no key check, budgets or policy. What is left between a scenario and its
 baseline is Keygate's own work: routing, the format check, the isolate tier, building the
 forwarded request, lastUsed. Each figure is the median over the ${r.settings.reps} runs of the
-scenario, each paired with the baseline's run of the same round (the runs right before it, or the
+scenario, each paired with the baseline's run of the same round (a run or two before or after it, or the
 no-op up to seven runs earlier).
 
 ${ownCostTable(r.runs)}

@@ -1,0 +1,63 @@
+// How the load bench pairs its scenarios (bench/lib/scenarios.mjs, bench/lib/report.mjs): every
+// scenario is judged against baselines that exist, run in the same round, soon after it, since
+// the machine's speed drifts over minutes; the hot keys and the refusals each have a replay of
+// what Keygate did, without Keygate; and a hot key's own CPU is paired run by run.
+import { describe, expect, it } from 'vitest';
+import { comparedWith, paired } from '../../bench/lib/report.mjs';
+import { SCENARIOS } from '../../bench/lib/scenarios.mjs';
+
+const ids = SCENARIOS.map((s) => s.id);
+const position = (id: string) => ids.indexOf(id);
+
+describe('the bench pairs each scenario with its baselines', () => {
+  it.each(SCENARIOS.map((s) => [s.id]))('%s: every baseline it is judged against is a scenario of the round', (id) => {
+    for (const baseline of comparedWith(id)) expect(ids).toContain(baseline);
+  });
+
+  it.each([
+    ['hotOrg', ['forward', 'hotOrgOff', 'hotOrgReplay']],
+    ['hotProject', ['forward', 'hotProjectOff', 'hotProjectReplay']],
+    ['overBudget', ['noop', 'overBudgetReplay']],
+    ['invalid', ['noop', 'invalidReplay']],
+    ['cold', ['coldFloor']],
+  ])('%s is judged against %j', (id, baselines) => {
+    expect(comparedWith(id)).toEqual(baselines);
+  });
+
+  it.each([
+    ['hotOrgReplay', 'hotOrg'],
+    ['hotProjectReplay', 'hotProject'],
+    ['overBudgetReplay', 'overBudget'],
+    ['invalidReplay', 'invalid'],
+  ])('%s is a baseline that runs after %s, within three runs', (replay, id) => {
+    expect(SCENARIOS.find((s) => s.id === replay)?.baseline).toBe(true);
+    expect(position(replay)).toBeGreaterThan(position(id));
+    expect(position(replay) - position(id)).toBeLessThanOrEqual(3);
+  });
+
+  it('runs the hot organization key right after the bare hop, and budgets off right after on', () => {
+    expect(position('hotOrg')).toBe(position('forward') + 1);
+    expect(position('hotOrgOff')).toBe(position('hotOrg') + 1);
+    expect(position('hotProjectOff')).toBe(position('hotProject') + 1);
+  });
+
+  it('pairs a scenario with its baseline run by run, for req/s and CPU', () => {
+    const rep = (rps: number, cpuSeconds: number, requests = 1000) => ({
+      measured: { rps, p99: 10, requests },
+      cpuSeconds,
+    });
+    const runs = [
+      {
+        n: 100,
+        scenarios: {
+          hotOrg: { reps: [rep(800, 0.4), rep(900, 0.5)] },
+          hotOrgReplay: { reps: [rep(1000, 0.3), rep(1000, 0.35)] },
+        },
+      },
+    ];
+    // A partial Run: the fields paired reads.
+    const out = paired(runs as unknown as Parameters<typeof paired>[0], ['hotOrg'], 'hotOrgReplay');
+    expect(out.ratios).toEqual([0.8, 0.9]);
+    expect(out.cpuUs.map((us) => Math.round(us))).toEqual([100, 150]);
+  });
+});
