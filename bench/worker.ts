@@ -738,8 +738,12 @@ async function recordForward(origin: Fetcher, sent: Request, replayId: string): 
   return response;
 }
 
-/** The request headers that tell replayed answers apart: the credentials and the variant. */
-const REPLAY_KEY_HEADERS = ['x-api-key', 'x-metal-client-id', 'x-metal-api-key', 'x-bench-config'];
+/**
+ * The request headers that tell replayed answers apart: the credentials, the variant, and the
+ * client address (sent under load by Miniflare's entry Worker, not in the in-isolate loop; with
+ * it, Keygate's forward carries the client-address headers).
+ */
+const REPLAY_KEY_HEADERS = ['x-api-key', 'x-metal-client-id', 'x-metal-api-key', VARIANT_HEADER, 'cf-connecting-ip'];
 
 /** Asks Keygate once, as `request` would, and records its answer (or its forward). */
 async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, target: string): Promise<Recorded> {
