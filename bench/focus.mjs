@@ -1,7 +1,7 @@
 // npm run bench:focus -- <scenario ids> [--pairs K] [--n N] [--duration S]: a few scenarios of the
 // load benchmark, each paired with what it is judged against (the no-op, the origin hop alone, the
-// same key with budgets off, a refusal's replayed answer), K rounds on one Miniflare, every other
-// round in reverse order. For
+// same key with budgets off, what Keygate did replayed without it), K rounds on one Miniflare,
+// every other round in reverse order. For
 // deciding whether a change moves a ratio: one full run gives 3 pairs per N, whose spread on a
 // shared 2-core machine is wider than most changes. Prints the paired medians and writes
 // bench/.build/focus.json; bench/RESULTS.md is not touched.
@@ -14,7 +14,8 @@ import { LoadGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BUILD } from './lib/paths.mjs';
 import { comparedWith, paired, pairedCpu, pairedRatio } from './lib/report.mjs';
-import { median, runScenarios, SCENARIOS, seedBench } from './lib/scenarios.mjs';
+import { runScenarios, SCENARIOS, seedBench } from './lib/scenarios.mjs';
+import { median } from './lib/stats.mjs';
 
 const USAGE = `usage: npm run bench:focus -- <scenario>... [--pairs K] [--n N] [--duration S] [--rate R]
 scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}

@@ -24,6 +24,7 @@ import { configOf } from '../src/env';
 import keygate from '../src/index';
 import { sha256Hex } from '../src/keys/hash';
 import type { VerifiedKey } from '../src/keys/types';
+import { copyWith } from '../src/middleware/response-headers';
 import { usageRecorder } from '../src/usage/recorder';
 
 export { BudgetCounter, KeygateVerifier } from '../src/index';
@@ -718,7 +719,7 @@ const REPLAY_ID_HEADER = 'x-bench-replay-id';
  */
 type Recorded =
   | { forwarded: false; status: number; headers: Record<string, string>; body: string }
-  | { forwarded: true; url: string; headers: Record<string, string>; added: Record<string, string> };
+  | { forwarded: true; url: string; headers: Record<string, string>; added: Array<[string, string]> };
 
 /** A request as Keygate forwarded it, and the headers of the origin's answer (by replay id). */
 type Forward = { url: string; headers: Record<string, string>; originHeaders: Record<string, string> };
@@ -755,7 +756,7 @@ async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, t
   forwards.delete(replayId);
   if (!forward) return { forwarded: false, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
   await res.arrayBuffer();
-  const added = Object.fromEntries([...res.headers].filter(([name, value]) => forward.originHeaders[name] !== value));
+  const added = [...res.headers].filter(([name, value]) => forward.originHeaders[name] !== value);
   return { forwarded: true, url: forward.url, headers: forward.headers, added };
 }
 
@@ -766,7 +767,7 @@ async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, t
  * body and a new X-Request-Id, as Keygate would give: what that answer costs the runtime and the
  * load generator. A forwarded request (a hot key's) is sent to the origin as Keygate sent it
  * (same URL and headers: identity, client address, no credentials), and the origin's answer
- * copied with the headers Keygate added (rate limits, CORS) as Keygate copies it: what the
+ * copied with the headers Keygate added (rate limits, CORS) by Keygate's own copyWith: what the
  * forward the contract prescribes costs, without checking the key, its budgets or its policy.
  */
 async function replay(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
@@ -779,9 +780,7 @@ async function replay(request: Request, env: Env, ctx: ExecutionContext, path: s
   }
   if (answer.forwarded) {
     const res = await env.ORIGIN.fetch(new Request(answer.url, { headers: answer.headers, redirect: 'manual' }));
-    const copy = new Response(res.body, res);
-    for (const [name, value] of Object.entries(answer.added)) copy.headers.set(name, value);
-    return copy;
+    return copyWith(res, answer.added);
   }
   const headers = answer.headers['x-request-id'] ? { ...answer.headers, 'x-request-id': crypto.randomUUID() } : answer.headers;
   return new Response(answer.body, { status: answer.status, headers });

@@ -3,6 +3,7 @@
 // change the way they change req/s and latency. Elsewhere (no /proc) it is null.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { median } from './stats.mjs';
 
 /** Clock ticks per second of /proc/<pid>/stat times. */
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
@@ -66,8 +67,7 @@ export async function hashCostUs(url) {
     if (before === null || after === null) return null;
     costs.push(((after - before) / HASHES) * 1e6);
   }
-  costs.sort((a, b) => a - b);
-  return costs[1] ?? null;
+  return median(costs);
 }
 
 /** Requests per loop of the in-isolate measurement: about a second of CPU. */
@@ -84,9 +84,6 @@ const LOOP_PAIRS = 9;
  *   origin's loop): what Keygate's answer or forward costs done again without Keygate's code
  * @property {number[]} [replayPairsUs] every round's replay difference
  */
-
-/** The median of a list of numbers (0 for none). @param {number[]} values */
-const medianOf = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /**
  * Keygate's own CPU per request, without the HTTP server, the hop between Workers or the load
@@ -138,7 +135,7 @@ export async function loopCostUs(url, requests, { replayed = [], collect } = {})
       if (again?.us != null) replayPairsUs.push(again.us - origin.us);
       statuses = keygate.statuses;
     }
-    costs[name] = { ownUs: medianOf(pairsUs), pairsUs, statuses, ...(replay ? { replayUs: medianOf(replayPairsUs), replayPairsUs } : {}) };
+    costs[name] = { ownUs: median(pairsUs), pairsUs, statuses, ...(replay ? { replayUs: median(replayPairsUs), replayPairsUs } : {}) };
   }
   return costs;
 }

@@ -1,7 +1,8 @@
 // The bench's outputs: the targets judged against the measurements, and RESULTS.md
 // (machine, versions, method, one table per N, cost per request, memory, targets).
 import { FLAT_GROWTH } from './memory.mjs';
-import { median, OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
+import { OVER_BUDGET_LIMIT, SCENARIOS, WARM_REQUESTS_BEFORE_REVOKE } from './scenarios.mjs';
+import { median } from './stats.mjs';
 
 /** @typedef {import('./scenarios.mjs').Settings} Settings */
 /** @typedef {import('./scenarios.mjs').ScenarioResult} ScenarioResult */

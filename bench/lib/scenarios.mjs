@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import { sign } from 'hono/jwt';
 import { workerdCpuSeconds } from './cpu.mjs';
 import { applySchema, countKeys, generateKeys, insertKeys } from './seed.mjs';
+import { median } from './stats.mjs';
 
 /** @typedef {import('../load.mjs').LoadSpec} LoadSpec */
 /** @typedef {import('../load.mjs').LoadResult} LoadResult */
@@ -541,13 +542,6 @@ function problemsOf(result, allowed, phase) {
   if (result.repeats) problems.push(`${phase}: ${result.repeats} repeated keys`);
   if (result.requests === 0) problems.push(`${phase}: no responses`);
   return problems;
-}
-
-/** @param {number[]} values */
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /**

@@ -27,7 +27,7 @@ export function withAddedHeaders(c: Context<AppEnv>, res: Response): Response {
 }
 
 /** A copy of `res` (whose headers may be immutable) with `added` set. */
-function copyWith(res: Response, added: ReadonlyArray<[string, string]>): Response {
+export function copyWith(res: Response, added: ReadonlyArray<[string, string]>): Response {
   const copy = new Response(res.body, res);
   for (const [name, value] of added) copy.headers.set(name, value);
   return copy;
