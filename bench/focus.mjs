@@ -1,7 +1,7 @@
 // npm run bench:focus -- <scenario ids> [--pairs K] [--n N] [--duration S]: a few scenarios of the
 // load benchmark, each paired with what it is judged against (the no-op, the origin hop alone, the
-// same key with budgets off, what Keygate did replayed without it), K rounds on one Miniflare,
-// every other round in reverse order. For
+// same key with budgets off, what Keygate did replayed without it, and that replay against the
+// no-op or the hop), K rounds on one Miniflare, every other round in reverse order. For
 // deciding whether a change moves a ratio: one full run gives 3 pairs per N, whose spread on a
 // shared 2-core machine is wider than most changes. Prints the paired medians and writes
 // bench/.build/focus.json; bench/RESULTS.md is not touched.
@@ -13,7 +13,7 @@ import { buildBench } from './lib/build.mjs';
 import { LoadGenerator, runToEnd, stopOnSignals } from './lib/generator.mjs';
 import { keygateConfig, startMiniflare } from './lib/miniflare.mjs';
 import { BUILD } from './lib/paths.mjs';
-import { comparedWith, paired, pairedCpu, pairedRatio } from './lib/report.mjs';
+import { comparedWith, paired, pairedCpu, pairedRatio, replayOf } from './lib/report.mjs';
 import { runScenarios, SCENARIOS, seedBench } from './lib/scenarios.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -97,12 +97,16 @@ async function main() {
   const { bench } = await seedBench(mf, n, { url, generator, settings, format, formatModule, jwtSecret, config }, log, { cold });
   const scenarios = await runScenarios(bench, log, { only, alternate: true });
   const runs = [{ n, rows: 0, coldPool: 0, scenarios }];
-  const comparisons = wanted.flatMap((id) =>
-    comparedWith(id).map((against) => {
-      const { ratios, p99Ratios, cpuUs } = paired(runs, [id], against);
-      return { id, against, ratios, p99Ratios, cpuUs };
-    }),
-  );
+  // Each scenario against its baselines, and its replay (what Keygate did, without Keygate)
+  // against the first of them: how far the answer or forward alone stays from the no-op or the hop.
+  const comparisons = wanted.flatMap((id) => {
+    const against = comparedWith(id);
+    const replay = replayOf(id);
+    return [...against.map((a) => [id, a]), ...(replay ? [[replay, against[0]]] : [])].map(([of, base]) => {
+      const { ratios, p99Ratios, cpuUs } = paired(runs, [of], base);
+      return { id: of, against: base, ratios, p99Ratios, cpuUs };
+    });
+  });
   const problems = Object.entries(scenarios).flatMap(([id, s]) => s.problems.map((p) => `${id}: ${p}`));
   log('\nscenario vs against: req/s ratio (median, spread over pairs); p99 ratio; workerd CPU µs/request more');
   for (const c of comparisons) {

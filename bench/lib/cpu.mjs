@@ -83,6 +83,8 @@ const LOOP_PAIRS = 9;
  * @property {number} [replayUs] for a replayed request, the median of (the replay's loop − the
  *   origin's loop): what Keygate's answer or forward costs done again without Keygate's code
  * @property {number[]} [replayPairsUs] every round's replay difference
+ * @property {number} [originUs] median CPU µs per request of the origin stand-in's loop alone: a
+ *   gauge of the machine's speed during these loops (runs before it was kept lack it)
  */
 
 /**
@@ -124,6 +126,8 @@ export async function loopCostUs(url, requests, { replayed = [], collect } = {})
     const pairsUs = [];
     /** @type {number[]} */
     const replayPairsUs = [];
+    /** @type {number[]} */
+    const originsUs = [];
     /** @type {Record<string, number>} */
     let statuses = {};
     for (let i = 0; i < LOOP_PAIRS; i++) {
@@ -132,10 +136,17 @@ export async function loopCostUs(url, requests, { replayed = [], collect } = {})
       const keygate = await loop(request, 'keygate', LOOP_REQUESTS);
       if (origin.us === null || keygate.us === null || again?.us === null) return null;
       pairsUs.push(keygate.us - origin.us);
+      originsUs.push(origin.us);
       if (again?.us != null) replayPairsUs.push(again.us - origin.us);
       statuses = keygate.statuses;
     }
-    costs[name] = { ownUs: median(pairsUs), pairsUs, statuses, ...(replay ? { replayUs: median(replayPairsUs), replayPairsUs } : {}) };
+    costs[name] = {
+      ownUs: median(pairsUs),
+      pairsUs,
+      statuses,
+      originUs: median(originsUs),
+      ...(replay ? { replayUs: median(replayPairsUs), replayPairsUs } : {}),
+    };
   }
   return costs;
 }

@@ -129,8 +129,17 @@ export function comparedWith(id) {
     ...COMPARISONS.filter((c) => c.id === id).map((c) => c.baseline),
     ...BUDGET_PAIRS.filter((p) => p.on === id).map((p) => p.off),
   ];
-  const replays = REPLAYS.filter((r) => r.id === id).map((r) => r.baseline);
-  return [...(against.length > 0 ? against : ['noop']), ...replays];
+  const replay = replayOf(id);
+  return [...(against.length > 0 ? against : ['noop']), ...(replay ? [replay] : [])];
+}
+
+/**
+ * The replay of what Keygate did for a scenario (REPLAYS), if it has one.
+ * @param {string} id
+ * @returns {string | undefined}
+ */
+export function replayOf(id) {
+  return REPLAYS.find((r) => r.id === id)?.baseline;
 }
 
 /** How the reasons name the baselines a replay is set against. @type {Record<string, string>} */
@@ -223,7 +232,8 @@ export function evaluateTargets(runs, memory, vars) {
           ),
           measured:
             `${loop.ownUs.toFixed(0)} µs (${loop.pairsUs.map((us) => us.toFixed(0)).join(', ')}); answered ${JSON.stringify(loop.statuses)}` +
-            (loop.replayUs === undefined ? '' : `; its forward replayed without Keygate ${loop.replayUs.toFixed(0)} µs`),
+            (loop.replayUs === undefined ? '' : `; its forward replayed without Keygate ${loop.replayUs.toFixed(0)} µs`) +
+            machineGauge(run, loop),
         });
       }
     }
@@ -558,6 +568,21 @@ const cpuMore = (cpuUs) =>
   cpuUs.length === 0 ? 'CPU n/a' : `${fmtInt(Math.abs(median(cpuUs)))} µs ${median(cpuUs) < 0 ? 'less' : 'more'} CPU`;
 
 /**
+ * How fast the machine ran the in-isolate loops, for reading their µs: the same code's figure moves
+ * with it (README: Performance). "; machine gauge: SHA-256 of a key 4.2 µs, the origin stand-in's
+ * loop alone 21 µs per request", from what the run kept.
+ * @param {Run} run
+ * @param {import('./cpu.mjs').LoopCost} loop
+ */
+export function machineGauge(run, loop) {
+  const gauges = [
+    ...(typeof run.sha256Us === 'number' ? [`SHA-256 of a key ${run.sha256Us.toFixed(1)} µs`] : []),
+    ...(typeof loop.originUs === 'number' ? [`the origin stand-in's loop alone ${loop.originUs.toFixed(0)} µs per request`] : []),
+  ];
+  return gauges.length ? `; machine gauge: ${gauges.join(', ')}` : '';
+}
+
+/**
  * The in-isolate loop's figures over every N: "48 µs / 46 µs (hot organization key, by N; its
  * replay without Keygate 30 µs / 29 µs), …".
  * @param {Run[]} runs
@@ -815,6 +840,9 @@ ${Object.entries(r.versions)
   (\`HeapProfiler.collectGarbage\` through workerd's inspector), so that it pays for collecting its
   own garbage and none of another loop's. The refusals (the key over its budget, the invalid key)
   and the no-op are looped the same way, so that their in-isolate costs can be compared with each other.
+  The same code's µs follow the machine's speed (on a shared VM, up to twice as many in a slow
+  phase), so each row gives a gauge measured in the same instance: the SHA-256 of a key and the
+  origin stand-in's loop alone.
 - **Memory**: a separate instance with workerd's inspector on; ${s.memorySeconds} s of ${s.connections} connections
   sending a different random well-formed unknown project key on every request; the keygate isolate's
   heap (\`Runtime.getHeapUsage\` after \`HeapProfiler.collectGarbage\`, over the Chrome DevTools Protocol)

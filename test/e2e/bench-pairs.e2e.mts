@@ -3,7 +3,7 @@
 // the machine's speed drifts over minutes; the hot keys and the refusals each have a replay of
 // what Keygate did, without Keygate; and a hot key's own CPU is paired run by run.
 import { describe, expect, it } from 'vitest';
-import { comparedWith, paired } from '../../bench/lib/report.mjs';
+import { comparedWith, machineGauge, paired, replayOf } from '../../bench/lib/report.mjs';
 import { SCENARIOS } from '../../bench/lib/scenarios.mjs';
 
 const ids = SCENARIOS.map((s) => s.id);
@@ -22,6 +22,18 @@ describe('the bench pairs each scenario with its baselines', () => {
     ['cold', ['coldFloor']],
   ])('%s is judged against %j', (id, baselines) => {
     expect(comparedWith(id)).toEqual(baselines);
+  });
+
+  it.each([
+    ['hotOrg', 'hotOrgReplay'],
+    ['hotProject', 'hotProjectReplay'],
+    ['overBudget', 'overBudgetReplay'],
+    ['invalid', 'invalidReplay'],
+    ['cold', undefined],
+    ['noop', undefined],
+  ])('%s is replayed by %s (the last baseline it is judged against)', (id, replay) => {
+    expect(replayOf(id)).toBe(replay);
+    if (replay) expect(comparedWith(id).at(-1)).toBe(replay);
   });
 
   it.each([
@@ -59,5 +71,22 @@ describe('the bench pairs each scenario with its baselines', () => {
     const out = paired(runs as unknown as Parameters<typeof paired>[0], ['hotOrg'], 'hotOrgReplay');
     expect(out.ratios).toEqual([0.8, 0.9]);
     expect(out.cpuUs.map((us) => Math.round(us))).toEqual([100, 150]);
+  });
+});
+
+describe('the in-isolate rows say how fast the machine ran', () => {
+  const loop = { ownUs: 47, pairsUs: [47], statuses: { 200: 10_000 } };
+  it.each([
+    [
+      { sha256Us: 4.23 },
+      { ...loop, originUs: 20.6 },
+      "; machine gauge: SHA-256 of a key 4.2 µs, the origin stand-in's loop alone 21 µs per request",
+    ],
+    [{ sha256Us: null }, { ...loop, originUs: 20.6 }, "; machine gauge: the origin stand-in's loop alone 21 µs per request"],
+    // A run kept before the origin loop's figure was.
+    [{ sha256Us: 5 }, loop, '; machine gauge: SHA-256 of a key 5.0 µs'],
+    [{}, loop, ''],
+  ])('%j with %j reads %j', (run, cost, text) => {
+    expect(machineGauge({ n: 100, rows: 100, scenarios: [], ...run } as never, cost)).toBe(text);
   });
 });
