@@ -115,7 +115,10 @@ async function main() {
     const loopCpu = await loopCosts(mf, url, bench);
     for (const [id, cost] of Object.entries(loopCpu ?? {})) {
       const replayed = cost.replayUs === undefined ? '' : `; replayed without Keygate ${cost.replayUs.toFixed(1)} µs`;
-      const origin = cost.originUs === undefined ? '' : `; the origin stand-in's loop alone ${cost.originUs.toFixed(1)} µs`;
+      const origin =
+        cost.originUs === undefined
+          ? ''
+          : `; the origin stand-in's loop alone ${cost.originUs.toFixed(1)} µs (pairs: ${(cost.originPairsUs ?? []).map((us) => us.toFixed(0)).join(', ')})`;
       log(
         `  ${id}, in-isolate loop: Keygate's own CPU ${cost.ownUs.toFixed(1)} µs/request (pairs: ${cost.pairsUs.map((us) => us.toFixed(0)).join(', ')})${replayed}${origin}`,
       );

@@ -85,6 +85,8 @@ const LOOP_PAIRS = 9;
  * @property {number[]} [replayPairsUs] every round's replay difference
  * @property {number} [originUs] median CPU µs per request of the origin stand-in's loop alone: a
  *   gauge of the machine's speed during these loops (runs before it was kept lack it)
+ * @property {number[]} [originPairsUs] every round's origin loop, to tell a slow phase of the
+ *   machine (the origin's loop slow too) from a change in Keygate's isolate (only Keygate's)
  */
 
 /**
@@ -145,6 +147,7 @@ export async function loopCostUs(url, requests, { replayed = [], collect } = {})
       pairsUs,
       statuses,
       originUs: median(originsUs),
+      originPairsUs: originsUs,
       ...(replay ? { replayUs: median(replayPairsUs), replayPairsUs } : {}),
     };
   }

@@ -567,17 +567,25 @@ export const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(medi
 const cpuMore = (cpuUs) =>
   cpuUs.length === 0 ? 'CPU n/a' : `${fmtInt(Math.abs(median(cpuUs)))} µs ${median(cpuUs) < 0 ? 'less' : 'more'} CPU`;
 
+/** " (31–55 over the pairs)", or nothing for fewer than two figures. @param {number[] | undefined} values */
+function spread(values) {
+  if (!values || values.length < 2) return '';
+  return ` (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} over the pairs)`;
+}
+
 /**
  * How fast the machine ran the in-isolate loops, for reading their µs: the same code's figure moves
  * with it (README: Performance). "; machine gauge: SHA-256 of a key 4.2 µs, the origin stand-in's
- * loop alone 21 µs per request", from what the run kept.
+ * loop alone 21 µs per request (19–30 over the pairs)", from what the run kept.
  * @param {Run} run
  * @param {import('./cpu.mjs').LoopCost} loop
  */
 export function machineGauge(run, loop) {
   const gauges = [
     ...(typeof run.sha256Us === 'number' ? [`SHA-256 of a key ${run.sha256Us.toFixed(1)} µs`] : []),
-    ...(typeof loop.originUs === 'number' ? [`the origin stand-in's loop alone ${loop.originUs.toFixed(0)} µs per request`] : []),
+    ...(typeof loop.originUs === 'number'
+      ? [`the origin stand-in's loop alone ${loop.originUs.toFixed(0)} µs per request${spread(loop.originPairsUs)}`]
+      : []),
   ];
   return gauges.length ? `; machine gauge: ${gauges.join(', ')}` : '';
 }

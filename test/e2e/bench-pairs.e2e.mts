@@ -83,6 +83,11 @@ describe('the in-isolate rows say how fast the machine ran', () => {
       "; machine gauge: SHA-256 of a key 4.2 µs, the origin stand-in's loop alone 21 µs per request",
     ],
     [{ sha256Us: null }, { ...loop, originUs: 20.6 }, "; machine gauge: the origin stand-in's loop alone 21 µs per request"],
+    [
+      { sha256Us: 4.23 },
+      { ...loop, originUs: 33, originPairsUs: [33, 54.6, 31.2] },
+      "; machine gauge: SHA-256 of a key 4.2 µs, the origin stand-in's loop alone 33 µs per request (31–55 over the pairs)",
+    ],
     // A run kept before the origin loop's figure was.
     [{ sha256Us: 5 }, loop, '; machine gauge: SHA-256 of a key 5.0 µs'],
     [{}, loop, ''],
