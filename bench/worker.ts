@@ -761,8 +761,9 @@ async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, t
 }
 
 /**
- * GET /__bench/replay/<path>: what Keygate does for GET <path> with this request's headers,
- * asked of Keygate once (the first request) and then done again with no Keygate code. A refusal
+ * GET /__bench/replay/<path> (`target`: <path>): what Keygate does for GET <path> with this
+ * request's headers, asked of Keygate once (the first request) and then done again with no
+ * Keygate code (the in-isolate loop's `replay` mode calls it with its path as well). A refusal
  * (the 429 of a spent budget, the 401 of a bad key) is answered with the same status, headers and
  * body and a new X-Request-Id, as Keygate would give: what that answer costs the runtime and the
  * load generator. A forwarded request (a hot key's) is sent to the origin as Keygate sent it
@@ -770,8 +771,7 @@ async function recordAnswer(request: Request, env: Env, ctx: ExecutionContext, t
  * copied with the headers Keygate added (rate limits, CORS) by Keygate's own copyWith: what the
  * forward the contract prescribes costs, without checking the key, its budgets or its policy.
  */
-async function replay(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
-  const target = path.slice(REPLAY_PREFIX.length);
+async function replay(request: Request, env: Env, ctx: ExecutionContext, target: string): Promise<Response> {
   const id = [target, ...REPLAY_KEY_HEADERS.map((name) => request.headers.get(name) ?? '')].join('\n');
   let answer = recorded.get(id);
   if (!answer) {
@@ -860,7 +860,7 @@ async function requestLoop(request: Request, env: Env, ctx: ExecutionContext): P
       mode === 'keygate'
         ? await keygate.fetch(sent, target, ctx)
         : mode === 'replay'
-          ? await replay(sent, target, ctx, `${REPLAY_PREFIX}${spec.path}`)
+          ? await replay(sent, target, ctx, spec.path)
           : await target.ORIGIN.fetch(sent);
     await res.arrayBuffer();
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
@@ -879,7 +879,7 @@ export default {
     const variant = request.headers.get(VARIANT_HEADER);
     const wrapped = variantEnv(env, variant);
     if (!wrapped) return new Response(`no bench variant ${variant}`, { status: 400 });
-    if (path.startsWith(`${REPLAY_PREFIX}/`)) return replay(request, wrapped, ctx, path);
+    if (path.startsWith(`${REPLAY_PREFIX}/`)) return replay(request, wrapped, ctx, path.slice(REPLAY_PREFIX.length));
     if (request.headers.has(MODEL_ID_HEADER))
       return measured(request, variant ?? 'default', wrapped, () => keygate.fetch(request, wrapped, ctx));
     return keygate.fetch(request, wrapped, ctx);

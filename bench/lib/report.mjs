@@ -145,6 +145,13 @@ export function replayOf(id) {
 /** How the reasons name the baselines a replay is set against. @type {Record<string, string>} */
 const BASELINE_NAMES = { noop: 'the no-op', forward: 'the bare origin hop' };
 
+/** What a replay does, by the baseline it is set against: a hot key's forward, or a refusal's answer. */
+const REPLAYED = {
+  forward:
+    "forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer copied with the headers Keygate added)",
+  noop: 'answer replayed without Keygate (`/__bench/replay`: its status, headers and body, a new request id)',
+};
+
 /**
  * A scenario's replay against what the scenario is judged against (the no-op, the bare hop), and
  * Keygate against its replay, in words; `who` names the scenario where the replay was described
@@ -154,7 +161,7 @@ const BASELINE_NAMES = { noop: 'the no-op', forward: 'the bare origin hop' };
  * @param {string} [who]
  */
 function replayText(runs, id, who) {
-  const replay = REPLAYS.find((r) => r.id === id)?.baseline;
+  const replay = replayOf(id);
   const against = comparedWith(id)[0];
   if (!replay || !against) return '';
   const done = paired(runs, [replay], against);
@@ -162,11 +169,7 @@ function replayText(runs, id, who) {
   if (!done.ratios.length || !keygate.ratios.length) return '';
   const ratios = `${pairedRatio(done.ratios)} of ${BASELINE_NAMES[against] ?? against} (${cpuMore(done.cpuUs)}); Keygate reaches ${pairedRatio(keygate.ratios)} of that replay (${cpuMore(keygate.cpuUs)}: Keygate's own work).`;
   if (who) return ` For the ${who}, it reaches ${ratios}`;
-  const what =
-    against === 'forward'
-      ? "forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer copied with the headers Keygate added)"
-      : 'answer replayed without Keygate (`/__bench/replay`: its status, headers and body, a new request id)';
-  return ` The same ${what} reaches ${ratios}`;
+  return ` The same ${against === 'forward' ? REPLAYED.forward : REPLAYED.noop} reaches ${ratios}`;
 }
 
 /**
@@ -193,7 +196,7 @@ export function evaluateTargets(runs, memory, vars) {
       rows.push(atMost(`${at}: ${scenario.label} p99 ≤ 1.3× no-op p99`, scenario, p99Ratio(scenario, noop), 1.3, fmtX));
       const hop = paired([run], [id], 'forward');
       // The same forward replayed without Keygate, against the same hop: what the forward costs alone.
-      const replay = REPLAYS.find((r) => r.id === id)?.baseline;
+      const replay = replayOf(id);
       const forward = replay ? paired([run], [replay], 'forward') : { ratios: [], cpuUs: [] };
       if (hop.ratios.length > 0) {
         rows.push({
@@ -557,8 +560,15 @@ export function paired(runs, ids, baseline) {
 /** "0.80× (0.66–1.01× over 6 pairs)": the median and the spread of paired ratios. @param {number[]} ratios */
 export function pairedRatio(ratios) {
   if (ratios.length === 0) return 'n/a';
-  return `${fmtX(median(ratios))} (${fmtX(Math.min(...ratios))}–${fmtX(Math.max(...ratios))} over ${ratios.length} pairs)`;
+  return `${fmtX(median(ratios))} (${range(ratios, fmtX)} over ${ratios.length} pairs)`;
 }
+
+/**
+ * "lowest–highest" of `values`, each written by `fmt`.
+ * @param {number[]} values
+ * @param {(value: number) => string} fmt
+ */
+const range = (values, fmt) => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
 
 /** The median CPU difference, in µs. @param {number[]} cpuUs */
 export const pairedCpu = (cpuUs) => (cpuUs.length === 0 ? 'n/a' : `${fmtInt(median(cpuUs))} µs`);
@@ -570,7 +580,7 @@ const cpuMore = (cpuUs) =>
 /** " (31–55 over the pairs)", or nothing for fewer than two figures. @param {number[] | undefined} values */
 function spread(values) {
   if (!values || values.length < 2) return '';
-  return ` (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} over the pairs)`;
+  return ` (${range(values, (us) => us.toFixed(0))} over the pairs)`;
 }
 
 /**
@@ -641,8 +651,7 @@ function whyMissed(runs) {
       `Keygate's own work (the direct path, format check, SHA-256, the isolate tier, the budgets and usage counting, the forwarded ` +
       `request and its headers, the response copy with the added headers) costs ${pairedCpu(hot.cpuUs)} of workerd CPU per request ` +
       `(median), with no storage; inside the isolate, without the HTTP server and the load generator, ${loopOwn(runs, ['hotOrg', 'hotProject'])}.` +
-      " The same forward replayed without Keygate (`/__bench/replay`: the request Keygate sent the origin, and the origin's answer " +
-      'copied with the headers Keygate added) is the forward the contract prescribes, with no key check, budgets or policy.' +
+      ` The same ${REPLAYED.forward} is the forward the contract prescribes, with no key check, budgets or policy.` +
       replayText(runs, 'hotOrg', 'organization key') +
       replayText(runs, 'hotProject', 'project key'),
     `- **Refused keys (≥ ${REFUSED_MIN_RPS}× no-op)**: no storage either (D1 reads per 1,000 above). A bad checksum reaches ` +
@@ -715,7 +724,7 @@ function budgetReasons(runs) {
 /** @param {Run[]} runs lowest–highest 1-minute load average seen after a measured run */
 function loadRange(runs) {
   const loads = runs.flatMap((run) => Object.values(run.scenarios).flatMap((s) => s.reps.map((rep) => rep.load1)));
-  return loads.length ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : 'n/a';
+  return loads.length ? range(loads, (load) => load.toFixed(2)) : 'n/a';
 }
 
 /** The configuration variants, as the Method lists them. @param {Record<string, Variant>} variants */
